@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""Benchmark corpora: real copyleft source to index, real permissive source as negatives.
+
+Everything is fetched with :mod:`licscan.debian` from the machine's own apt sources
+(Debian source packages, whatever version the configured suites offer) or, where
+the mirror has no orig tarball, from the PyPI sdist of the same version. Trees live
+in a cache outside the repository (``~/.cache/licscan/bench`` or
+``$LICSCAN_BENCH_CACHE`` or ``--cache``), never in the work tree.
+
+    python bench/corpus.py --list [--set quick|accuracy|speed|negatives|all]
+    python bench/corpus.py --fetch --set accuracy
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from licscan.debian import fetch_debian_source, fetch_pypi_sdist, show_debian_source  # noqa: E402
+from licscan.model import LicscanError  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Package:
+    name: str
+    """Debian source package name (or PyPI project when kind == 'pypi')."""
+    license: str
+    role: str
+    """'copyleft' (indexed) or 'permissive' (negatives: scanned, never indexed)."""
+    sets: frozenset[str]
+    pypi: str | None = None
+    """PyPI sdist spec to use when the Debian orig tarball cannot be fetched (or kind == 'pypi')."""
+    kind: str = "debian"
+    note: str = ""
+
+
+def _p(name, license, role, sets, **kw) -> Package:
+    return Package(name, license, role, frozenset(sets.split()), **kw)
+
+
+PACKAGES: list[Package] = [
+    # --- copyleft: indexed ------------------------------------------------------------
+    _p("grep", "GPL-3.0+", "copyleft", "quick accuracy speed"),
+    _p("sed", "GPL-3.0+", "copyleft", "quick accuracy speed"),
+    _p("coreutils", "GPL-3.0+", "copyleft", "accuracy speed"),
+    _p("gawk", "GPL-3.0+", "copyleft", "accuracy speed"),
+    _p("bash", "GPL-3.0+", "copyleft", "accuracy speed"),
+    _p("busybox", "GPL-2.0", "copyleft", "accuracy speed"),
+    _p("pylint", "GPL-2.0+", "copyleft", "quick accuracy speed", pypi="pylint==2.16.2"),
+    _p("jedit", "GPL-2.0+", "copyleft", "quick accuracy speed"),
+    _p("fish", "GPL-2.0", "copyleft", "accuracy speed", note="C++ (3.6)"),
+    _p("wordpress", "GPL-2.0+", "copyleft", "accuracy speed", note="PHP + JS"),
+    _p("git", "GPL-2.0", "copyleft", "speed"),
+    _p("readline", "GPL-3.0+", "copyleft", "speed"),
+    _p("ansible-core", "GPL-3.0+", "copyleft", "speed", pypi="ansible-core==2.14.18"),
+    _p("mutagen", "GPL-2.0+", "copyleft", "speed", pypi="mutagen==1.46.0"),
+    _p("gnupg2", "GPL-3.0+", "copyleft", "speed"),
+    _p("emacs", "GPL-3.0+", "copyleft", "speed"),
+    _p("glibc", "LGPL-2.1+", "copyleft", "speed"),
+    _p("gimp", "GPL-3.0+", "copyleft", "speed"),
+    _p("gdb", "GPL-3.0+", "copyleft", "speed"),
+    # --- permissive: negatives ---------------------------------------------------------
+    _p("musl", "MIT", "permissive", "quick accuracy negatives", note="libc: reimplements what gnulib does"),
+    _p("toybox", "0BSD", "permissive", "accuracy negatives", note="coreutils/busybox reimplementation"),
+    _p("dash", "BSD-3-Clause", "permissive", "quick accuracy negatives", note="a POSIX shell, like bash"),
+    _p("original-awk", "MIT", "permissive", "accuracy negatives", note="an awk, like gawk"),
+    _p("zlib", "Zlib", "permissive", "quick accuracy negatives"),
+    _p("lua5.4", "MIT", "permissive", "quick accuracy negatives"),
+    _p("expat", "MIT", "permissive", "accuracy negatives"),
+    _p("tmux", "ISC", "permissive", "accuracy negatives"),
+    _p("sqlite3", "public-domain", "permissive", "accuracy negatives"),
+    _p("flask", "BSD-3-Clause", "permissive", "quick accuracy negatives", pypi="flask==2.2.2"),
+    _p("requests", "Apache-2.0", "permissive", "accuracy negatives", pypi="requests==2.28.1"),
+    _p("python-click", "BSD-3-Clause", "permissive", "accuracy negatives", pypi="click==8.1.3"),
+    _p("libcommons-lang3-java", "Apache-2.0", "permissive", "quick accuracy negatives"),
+    _p("commons-io", "Apache-2.0", "permissive", "accuracy negatives"),
+    _p("fmtlib", "MIT", "permissive", "accuracy negatives"),
+    _p("guzzle", "MIT", "permissive", "accuracy negatives"),
+    _p("php-monolog", "MIT", "permissive", "accuracy negatives"),
+    _p("node-commander", "MIT", "permissive", "accuracy negatives"),
+    _p("php-league-commonmark", "BSD-3-Clause", "permissive", "accuracy negatives"),
+    _p("node-lodash", "MIT", "permissive", "accuracy negatives"),
+]
+
+SETS = ("quick", "accuracy", "speed", "negatives", "all")
+
+
+def default_cache() -> Path:
+    env = os.environ.get("LICSCAN_BENCH_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "licscan" / "bench"
+
+
+def packages(set_name: str, role: str | None = None) -> list[Package]:
+    out = [p for p in PACKAGES if set_name == "all" or set_name in p.sets]
+    if role:
+        out = [p for p in out if p.role == role]
+    return out
+
+
+@dataclass
+class Tree:
+    package: Package
+    path: Path
+    origin: str
+    """'debian' or 'pypi' (fallback)."""
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def fetch(pkg: Package, cache: Path, *, log=print) -> Tree:
+    """Fetch one package: Debian source first, the PyPI sdist when that fails and one is known."""
+    if pkg.kind == "pypi":
+        assert pkg.pypi
+        return Tree(pkg, fetch_pypi_sdist(pkg.pypi, cache / "pypi"), "pypi")
+    try:
+        return Tree(pkg, fetch_debian_source(pkg.name, None, cache / "debian"), "debian")
+    except LicscanError as e:
+        first = e
+    # the mirror may lack the newest upload's files: try the other versions the suites offer
+    try:
+        offered = [o["version"] for o in show_debian_source(pkg.name, cache / "debian") if o["files"]]
+    except LicscanError:
+        offered = []
+    for ver in dict.fromkeys(offered):
+        try:
+            tree = fetch_debian_source(pkg.name, ver, cache / "debian")
+            log(f"  {pkg.name}: newest version failed ({first}); using {ver}")
+            return Tree(pkg, tree, "debian")
+        except LicscanError:
+            continue
+    if True:
+        e = first
+        if not pkg.pypi:
+            raise e
+        log(f"  {pkg.name}: Debian source failed ({e}); using PyPI sdist {pkg.pypi}")
+        return Tree(pkg, fetch_pypi_sdist(pkg.pypi, cache / "pypi"), "pypi")
+
+
+def fetch_all(pkgs: list[Package], cache: Path, *, log=print, strict: bool = False) -> list[Tree]:
+    """Fetch every package; one that cannot be had here is reported and left out (unless strict)."""
+    trees = []
+    for p in pkgs:
+        t0 = time.perf_counter()
+        try:
+            tree = fetch(p, cache, log=log)
+        except LicscanError as e:
+            if strict:
+                raise
+            log(f"  SKIPPED {p.name}: {e}")
+            continue
+        dt = time.perf_counter() - t0
+        if dt > 0.5:
+            log(f"  fetched {p.name} -> {tree.path} ({dt:.1f}s)")
+        trees.append(tree)
+    return trees
+
+
+# ---------------------------------------------------------------------------------------
+# what a tree holds
+
+EXT_LANG = {
+    ".c": "c", ".h": "c",
+    ".cc": "cpp", ".cpp": "cpp", ".cxx": "cpp", ".hh": "cpp", ".hpp": "cpp", ".hxx": "cpp",
+    ".py": "python", ".java": "java", ".js": "javascript", ".mjs": "javascript", ".jsx": "javascript",
+    ".ts": "typescript", ".php": "php", ".go": "go", ".rs": "rust", ".rb": "ruby", ".cs": "csharp",
+    ".sh": "bash", ".bash": "bash",
+}
+
+
+def iter_files(root: Path):
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in (".git", ".pc", ".hg", ".svn"))
+        for f in sorted(filenames):
+            p = Path(dirpath) / f
+            if p.is_file() and not p.is_symlink():
+                yield p
+
+
+@dataclass
+class TreeStats:
+    files: int = 0
+    bytes: int = 0
+    code_files: int = 0
+    code_bytes: int = 0
+    langs: Counter = field(default_factory=Counter)
+
+
+def tree_stats(root: Path) -> TreeStats:
+    st = TreeStats()
+    for p in iter_files(root):
+        n = p.stat().st_size
+        st.files += 1
+        st.bytes += n
+        lang = EXT_LANG.get(p.suffix.lower())
+        if lang:
+            st.code_files += 1
+            st.code_bytes += n
+            st.langs[lang] += n
+    return st
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1e6:.1f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--set", default="accuracy", choices=SETS)
+    ap.add_argument("--cache", type=Path, default=default_cache(), help="cache dir (default %(default)s)")
+    ap.add_argument("--list", action="store_true", help="list the set: versions, download sizes, what is fetched")
+    ap.add_argument("--fetch", action="store_true", help="fetch the set (including its negatives for quick/accuracy)")
+    a = ap.parse_args(argv)
+    pkgs = packages(a.set)
+    if a.fetch:
+        fetch_all(pkgs, a.cache)
+    if a.list or not a.fetch:
+        print(f"{'package':<24} {'role':<10} {'license':<14} {'offered version':<34} {'dl MB':>6} {'tree':<30} {'MB':>7} {'code MB':>8}  languages (MB)")
+        tot = Counter()
+        for p in pkgs:
+            try:
+                offered = show_debian_source(p.name, a.cache / "debian")[0]
+                ver, dl = offered["version"], _mb(sum(offered["files"].values()))
+            except LicscanError as e:
+                ver, dl = f"? ({str(e)[:26]})", "?"
+            tree = None
+            for sub in ("debian", "pypi"):
+                d = a.cache / sub
+                if d.is_dir():
+                    name = p.pypi.split("==")[0].lower() if (sub == "pypi" and p.pypi) else p.name
+                    c = sorted(x for x in d.iterdir() if x.is_dir() and x.name.startswith(name + "_"))
+                    if c:
+                        tree = c[-1]
+                        break
+            if tree is not None:
+                st = tree_stats(tree)
+                tot["bytes"] += st.bytes
+                tot["code"] += st.code_bytes
+                langs = ", ".join(f"{k} {_mb(v)}" for k, v in st.langs.most_common(4))
+                print(f"{p.name:<24} {p.role:<10} {p.license:<14} {ver:<34} {dl:>6} {tree.parent.name + '/' + tree.name:<30} {_mb(st.bytes):>7} {_mb(st.code_bytes):>8}  {langs}")
+            else:
+                print(f"{p.name:<24} {p.role:<10} {p.license:<14} {ver:<34} {dl:>6} {'(not fetched)':<30}")
+        print(f"{'total fetched':<24} {'':<10} {'':<14} {'':<34} {'':>6} {'':<30} {_mb(tot['bytes']):>7} {_mb(tot['code']):>8}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,342 @@
+"""Corpus roots -> index file: discover, tokenize and fingerprint (in worker
+processes), detect licenses, drop boilerplate fingerprints, group near-duplicate
+files into families, and write everything atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import fingerprints as fpr
+from .files import SourceFile, Skipped, discover, looks_generated, read_text
+from .index import MAGIC, SCHEMA_VERSION, IndexWriter
+from .languages import grammar_versions
+from .model import LicscanError
+from .tokens import tokenize
+
+VOCAB_LIMIT = 0xFFFF
+"""Token ids are stored as uint16; the rare tokens past the limit share the last id."""
+
+
+@dataclass(frozen=True)
+class BuildParams:
+    """Everything that shapes the fingerprints; stored in the index and checked on use."""
+
+    k: int = fpr.K
+    w: int = fpr.W
+    df_cap: int = 24
+    """Fingerprints found in more distinct files than this are boilerplate and dropped."""
+    num_perm: int = 64
+    family_threshold: float = 0.7
+    """Estimated Jaccard above which two files are variants of one source (vendored copies)."""
+    min_tokens: int = 20
+    max_postings: int = 4
+    """Positions kept per fingerprint and file."""
+    max_bytes: int = 2 * 1024 * 1024
+    store_text: bool = True
+    """Keep compressed source text, so evidence can be shown without the corpus."""
+
+
+@dataclass
+class BuildSummary:
+    files: int = 0
+    bytes: int = 0
+    tokens: int = 0
+    fingerprints: int = 0
+    fingerprints_dropped: int = 0
+    duplicates: int = 0
+    families: int = 0
+    languages: dict[str, int] = field(default_factory=dict)
+    licenses: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    index_bytes: int = 0
+    scancode: bool = False
+
+
+@dataclass
+class _FileResult:
+    name: str
+    lang: str
+    size: int
+    sha1: str
+    uniq: list[str]
+    inverse: np.ndarray
+    line_deltas: bytes
+    hashes: np.ndarray
+    positions: np.ndarray
+    signature: np.ndarray
+    text: bytes | None
+    fallback: bool
+
+
+def _process(job: tuple[str, str, str, BuildParams]) -> _FileResult | tuple[str, str]:
+    """Tokenize and fingerprint one file (runs in a worker process)."""
+    path, name, lang, params = job
+    text, reason = read_text(Path(path), params.max_bytes)
+    if text is None:
+        return name, reason
+    why = looks_generated(text)
+    if why:
+        return name, why
+    try:
+        ts = tokenize(text, lang)
+    except (ValueError, RecursionError, MemoryError) as e:  # hostile input, not a bug in the corpus
+        return name, f"untokenizable ({e.__class__.__name__})"
+    if len(ts) < params.min_tokens:
+        return name, "too few tokens"
+    codes, dist = fpr.token_codes(ts)
+    c = np.asarray(codes, dtype=np.uint32)
+    h = fpr.kgram_hashes_np(c, np.asarray(dist, dtype=np.int64), params.k)
+    low = fpr.low_information(c, params.k)
+    masked = np.where(low, np.iinfo(np.int64).max, h)
+    pos = fpr.winnow(masked, params.w)
+    pos = pos[~low[pos]]
+    # A few postings per (fingerprint, file): files repeat their own structure
+    # (similar functions side by side), and a copy of the third one must not be
+    # chained to the first. More than a few adds size, not evidence.
+    hsel = h[pos]
+    order = np.lexsort((pos, hsel))
+    hsel, pos = hsel[order], pos[order]
+    idx = np.arange(len(hsel))
+    starts = np.r_[True, hsel[1:] != hsel[:-1]] if len(hsel) else np.zeros(0, bool)
+    rank = idx - np.maximum.accumulate(np.where(starts, idx, 0))
+    keep = rank < params.max_postings
+    hs, positions = hsel[keep], pos[keep]
+    a, b = fpr.minhash_permutations(params.num_perm)
+    sig = fpr.minhash_signature(np.unique(h).astype(np.uint32), a, b)
+    uniq, inverse = np.unique(np.asarray(ts.norm, dtype=object), return_inverse=True)
+    lines = np.asarray(ts.lines, dtype=np.uint32)
+    deltas = np.diff(lines, prepend=np.uint32(0)).astype(np.uint32)
+    raw = text.encode("utf-8", "surrogatepass")
+    return _FileResult(
+        name=name, lang=lang, size=len(raw), sha1=hashlib.sha1(raw).hexdigest(),
+        uniq=[str(u) for u in uniq], inverse=inverse.astype(np.uint32),
+        line_deltas=zlib.compress(deltas.tobytes(), 6),
+        hashes=hs, positions=positions.astype(np.int32), signature=sig,
+        text=zlib.compress(raw, 6) if params.store_text else None, fallback=ts.fallback,
+    )
+
+
+def _families(sigs: list[np.ndarray], params: BuildParams) -> list[int]:
+    """Family id per file: connected groups of files whose MinHash signatures say
+    they are near-identical (datasketch LSH; one pass, then union-find)."""
+    from datasketch import LeanMinHash, MinHashLSH
+
+    parent = list(range(len(sigs)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    lsh = MinHashLSH(threshold=params.family_threshold, num_perm=params.num_perm)
+    lean = [LeanMinHash(seed=1, hashvalues=s, scheme="affine32") for s in sigs]
+    with lsh.insertion_session() as session:
+        for i, m in enumerate(lean):
+            session.insert(i, m, check_duplication=False)
+    for i, m in enumerate(lean):
+        for j in lsh.query(m):
+            if j != i and m.jaccard(lean[j]) >= params.family_threshold:
+                parent[root(j)] = root(i)
+    return [root(i) for i in range(len(sigs))]
+
+
+def _jobs(roots: Sequence[Path], params: BuildParams, summary: BuildSummary,
+          per_root: dict[Path, list[str]]) -> Iterator[tuple[str, str, str, BuildParams]]:
+    for root in roots:
+        names = per_root.setdefault(root, [])
+        for item in discover(root):
+            if isinstance(item, Skipped):
+                summary.skipped[item.reason] = summary.skipped.get(item.reason, 0) + 1
+                continue
+            assert isinstance(item, SourceFile)
+            names.append(item.name)
+            yield str(item.path), item.name, item.lang, params
+
+
+def build_index(
+    roots: Sequence[Path | str],
+    out: Path | str,
+    *,
+    workers: int | None = None,
+    progress: bool = False,
+    params: BuildParams | None = None,
+    licenses: bool = True,
+    on_status: Callable[[str], None] | None = None,
+) -> BuildSummary:
+    """Build an index of every code file under ``roots`` into ``out`` (atomically)."""
+    t0 = time.perf_counter()
+    params = params or BuildParams()
+    roots = [Path(r) for r in roots]
+    for r in roots:
+        if not r.exists():
+            raise LicscanError(f"corpus root not found: {r}")
+    names = [r.resolve().name for r in roots]
+    if len(set(names)) != len(names):
+        raise LicscanError("two corpus roots share a base name; source paths would collide")
+    out = Path(out)
+    workers = workers or os.cpu_count() or 1
+    summary = BuildSummary()
+    per_root: dict[Path, list[str]] = {}
+    jobs = list(_jobs(roots, params, summary, per_root))
+    ui = _Progress(progress)
+    results: list[_FileResult] = []
+    with ui:
+        task = ui.add("tokenizing", len(jobs))
+        for r in _run(jobs, workers):
+            if isinstance(r, tuple):
+                summary.skipped[r[1]] = summary.skipped.get(r[1], 0) + 1
+            else:
+                results.append(r)
+            ui.advance(task)
+        license_of = _detect_licenses(roots, per_root, results, workers, ui, summary) if licenses else {}
+        ui.add("writing index", None)
+        _write(out, roots, results, license_of, params, summary)
+    summary.seconds = time.perf_counter() - t0
+    summary.index_bytes = out.stat().st_size
+    return summary
+
+
+def _run(jobs: list[tuple[str, str, str, BuildParams]], workers: int) -> Iterator[Any]:
+    if workers <= 1 or len(jobs) < 8:
+        yield from map(_process, jobs)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(_process, jobs, chunksize=8)
+
+
+def _detect_licenses(roots: Sequence[Path], per_root: dict[Path, list[str]],
+                     results: list[_FileResult], workers: int, ui: _Progress,
+                     summary: BuildSummary) -> dict[str, str | None]:
+    from . import licenses
+
+    summary.scancode = licenses.scancode_available()
+    kept = {r.name for r in results}
+    out: dict[str, str | None] = {}
+    for root in roots:
+        base = root.resolve().name
+        rels = [n[len(base) + 1:] for n in per_root.get(root, []) if n in kept]
+        if root.is_file():
+            rels = [root.name] if kept else []
+            lic_root = root.parent
+        else:
+            lic_root = root
+        task = ui.add(f"licenses: {base}", len(rels))
+        found = licenses.detect_licenses(lic_root, rels, workers=workers,
+                                         progress=lambda n, t=task: ui.advance(t, n))
+        for rel, spdx in found.items():
+            out[f"{base}/{rel}" if not root.is_file() else base] = spdx
+    return out
+
+
+def _write(out: Path, roots: Sequence[Path], results: list[_FileResult],
+           license_of: dict[str, str | None], params: BuildParams, summary: BuildSummary) -> None:
+    vocab: dict[str, int] = {}
+    by_sha: dict[str, int] = {}
+    aliases: list[tuple[int, str]] = []
+    kept: list[_FileResult] = []
+    for r in results:
+        if r.sha1 in by_sha:
+            aliases.append((by_sha[r.sha1], r.name))
+            continue
+        by_sha[r.sha1] = len(kept)
+        kept.append(r)
+    summary.duplicates = len(aliases)
+    families = _families([r.signature for r in kept], params) if kept else []
+    summary.families = len(set(families))
+
+    all_h = np.concatenate([r.hashes for r in kept]) if kept else np.zeros(0, np.int64)
+    all_f = np.concatenate([np.full(len(r.hashes), i, np.int64) for i, r in enumerate(kept)]) \
+        if kept else np.zeros(0, np.int64)
+    all_p = np.concatenate([r.positions for r in kept]) if kept else np.zeros(0, np.int32)
+    # Document frequency counts files, not postings.
+    pairs = np.unique(all_h * (len(kept) + 1) + all_f)
+    uh, df = np.unique(pairs // (len(kept) + 1), return_counts=True)
+    keep = df[np.searchsorted(uh, all_h)] <= params.df_cap
+    summary.fingerprints_dropped = int((~keep).sum())
+    all_h, all_f, all_p = all_h[keep], all_f[keep], all_p[keep]
+    order = np.lexsort((all_p, all_f, all_h))
+    all_h, all_f, all_p = all_h[order], all_f[order], all_p[order]
+    summary.fingerprints = len(all_h)
+
+    writer = IndexWriter(out)
+    try:
+        rows = []
+        for i, r in enumerate(kept):
+            ids = np.fromiter((vocab.setdefault(t, len(vocab)) for t in r.uniq), np.int64, len(r.uniq))
+            tok = np.minimum(ids[r.inverse], VOCAB_LIMIT).astype(np.uint16)
+            lic = license_of.get(r.name)
+            rows.append((i, r.name, r.lang, lic, None, r.size, r.sha1, len(r.inverse),
+                         int(families[i]), zlib.compress(tok.tobytes(), 6), r.line_deltas, r.text))
+            summary.files += 1
+            summary.bytes += r.size
+            summary.tokens += len(r.inverse)
+            summary.languages[r.lang] = summary.languages.get(r.lang, 0) + 1
+            key = lic or "unknown"
+            summary.licenses[key] = summary.licenses.get(key, 0) + 1
+        writer.add_files(rows)
+        writer.add_aliases(aliases)
+        words = sorted(vocab, key=vocab.__getitem__)[:VOCAB_LIMIT + 1]
+        writer.add_vocab(words)
+        writer.add_fingerprints(zip(all_h.tolist(), all_f.tolist(), all_p.tolist()))
+        corpus = hashlib.sha256()
+        for r in sorted(results, key=lambda r: r.name):
+            corpus.update(f"{r.name}\0{r.sha1}\n".encode())
+        writer.set_meta({
+            "magic": MAGIC,
+            "schema_version": SCHEMA_VERSION,
+            "params": asdict(params),
+            "grammars": grammar_versions(),
+            "corpus_sha256": corpus.hexdigest(),
+            "roots": [{"name": r.resolve().name, "path": str(r.resolve())} for r in roots],
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "summary": {"files": summary.files, "duplicates": summary.duplicates,
+                        "skipped": summary.skipped, "licenses": summary.licenses,
+                        "scancode": summary.scancode},
+        })
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+    summary.languages = dict(Counter(summary.languages).most_common())
+
+
+class _Progress:
+    """Rich progress bars on a terminal; silent otherwise (CI, pre-commit, tests)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.bar: Any = None
+        if enabled:
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn,
+                                       TextColumn, TimeElapsedColumn)
+
+            self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                                MofNCompleteColumn(), TimeElapsedColumn(), transient=False)
+
+    def __enter__(self) -> _Progress:
+        if self.bar:
+            self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar:
+            self.bar.__exit__(*exc)
+
+    def add(self, name: str, total: int | None) -> Any:
+        return self.bar.add_task(name, total=total) if self.bar else None
+
+    def advance(self, task: Any, n: int = 1) -> None:
+        if self.bar:
+            self.bar.advance(task, n)

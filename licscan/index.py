@@ -1,0 +1,249 @@
+"""The index file: one SQLite database, written atomically, opened read-only.
+
+An index is data, not code: plain tables and zlib-compressed arrays, no pickle.
+Layout:
+- ``meta``: schema version, build parameters, grammar versions, corpus fingerprint;
+- ``vocab``: normalized token strings, so token streams store 2-byte ids;
+- ``files``: one row per distinct indexed file (identical copies become ``aliases``);
+- ``fp``: winnowed fingerprint -> (file, token position), a WITHOUT ROWID b-tree
+  so that a lookup is one index probe and the table is its own index.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import zlib
+from array import array
+from itertools import accumulate
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .model import LicscanError
+
+SCHEMA_VERSION = 1
+MAGIC = "licscan-index"
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE vocab (id INTEGER PRIMARY KEY, token TEXT NOT NULL);
+CREATE TABLE files (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL,
+    lang TEXT NOT NULL,
+    license TEXT,
+    license_method TEXT,
+    size INTEGER NOT NULL,
+    sha1 TEXT NOT NULL,
+    ntokens INTEGER NOT NULL,
+    family INTEGER NOT NULL,
+    tokens BLOB NOT NULL,
+    lines BLOB NOT NULL,
+    text BLOB
+);
+CREATE TABLE aliases (file INTEGER NOT NULL, path TEXT NOT NULL);
+CREATE TABLE fp (h INTEGER NOT NULL, f INTEGER NOT NULL, p INTEGER NOT NULL,
+                 PRIMARY KEY (h, f, p)) WITHOUT ROWID;
+"""
+
+
+@dataclass
+class IndexedFile:
+    """A file's row, with its token stream decoded on demand."""
+
+    id: int
+    path: str
+    lang: str
+    license: str | None
+    family: int
+    ntokens: int
+
+
+def encode_ints(values: Sequence[int] | Any, typecode: str) -> bytes:
+    """Compress an integer array for storage (deltas for line numbers are taken by the caller)."""
+    a = values if isinstance(values, array) else array(typecode, values)
+    return zlib.compress(a.tobytes(), 6)
+
+
+def decode_ints(blob: bytes, typecode: str) -> array:
+    a = array(typecode)
+    a.frombytes(zlib.decompress(blob))
+    return a
+
+
+def atomic_path(out: Path) -> Path:
+    """The temporary file a build writes before renaming it over ``out``."""
+    return out.with_name(f".{out.name}.{os.getpid()}.tmp")
+
+
+class IndexWriter:
+    """Creates an index in a temporary file; ``commit`` renames it into place.
+
+    Readers of a previous index at the same path keep working: the rename swaps
+    directory entries and never touches the old file's contents.
+    """
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.tmp = atomic_path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp.unlink(missing_ok=True)
+        self.db = sqlite3.connect(self.tmp)
+        # The file is private until renamed: durability comes from the rename,
+        # so the journal would only slow the bulk insert down.
+        self.db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA page_size=4096;")
+        self.db.executescript(_SCHEMA)
+
+    def set_meta(self, meta: dict[str, Any]) -> None:
+        rows = [(k, json.dumps(v, sort_keys=True)) for k, v in meta.items()]
+        self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows)
+
+    def add_vocab(self, tokens: Sequence[str]) -> None:
+        self.db.executemany("INSERT INTO vocab VALUES (?, ?)", enumerate(tokens))
+
+    def add_files(self, rows: Iterable[tuple]) -> None:
+        self.db.executemany("INSERT INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+
+    def add_aliases(self, rows: Iterable[tuple[int, str]]) -> None:
+        self.db.executemany("INSERT INTO aliases VALUES (?, ?)", rows)
+
+    def add_fingerprints(self, rows: Iterable[tuple[int, int, int]]) -> None:
+        """Rows must come sorted by (h, f, p): the b-tree then fills pages densely."""
+        self.db.executemany("INSERT INTO fp VALUES (?, ?, ?)", rows)
+
+    def commit(self) -> None:
+        self.db.commit()
+        self.db.close()
+        os.replace(self.tmp, self.out)
+
+    def abort(self) -> None:
+        try:
+            self.db.close()
+        finally:
+            self.tmp.unlink(missing_ok=True)
+
+
+class Index:
+    """A read-only view of an index file."""
+
+    def __init__(self, path: Path, db: sqlite3.Connection, meta: dict[str, Any]) -> None:
+        self.path = path
+        self.db = db
+        self.meta = meta
+        self._vocab: list[str] | None = None
+        self._files: dict[int, IndexedFile] = {}
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.meta["params"]
+
+    def vocab(self) -> list[str]:
+        if self._vocab is None:
+            self._vocab = [t for (t,) in self._query("SELECT token FROM vocab ORDER BY id")]
+        return self._vocab
+
+    def lookup(self, hashes: Sequence[int]) -> list[tuple[int, int, int]]:
+        """All (h, file, position) rows for the given fingerprints."""
+        out: list[tuple[int, int, int]] = []
+        # Chunks stay under SQLite's host-parameter limit on old builds (999).
+        for i in range(0, len(hashes), 900):
+            chunk = hashes[i:i + 900]
+            marks = ",".join("?" * len(chunk))
+            out.extend(self._query(f"SELECT h, f, p FROM fp WHERE h IN ({marks})", chunk))
+        return out
+
+    def file(self, fid: int) -> IndexedFile:
+        f = self._files.get(fid)
+        if f is None:
+            rows = self._query(
+                "SELECT id, path, lang, license, family, ntokens FROM files WHERE id = ?", (fid,))
+            if not rows:
+                raise LicscanError(f"index {self.path} is corrupt: file {fid} is missing")
+            f = self._files[fid] = IndexedFile(*rows[0])
+        return f
+
+    def tokens(self, fid: int) -> tuple[array, array]:
+        """(vocab ids, line numbers) of a file's normalized token stream."""
+        rows = self._query("SELECT tokens, lines FROM files WHERE id = ?", (fid,))
+        if not rows:
+            raise LicscanError(f"index {self.path} is corrupt: file {fid} is missing")
+        try:
+            ids = decode_ints(rows[0][0], "H")
+            deltas = decode_ints(rows[0][1], "I")
+        except zlib.error as e:
+            raise LicscanError(f"index {self.path} is corrupt: {e}") from None
+        return ids, array("I", accumulate(deltas))
+
+    def text(self, fid: int) -> str | None:
+        rows = self._query("SELECT text FROM files WHERE id = ?", (fid,))
+        if not rows or rows[0][0] is None:
+            return None
+        return zlib.decompress(rows[0][0]).decode("utf-8", "replace")
+
+    def aliases(self, fid: int) -> list[str]:
+        return [p for (p,) in self._query("SELECT path FROM aliases WHERE file = ?", (fid,))]
+
+    def family_members(self, family: int) -> list[str]:
+        return [p for (p,) in self._query("SELECT path FROM files WHERE family = ? ORDER BY id", (family,))]
+
+    def stats(self) -> dict[str, Any]:
+        """Counts for ``index info``."""
+        q = self._query
+        return {
+            "files": q("SELECT count(*) FROM files")[0][0],
+            "aliases": q("SELECT count(*) FROM aliases")[0][0],
+            "fingerprints": q("SELECT count(*) FROM fp")[0][0],
+            "languages": dict(q("SELECT lang, count(*) FROM files GROUP BY lang ORDER BY 2 DESC")),
+            "licenses": dict(q("SELECT coalesce(license, 'unknown'), count(*) FROM files "
+                               "GROUP BY 1 ORDER BY 2 DESC")),
+        }
+
+    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
+        try:
+            return self.db.execute(sql, args).fetchall()
+        except sqlite3.DatabaseError as e:
+            raise LicscanError(f"index {self.path} is corrupt or unreadable: {e}") from None
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def open_index(path: str | Path, *, check_grammars: bool = True) -> Index:
+    """Open an index read-only, refusing missing, foreign, corrupt or mismatched files."""
+    p = Path(path)
+    if not p.is_file():
+        raise LicscanError(f"index not found: {p} (build one with `licscan index build`)")
+    try:
+        with p.open("rb") as fh:
+            header = fh.read(16)
+    except OSError as e:
+        raise LicscanError(f"cannot read index {p}: {e.strerror}") from None
+    if header != b"SQLite format 3\0":
+        raise LicscanError(f"{p} is not a licscan index (corrupt or another kind of file)")
+    try:
+        db = sqlite3.connect(f"file:{p.resolve()}?mode=ro", uri=True, check_same_thread=False)
+        rows = db.execute("SELECT key, value FROM meta").fetchall()
+        meta = {k: json.loads(v) for k, v in rows}
+    except (sqlite3.DatabaseError, ValueError) as e:
+        raise LicscanError(f"index {p} is corrupt or unreadable: {e}") from None
+    if meta.get("magic") != MAGIC:
+        raise LicscanError(f"{p} is not a licscan index")
+    if meta.get("schema_version") != SCHEMA_VERSION:
+        raise LicscanError(
+            f"index {p} has schema version {meta.get('schema_version')}, this licscan reads "
+            f"{SCHEMA_VERSION}: rebuild it with `licscan index build`")
+    if check_grammars:
+        from .languages import grammar_versions
+
+        built, now = meta.get("grammars", {}), grammar_versions()
+        diff = sorted(k for k in set(built) | set(now)
+                      if built.get(k) != now.get(k) and built.get(k) != "missing")
+        if diff:
+            k = diff[0]
+            raise LicscanError(
+                f"index {p} was built with {k} {built.get(k)}, but {now.get(k)} is installed: "
+                "token streams would differ; rebuild the index or install the same versions")
+    return Index(p, db, meta)

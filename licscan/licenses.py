@@ -1,0 +1,387 @@
+"""Per-file license detection at index-build time.
+
+Each file gets an SPDX expression from the first source below that yields one:
+
+1. ``spdx-tag``: its own ``SPDX-License-Identifier:`` tag. The author's explicit,
+   machine-readable statement; exact and nearly free to read.
+2. ``notice``: its own leading license notice (first comment blocks). Text on *this*
+   file overrides anything inherited, so a vendored MIT file in a GPL tree is MIT.
+3. ``debian-copyright``, specific stanza: a ``debian/copyright`` (DEP-5) ``Files:``
+   pattern other than ``*`` (last match wins). The packager audited exactly these
+   paths, typically the vendored or exceptional ones, so it beats a directory license.
+4. ``dir-license`` / ``root-license``: the nearest LICENSE/LICENCE/COPYING/COPYRIGHT
+   file in the file's directory or a parent up to root. Upstream's own statement;
+   the nearest is the most specific (vendored directories ship their own).
+5. ``debian-copyright`` ``Files: *``: the packager's summary for everything else,
+   weaker than a license file upstream put in the tree.
+6. ``none``.
+
+Notices and license files are matched by scancode-toolkit when it is installed,
+else by a small phrase matcher (``scancode_available()`` tells which). Scancode is
+slow per call (~1 s) and loads a ~1 GB index, so it runs in worker processes, once
+per *distinct* normalized notice (most files of a project share a header), and its
+answers are cached on disk keyed by notice hash and scancode version.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import multiprocessing
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, Literal
+
+from licscan.licenses_debian import DebianMatch, Stanza, match_dep5, parse_dep5
+from licscan.licenses_text import (
+    HEAD_BYTES,
+    LICENSE_FILE_BYTES,
+    LIGHT_ENGINE,
+    extract_notice,
+    find_spdx_tag,
+    join_and,
+    license_file_text,
+    light_match,
+    normalize_expression,
+    read_text,
+    text_key,
+)
+
+log = logging.getLogger(__name__)
+
+Method = Literal["spdx-tag", "notice", "debian-copyright", "dir-license", "root-license", "none"]
+ENGINE_ENV = "LICSCAN_LICENSE_ENGINE"
+"""``light`` forces the phrase matcher (fast tests, small machines); ``scancode`` requires scancode."""
+SCANCODE_DEADLINE_S = 60.0
+CACHE_FILE = "licenses.json"
+_LICENSE_FILE = re.compile(r"^(licen[cs]e|copying|copyright)([-._][\w.+-]*)?$", re.I)
+_PLAIN_LICENSE_FILE = re.compile(r"^(licen[cs]e|copying)(\.(txt|md|rst))?$", re.I)
+# Scancode answers that say "some license, see elsewhere" rather than naming one.
+_WEAK = {
+    "LicenseRef-scancode-unknown-license-reference",
+    "LicenseRef-scancode-unknown",
+    "LicenseRef-scancode-free-unknown",
+    "LicenseRef-scancode-warranty-disclaimer",
+}
+
+
+@dataclass(frozen=True)
+class LicenseResult:
+    """How one file's license was decided."""
+
+    license: str | None
+    method: Method
+    source: str | None = None
+    """Root-relative path of the LICENSE or debian/copyright file that decided it."""
+    engine: str | None = None
+    """Matcher that read the notice or license file (``scancode-32.5.0``, ``light-1``)."""
+
+
+def scancode_available() -> bool:
+    """Whether scancode-toolkit is installed (checked without importing it)."""
+    return importlib.util.find_spec("licensedcode") is not None
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "licscan"
+
+
+def _scancode_engine() -> str:
+    try:
+        return f"scancode-{version('scancode-toolkit')}"
+    except PackageNotFoundError:
+        return "scancode-unknown"
+
+
+def _choose_engine(engine: str) -> str:
+    if engine == "auto":
+        engine = os.environ.get(ENGINE_ENV, "auto").strip().lower() or "auto"
+    if engine == "light":
+        return LIGHT_ENGINE
+    if engine == "scancode" or scancode_available():
+        return _scancode_engine()
+    return LIGHT_ENGINE
+
+
+# -- persistent cache ----------------------------------------------------------------------
+
+
+class _Cache:
+    """``{engine:key: expression}`` in one JSON file, replaced atomically on save."""
+
+    def __init__(self, cache_dir: Path) -> None:
+        self.path = cache_dir / CACHE_FILE
+        self.entries: dict[str, str | None] = self._load()
+        self.added: dict[str, str | None] = {}
+
+    def _load(self) -> dict[str, str | None]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            entries = data.get("entries", {}) if isinstance(data, dict) else {}
+            return {k: v for k, v in entries.items() if v is None or isinstance(v, str)}
+        except (OSError, ValueError):
+            return {}  # missing or corrupt cache only costs a re-detection
+
+    def get(self, key: str) -> tuple[bool, str | None]:
+        return (key in self.entries, self.entries.get(key))
+
+    def put(self, key: str, value: str | None) -> None:
+        self.entries[key] = self.added[key] = value
+
+    def save(self) -> None:
+        if not self.added:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            merged = self._load()  # keep what a concurrent build wrote meanwhile
+            merged.update(self.added)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".licenses-", suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump({"version": 1, "entries": merged}, fh, separators=(",", ":"))
+            os.replace(tmp, self.path)
+            self.added = {}
+        except OSError as e:
+            log.warning("license cache not saved to %s: %s", self.path, e)
+
+
+# -- scancode workers ---------------------------------------------------------------------
+
+_INDEX: Any = None
+
+
+def _worker_init() -> None:
+    """Load scancode's index once per worker process (6-9 s, ~1 GB)."""
+    global _INDEX
+    from licensedcode.cache import get_index
+
+    _INDEX = get_index()
+
+
+def _worker_detect(text: str) -> list[str]:
+    """SPDX expressions of scancode's detections in `text` (runs in a worker)."""
+    from licensedcode.detection import detect_licenses as sc_detect_licenses
+
+    dets = sc_detect_licenses(index=_INDEX, query_string=text, deadline=time.time() + SCANCODE_DEADLINE_S)
+    return [d.license_expression_spdx for d in dets if d.license_expression_spdx]
+
+
+def combine_detections(exprs: list[str]) -> str | None:
+    """One expression for a notice: detections ANDed, deduped, reference-only ones dropped."""
+    strong = [normalize_expression(e) for e in exprs if e and e not in _WEAK]
+    return join_and(strong)
+
+
+def _run_scancode(todo: dict[str, str], workers: int, on_done: Callable[[str, str | None, bool], None]) -> None:
+    """Detect every text of `todo` in a process pool; raises BrokenProcessPool if scancode dies."""
+    # spawn, not fork: the parent may run progress-bar threads holding locks.
+    ctx = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max(1, min(workers, len(todo))), mp_context=ctx, initializer=_worker_init)
+    try:
+        # Longest first so a big license file does not end up alone at the tail.
+        futs = {pool.submit(_worker_detect, text): key
+                for key, text in sorted(todo.items(), key=lambda kv: -len(kv[1]))}
+        for fut in as_completed(futs):
+            key = futs[fut]
+            try:
+                on_done(key, combine_detections(fut.result()), True)
+            except BrokenProcessPool:
+                raise
+            except Exception as e:  # one odd text must not sink the build; retry it lightly
+                log.warning("scancode failed on a notice (%s); using the light matcher", e)
+                on_done(key, light_match(todo[key]), False)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _detect_texts(
+    texts: dict[str, str], engine: str, workers: int, cache: _Cache,
+    on_done: Callable[[str, str | None], None],
+) -> dict[str, str | None]:
+    """Expression per text key, from the cache or the engine; each distinct text runs once."""
+    out: dict[str, str | None] = {}
+
+    def done(key: str, expr: str | None, cacheable: bool = True, eng: str = engine) -> None:
+        out[key] = expr
+        if cacheable:
+            cache.put(f"{eng}:{key}", expr)
+        on_done(key, expr)
+
+    todo: dict[str, str] = {}
+    for key, text in texts.items():
+        hit, expr = cache.get(f"{engine}:{key}")
+        if hit:
+            out[key] = expr
+            on_done(key, expr)
+        else:
+            todo[key] = text
+    try:
+        if todo and engine == LIGHT_ENGINE:
+            for key, text in todo.items():
+                done(key, light_match(text))
+        elif todo:
+            try:
+                _run_scancode(todo, workers, done)
+            except (BrokenProcessPool, ImportError, OSError) as e:
+                log.warning("scancode unusable (%s); falling back to the light matcher", e)
+                for key in todo.keys() - out.keys():
+                    done(key, light_match(todo[key]), eng=LIGHT_ENGINE)
+    finally:
+        cache.save()  # keep finished work even when interrupted
+    return out
+
+
+# -- tree context: license files and debian/copyright ---------------------------------------
+
+
+class _Tree:
+    """Lazily listed directories of the root: license files and debian/copyright per dir."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._license_files: dict[str, list[str]] = {}
+        self._dep5: dict[str, list[Stanza] | None] = {}
+
+    def license_files(self, d: str) -> list[str]:
+        """Root-relative license files directly in dir `d` ('' is root), plain names first."""
+        if d not in self._license_files:
+            try:
+                names = sorted(e.name for e in os.scandir(self.root / d) if e.is_file())
+            except OSError:
+                names = []
+            debian = d == "debian" or d.endswith("/debian")
+            cands = [n for n in names if _LICENSE_FILE.match(n) and not (debian and n == "copyright")]
+            plain = [n for n in cands if _PLAIN_LICENSE_FILE.match(n)]
+            # LICENSE beats LICENSE-THIRD-PARTY & co.; suffixed files alone are all used.
+            chosen = plain or cands
+            self._license_files[d] = [f"{d}/{n}" if d else n for n in chosen]
+        return self._license_files[d]
+
+    def dep5(self, d: str) -> list[Stanza] | None:
+        if d not in self._dep5:
+            text = read_text(self.root / d / "debian" / "copyright", 1 << 20)
+            self._dep5[d] = parse_dep5(text) if text else None
+        return self._dep5[d]
+
+
+def _ancestors(rel: str) -> list[str]:
+    """Directories containing `rel`, nearest first, ending with the root ('')."""
+    parts = rel.split("/")[:-1]
+    return ["/".join(parts[:i]) for i in range(len(parts), -1, -1)]
+
+
+# -- public API ---------------------------------------------------------------------------
+
+
+def detect_licenses_detailed(
+    root: Path,
+    rel_paths: Sequence[str],
+    *,
+    workers: int = 2,
+    cache_dir: Path | None = None,
+    progress: Callable[[int], None] | None = None,
+    engine: Literal["auto", "scancode", "light"] = "auto",
+) -> dict[str, LicenseResult]:
+    """How each file's license was decided (see the module docstring for the order)."""
+    root = Path(root)
+    rels = list(dict.fromkeys(rel_paths))
+    eng = _choose_engine(engine)
+    results: dict[str, LicenseResult] = {}
+    texts: dict[str, str] = {}
+    notice_files: dict[str, list[str]] = {}
+    tree = _Tree(root)
+
+    for rel in rels:
+        head = read_text(root / rel, HEAD_BYTES)
+        if head is not None:
+            tag = find_spdx_tag(head)
+            if tag:
+                results[rel] = LicenseResult(tag, "spdx-tag")
+                continue
+            notice = extract_notice(head, rel)
+            if notice:
+                key = text_key(notice)
+                texts.setdefault(key, notice)
+                notice_files.setdefault(key, []).append(rel)
+    if progress and results:
+        progress(len(results))
+
+    file_keys: dict[str, str | None] = {}
+    for rel in rels:
+        if rel in results:
+            continue
+        for d in _ancestors(rel):
+            for lf in tree.license_files(d):
+                if lf not in file_keys:
+                    body = read_text(root / lf, LICENSE_FILE_BYTES)
+                    body = license_file_text(body) if body else None
+                    file_keys[lf] = text_key(body) if body else None
+                    if body:
+                        texts.setdefault(file_keys[lf], body)
+
+    def on_done(key: str, expr: str | None) -> None:
+        # Files whose own notice names a license are final now: report them for the bar.
+        if expr is None:
+            return
+        finished = [r for r in notice_files.get(key, ()) if r not in results]
+        for r in finished:
+            results[r] = LicenseResult(expr, "notice", engine=eng)
+        if progress and finished:
+            progress(len(finished))
+
+    found = _detect_texts(texts, eng, workers, _Cache(cache_dir or default_cache_dir()), on_done)
+
+    rest = [r for r in rels if r not in results]
+    for rel in rest:
+        results[rel] = _fallback(rel, tree, file_keys, found, eng)
+    if progress and rest:
+        progress(len(rest))
+    return {rel: results[rel] for rel in rels}
+
+
+def _fallback(rel: str, tree: _Tree, file_keys: dict[str, str | None],
+              found: dict[str, str | None], eng: str) -> LicenseResult:
+    """Inherited license of a file without its own: debian stanza, license file, ``Files: *``."""
+    deb: DebianMatch | None = None
+    deb_src = ""
+    for d in _ancestors(rel):
+        stanzas = tree.dep5(d)
+        if stanzas is not None:
+            deb = match_dep5(stanzas, rel[len(d) + 1:] if d else rel)
+            deb_src = f"{d}/debian/copyright" if d else "debian/copyright"
+            break
+    if deb is not None and deb.license and not deb.catch_all:
+        return LicenseResult(deb.license, "debian-copyright", deb_src)
+    for d in _ancestors(rel):
+        lfs = tree.license_files(d)
+        keys = [file_keys.get(lf) for lf in lfs]
+        expr = join_and([e for e in (found.get(k) for k in keys if k) if e])
+        if expr:
+            src = next(lf for lf, k in zip(lfs, keys) if k and found.get(k))
+            return LicenseResult(expr, "root-license" if d == "" else "dir-license", src, eng)
+    if deb is not None and deb.license:
+        return LicenseResult(deb.license, "debian-copyright", deb_src)
+    return LicenseResult(None, "none")
+
+
+def detect_licenses(
+    root: Path,
+    rel_paths: Sequence[str],
+    *,
+    workers: int = 2,
+    cache_dir: Path | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, str | None]:
+    """SPDX license expression for each file (rel path, '/'-separated, relative to root); None if unknown."""
+    detailed = detect_licenses_detailed(root, rel_paths, workers=workers, cache_dir=cache_dir, progress=progress)
+    return {rel: res.license for rel, res in detailed.items()}

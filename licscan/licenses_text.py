@@ -1,0 +1,340 @@
+"""Text side of license detection: file heads, SPDX tags, leading notices, light matcher.
+
+Everything here is pure (no scancode, no processes) so it is cheap to import and test.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import re
+from functools import lru_cache
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+HEAD_BYTES = 8192
+"""Bytes read per file: covers long multi-holder copyright blocks before the license text."""
+MAX_NOTICE_LINES = 120
+LICENSE_FILE_BYTES = 131072
+"""Cap for LICENSE/COPYING texts: huge bundled-notice files would make scancode crawl."""
+
+# -- expressions --------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _spdx_licensing() -> Any | None:
+    try:
+        from license_expression import get_spdx_licensing
+    except ImportError:
+        return None
+    return get_spdx_licensing()
+
+
+def normalize_expression(expr: str) -> str:
+    """Canonical SPDX rendering (``GPL-2.0+`` -> ``GPL-2.0-or-later``); raw text if unparsable."""
+    raw = " ".join(expr.split())
+    licensing = _spdx_licensing()
+    if licensing is None:
+        return raw
+    try:
+        parsed = licensing.parse(raw, validate=False)
+    except Exception:  # the library raises several unrelated types on malformed input
+        return raw
+    return parsed.render() if parsed is not None else raw
+
+
+def join_and(exprs: list[str]) -> str | None:
+    """AND-combine expressions, dropping duplicates while keeping first-seen order."""
+    uniq = list(dict.fromkeys(e for e in exprs if e))
+    if not uniq:
+        return None
+    if len(uniq) == 1:
+        return uniq[0]
+    parts = [f"({e})" if re.search(r"\s(OR|or)\s", e) else e for e in uniq]
+    return normalize_expression(" AND ".join(parts))
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+def decode(data: bytes) -> str | None:
+    """Text of a file prefix, or None for binary data."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16", errors="replace")
+    if b"\0" in data:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        if e.start >= len(data) - 3:  # a multi-byte char cut by the read limit
+            return data[: e.start].decode("utf-8", errors="replace")
+        return data.decode("latin-1")  # legacy 8-bit sources; every byte maps to something
+
+
+def read_text(path: Path, limit: int) -> str | None:
+    """The first `limit` bytes of `path` as text; None if unreadable or binary."""
+    try:
+        with open(path, "rb") as fh:
+            return decode(fh.read(limit))
+    except OSError:
+        return None
+
+
+# -- SPDX tags ----------------------------------------------------------------------------
+
+_SPDX_TAG = re.compile(r"SPDX-License-Identifier\s*:\s*([^\n\r]*)", re.I)
+_TAG_END = re.compile(r"(\*/|-->|\"\"\"|'''|\*\)|-\}|#\}|\]\]|%>).*$")
+_TAG_OK = re.compile(r"^[\w.+\-:() ]*[A-Za-z0-9][\w.+\-:() ]*$")
+
+
+def find_spdx_tag(text: str) -> str | None:
+    """Normalized expression of the file's SPDX-License-Identifier tag(s), if well-formed."""
+    found: list[str] = []
+    for m in _SPDX_TAG.finditer(text):
+        raw = _TAG_END.sub("", m.group(1)).strip().strip(";,\"'`").strip()
+        # Prose or code that merely mentions the tag (e.g. a scanner's own regex) is ignored.
+        if raw and _TAG_OK.match(raw):
+            found.append(normalize_expression(raw))
+    return join_and(found)
+
+
+# -- notice extraction --------------------------------------------------------------------
+
+_Syntax = tuple[tuple[str, ...], tuple[tuple[str, str], ...]]
+_C: _Syntax = (("//",), (("/*", "*/"),))
+_HASH: _Syntax = (("#",), ())
+_PY: _Syntax = (("#",), (('"""', '"""'), ("'''", "'''")))
+_DASH: _Syntax = (("--",), (("--[[", "]]"), ("{-", "-}"), ("/*", "*/")))
+_SEMI: _Syntax = ((";",), ())
+_PCT: _Syntax = (("%",), ())
+_XML: _Syntax = ((), (("<!--", "-->"),))
+_ML: _Syntax = (("//",), (("(*", "*)"),))
+_GENERIC: _Syntax = (
+    ("//", "#", "--", ";", "%", "!", "REM ", "::", "dnl "),
+    (("/*", "*/"), ("<!--", "-->"), ('"""', '"""'), ("'''", "'''"), ("--[[", "]]"),
+     ("{-", "-}"), ("(*", "*)"), ("=begin", "=end"), ("<#", "#>")),
+)
+_BY_EXT: dict[str, _Syntax] = {}
+for _exts, _syn in (
+    ("c h cc cpp cxx c++ hpp hh hxx ipp inl java js mjs cjs jsx ts tsx mts go rs cs swift kt kts "
+     "scala sc dart m mm groovy gradle proto css scss less sass zig d v sv svh vala cu cuh", _C),
+    ("php", (("//", "#"), (("/*", "*/"),))),
+    ("sh bash zsh ksh fish rb pl pm t r yaml yml toml cfg mk cmake tcl awk nim ps1 coffee ex exs "
+     "conf properties in am ac m4 dockerfile", (("#", "dnl "), (("=begin", "=end"), ("<#", "#>")))),
+    ("py pyi pyx pxd pyw", _PY),
+    ("sql lua hs lhs ada adb ads elm vhd vhdl", _DASH),
+    ("lisp el clj cljs cljc scm ss rkt asm ini", _SEMI),
+    ("tex sty cls erl hrl", _PCT),
+    ("html htm xml xsl xslt svg md markdown vue xhtml", _XML),
+    ("ml mli pas pp fs fsi fsx", _ML),
+    ("f f90 f95 f03 for", (("!", "c ", "C "), ())),
+    ("bat cmd", (("REM ", "rem ", "::"), ())),
+    ("vim", (('"',), ())),
+    ("s S", (("#", "//", ";", "@"), (("/*", "*/"),))),
+):
+    for _e in _exts.split():
+        _BY_EXT[_e] = _syn
+_BY_NAME = {"makefile": _HASH, "dockerfile": _HASH, "cmakelists.txt": _HASH, "gnumakefile": _HASH}
+
+_PREAMBLE = re.compile(
+    r"^(#!|<\?php|<\?xml|<!doctype|@charset|%yaml|---$|[\"']use strict[\"'];?$|"
+    r"package\s+[\w.]+;?$|module\s+[\w.]+;?$)",
+    re.I,
+)
+_DOCSTRING_PREFIX = re.compile(r"^[rRuUbB]{0,2}(?=\"\"\"|''')")
+_LEAD_DECOR = re.compile(r"^[\s*#/!;%\-=|]+")
+_TRAIL_DECOR = re.compile(r"[\s*#/=|]+$")
+
+
+def _syntax_for(rel: str) -> _Syntax:
+    p = PurePosixPath(rel)
+    name = p.name.lower()
+    if name in _BY_NAME:
+        return _BY_NAME[name]
+    return _BY_EXT.get(p.suffix[1:], _BY_EXT.get(p.suffix[1:].lower(), _GENERIC))
+
+
+def _clean(line: str) -> str:
+    """Comment content without markers or box decoration; '' marks a paragraph break."""
+    s = _TRAIL_DECOR.sub("", _LEAD_DECOR.sub("", line))
+    return s if any(ch.isalnum() for ch in s) else ""
+
+
+def comment_lines(text: str, rel: str) -> list[str]:
+    """Cleaned lines of the leading comment block(s) of a source file, up to the first code."""
+    line_marks, blocks = _syntax_for(rel)
+    lines = text.splitlines()[:MAX_NOTICE_LINES]
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        s = lines[i].strip()
+        if not s or _PREAMBLE.match(s):
+            out.append("")
+            i += 1
+            continue
+        s = _DOCSTRING_PREFIX.sub("", s)
+        block = next(((op, cl) for op, cl in blocks if s.startswith(op)), None)
+        if block is not None:
+            op, cl = block
+            cur, j = s[len(op):], i
+            while True:
+                k = cur.find(cl)
+                if k >= 0:
+                    out.append(_clean(cur[:k]))
+                    trailing = cur[k + len(cl):].strip()
+                    break
+                out.append(_clean(cur))
+                j += 1
+                if j >= len(lines):
+                    trailing = ""
+                    break
+                cur = lines[j]
+            i = j + 1
+            if trailing and not trailing.startswith(tuple(line_marks) + tuple(o for o, _ in blocks)):
+                break  # code right after the comment closes: the leading region is over
+            continue
+        mark = next((m for m in line_marks if s.startswith(m)), None)
+        if mark is None:
+            break
+        out.append(_clean(s[len(mark):]))
+        i += 1
+    return out
+
+
+_COPYRIGHT = re.compile(
+    r"^(copyright\b|\(c\)|©|portions\s+copyright|spdx-file|(original\s+)?authors?\b|written\s+by|"
+    r"contributed\s+by|maintainers?\b|modified\s+by|created\s+by|created\s*:|date\s*:|@author|"
+    r"@copyright|all\s+rights\s+reserved|\d{4}(\s*[-,–]\s*\d{2,4})*\b)",
+    re.I,
+)
+# Words that make a copyright line worth keeping ("Copyright 2020 X, licensed under MIT").
+_COPYRIGHT_KEEP = re.compile(r"licen[cs]|gpl|spdx|redistribut|warrant|public domain|under the terms", re.I)
+LICENSE_WORDS = re.compile(
+    r"licen[cs]|\b[alf]?gpl|copyleft|warrant|permission (is hereby|notice|to use|to copy)|"
+    r"written permission|(are|is) permitted|redistribut|public domain|spdx|under the terms|"
+    r"provided\s+[\"'`]*as[\s-]+is|merchantab|liabilit|endorse|proprietary|confidential|"
+    r"creative commons|unlicense|\bwtfpl\b|\bmit\b|\bbsd\b|\bmpl\b|\bcc0\b",
+    re.I,
+)
+
+
+def strip_copyright(lines: list[str]) -> list[str]:
+    """Drop copyright/author/date lines, which vary per file but never change the license."""
+    return ["" if _COPYRIGHT.match(ln) and not _COPYRIGHT_KEEP.search(ln) else ln for ln in lines]
+
+
+def paragraphs(lines: list[str]) -> list[str]:
+    paras: list[str] = []
+    cur: list[str] = []
+    for ln in lines + [""]:
+        if ln.strip():
+            cur.append(ln.strip())
+        elif cur:
+            paras.append("\n".join(cur))
+            cur = []
+    return paras
+
+
+def extract_notice(text: str, rel: str) -> str | None:
+    """License-relevant part of the file's leading comments, or None if it has none.
+
+    Only paragraphs with license words are kept: per-file descriptions and author
+    lists would otherwise make every header distinct and defeat the dedup.
+    """
+    kept = [p for p in paragraphs(strip_copyright(comment_lines(text, rel))) if LICENSE_WORDS.search(p)]
+    return "\n\n".join(kept) if kept else None
+
+
+def license_file_text(text: str) -> str | None:
+    """A LICENSE/COPYING text prepared for matching: whole, minus copyright lines."""
+    body = "\n".join(strip_copyright([ln.strip() for ln in text.splitlines()])).strip()
+    return body or None
+
+
+# Same token shape as scancode's query tokenizer, so equal keys mean equal scancode input.
+_TOKEN = re.compile(r"[^_\W]+\+?[^_\W]*")
+
+
+def tokens(text: str) -> str:
+    return " ".join(_TOKEN.findall(text.lower()))
+
+
+def text_key(text: str) -> str:
+    """Dedup/cache key of a notice: case, punctuation and layout do not matter to matchers."""
+    return hashlib.sha256(tokens(text).encode()).hexdigest()[:32]
+
+
+# -- light matcher ------------------------------------------------------------------------
+
+LIGHT_ENGINE = "light-1"
+
+_GNU = re.compile(r"\bgnu (?:(lesser|library|affero) )?general public licen[sc]e\b")
+_GNU_SHORT = re.compile(r"\b(a|l)?gpl ?v?(\d)(?: (\d)\b)?(\+)?( or later| or any later| only)?")
+_VERSION = re.compile(r"\bv(?:ersion)? ?(\d)(?: (\d)\b)?(\+)?")
+_LATER = re.compile(r"any later version|\bor later\b|\bor any later\b")
+_FULL_TEXT = re.compile(r"terms and conditions for copying distribution|\bpreamble\b|incorporates the terms")
+_RULES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"permission is hereby granted free of charge to any person obtaining a copy|"
+                r"\b(licensed|released|distributed) under the (terms of the )?mit\b|"
+                r"\bmit licen[sc]e\b"), "MIT"),
+    (re.compile(r"\bapache licen[sc]e v?(ersion )?2 0\b|\bapache 2 0 licen|apache org licenses licen[sc]e 2 0"),
+     "Apache-2.0"),
+    (re.compile(r"\bmozilla public licen[sc]e v?(ersion )?2 0\b|mozilla org mpl 2 0"), "MPL-2.0"),
+    (re.compile(r"permission to use copy modify and( or)? distribute this software for any purpose "
+                r"with or without fee is hereby granted"), "ISC"),
+    (re.compile(r"\b(simplified|freebsd) bsd\b|\bbsd 2 clause\b|\b2 clause bsd\b"), "BSD-2-Clause"),
+    (re.compile(r"\b(new|modified|revised) bsd\b|\bbsd 3 clause\b|\b3 clause bsd\b"), "BSD-3-Clause"),
+]
+_BSD = re.compile(r"redistribution and use in source and binary forms with or without modification "
+                  r"are permitted")
+
+
+def _gnu_id(kind: str, major: str | None, minor: str | None, later: bool) -> str:
+    fam = {"l": "LGPL", "a": "AGPL"}.get(kind, "GPL")
+    if not major:
+        # An unversioned reference lets the user pick any version (GPL-2.0 section 9).
+        return f"{fam}-{ {'LGPL': '2.0', 'AGPL': '3.0'}.get(fam, '1.0')}-or-later"
+    return f"{fam}-{major}.{minor or '0'}-{'or-later' if later else 'only'}"
+
+
+def _gnu(t: str) -> list[str]:
+    matches = list(_GNU.finditer(t))
+    full = bool(_FULL_TEXT.search(t))
+    if full and matches:
+        # A full license text names itself first and then cites its siblings.
+        matches = matches[:1]
+    found: list[str] = []
+    unversioned: list[str] = []
+    for m in matches:
+        kind = {"lesser": "l", "library": "l", "affero": "a"}.get(m.group(1) or "", "")
+        window = t[m.end(): m.end() + 200]
+        v = _VERSION.search(window)
+        if v is None:
+            unversioned.append(kind)
+            continue
+        later = bool(v.group(3) or _LATER.search(window[v.end(): v.end() + 120]))
+        found.append(_gnu_id(kind, v.group(1), v.group(2), later and not full))
+    if not found:
+        for m in _GNU_SHORT.finditer(t):
+            later = bool(m.group(4) or (m.group(5) and "later" in m.group(5)))
+            found.append(_gnu_id(m.group(1) or "", m.group(2), m.group(3), later))
+    if not found:
+        found = [_gnu_id(k, None, None, True) for k in unversioned]
+    return found
+
+
+def light_match(text: str) -> str | None:
+    """Phrase-based SPDX guess for the commonest notices and license texts (no scancode)."""
+    t = " " + tokens(text) + " "
+    found = _gnu(t)
+    for rx, spdx in _RULES:
+        if rx.search(t):
+            found.append(spdx)
+    if _BSD.search(t):
+        if "all advertising materials" in t:
+            found.append("BSD-4-Clause")
+        elif "neither the name" in t or "endorse or promote" in t:
+            found.append("BSD-3-Clause")
+        else:
+            found.append("BSD-2-Clause")
+    return join_and([normalize_expression(e) for e in found])

@@ -1,0 +1,244 @@
+"""Scanned tokens + index -> verified matches with line evidence.
+
+1. Every k-gram of the scanned text is looked up (the index holds the winnowed
+   ones), giving hits (scan position, source file, source position).
+2. Hits of one source file are chained: increasing in both files, with bounded
+   gaps and drift, which is what a copy with edits looks like.
+3. Each chain is verified by aligning the normalized tokens between and around
+   its anchors; the alignment gives both line ranges and the similarity.
+4. Weak matches are dropped (too few matched tokens, unless the anchors are
+   rare), and variants of one source (a family) are reported once.
+"""
+
+from __future__ import annotations
+
+import zlib
+from array import array
+from collections import defaultdict
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+
+from . import fingerprints as fpr
+from .index import Index
+from .languages import canonical
+from .model import Finding, SourceRef
+from .tokens import TokenStream, tokenize
+
+MAX_GAP = 100
+"""Largest gap, in tokens, between consecutive anchors of one copy (an edited block)."""
+MAX_DRIFT = 50
+"""Largest net insertion or deletion between consecutive anchors."""
+_LOOKBACK = 64
+_MAX_CANDIDATES = 64
+_MAX_QPOS = 16
+
+
+@dataclass
+class Thresholds:
+    """When an aligned region counts as a copy.
+
+    50 normalized tokens is the field's usual floor for code clones. Below it,
+    a match still counts when its anchors are fingerprints found in only one
+    indexed file and the alignment is near-verbatim: chat-sized snippets matter,
+    and a rare 30-token sequence is not an idiom.
+    """
+
+    min_tokens: int = 50
+    min_similarity: float = 0.6
+    min_tokens_rare: int = 30
+    min_rare_anchors: int = 3
+    min_similarity_rare: float = 0.85
+    max_sources: int = 3
+
+
+@dataclass
+class _Region:
+    fid: int
+    q0: int
+    q1: int
+    s0: int
+    s1: int
+    matched: int
+    anchors: int
+    rare: int
+    similarity: float = 0.0
+    also: list[str] = field(default_factory=list)
+
+
+class Matcher:
+    """Finds copied regions of texts in one index. Reusable across many scans."""
+
+    def __init__(self, index: Index, thresholds: Thresholds | None = None) -> None:
+        self.index = index
+        self.t = thresholds or Thresholds()
+        self.k = int(index.params["k"])
+        self._vcodes: list[int] | None = None
+        self._streams: dict[int, tuple[list[int], array]] = {}
+
+    # ------------------------------------------------------------------ public
+
+    def scan_text(self, text: str, lang: str | None = None, path: str = "<stdin>") -> list[Finding]:
+        """Findings for one text; ``lang`` is a language name or alias (None: fallback tokenizer)."""
+        return self.scan_stream(tokenize(text, canonical(lang) if lang else "text"), path)
+
+    def scan_stream(self, ts: TokenStream, path: str) -> list[Finding]:
+        if len(ts) < self.k:
+            return []
+        codes, dist = fpr.token_codes(ts)
+        if len(codes) > 20000:
+            import numpy as np
+
+            hashes = fpr.kgram_hashes_np(np.asarray(codes, np.uint32), np.asarray(dist, np.int64),
+                                         self.k).tolist()
+        else:
+            hashes = fpr.kgram_hashes(codes, dist, self.k)
+        qpos: dict[int, list[int]] = defaultdict(list)
+        for i, h in enumerate(hashes):
+            ps = qpos[h]
+            if len(ps) < _MAX_QPOS:
+                ps.append(i)
+        rows = self.index.lookup(list(qpos))
+        df: dict[int, int] = defaultdict(int)
+        for h, _f in {(h, f) for h, f, _p in rows}:
+            df[h] += 1
+        hits: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+        for h, f, p in rows:
+            for q in qpos[h]:
+                hits[f].append((q, p, h))
+        ranked = sorted(hits.items(), key=lambda kv: -len({h for _, _, h in kv[1]}))
+        regions: list[_Region] = []
+        for fid, fh in ranked[:_MAX_CANDIDATES]:
+            if len({h for _, _, h in fh}) < 2:
+                break
+            for chain in _chains(fh):
+                r = self._verify(fid, chain, codes, df)
+                if r is not None:
+                    regions.append(r)
+        return [self._finding(r, ts, path) for r in self._select(regions)]
+
+    # ----------------------------------------------------------------- stages
+
+    def _source(self, fid: int) -> tuple[list[int], array]:
+        s = self._streams.get(fid)
+        if s is None:
+            if self._vcodes is None:
+                self._vcodes = [zlib.crc32(t.encode("utf-8")) for t in self.index.vocab()]
+                # The shared overflow id stands for many different rare tokens:
+                # it must never align with anything.
+                if len(self._vcodes) > 0xFFFF:
+                    self._vcodes[0xFFFF] = -1
+            ids, lines = self.index.tokens(fid)
+            v = self._vcodes
+            s = self._streams[fid] = ([v[i] for i in ids], lines)
+        return s
+
+    def _verify(self, fid: int, chain: list[tuple[int, int, int]], q: list[int],
+                df: dict[int, int]) -> _Region | None:
+        s, _ = self._source(fid)
+        k = self.k
+        matched = 0
+        q_cov_end = -1  # anchors overlap: count each scanned token once
+        for i, (qa, sa, _h) in enumerate(chain):
+            start = max(qa, q_cov_end)
+            matched += max(0, qa + k - start)
+            q_cov_end = max(q_cov_end, qa + k)
+            if i + 1 < len(chain):
+                qb, sb, _ = chain[i + 1]
+                if qa + k < qb and sa + k < sb:
+                    sm = SequenceMatcher(None, q[qa + k:qb], s[sa + k:sb], autojunk=False)
+                    matched += sum(b.size for b in sm.get_matching_blocks())
+        q0, s0 = chain[0][0], chain[0][1]
+        while q0 > 0 and s0 > 0 and q[q0 - 1] == s[s0 - 1]:
+            q0, s0, matched = q0 - 1, s0 - 1, matched + 1
+        q1, s1 = chain[-1][0] + k, chain[-1][1] + k
+        while q1 < len(q) and s1 < len(s) and q[q1] == s[s1]:
+            q1, s1, matched = q1 + 1, s1 + 1, matched + 1
+        sim = 2 * matched / ((q1 - q0) + (s1 - s0))
+        rare = sum(1 for _, _, h in chain if df[h] == 1)
+        t = self.t
+        ok = (matched >= t.min_tokens and sim >= t.min_similarity) or (
+            matched >= t.min_tokens_rare and rare >= t.min_rare_anchors
+            and sim >= t.min_similarity_rare)
+        if not ok:
+            return None
+        return _Region(fid, q0, q1, s0, s1, matched, len(chain), rare, min(sim, 1.0))
+
+    def _select(self, regions: list[_Region]) -> list[_Region]:
+        """One finding per family for a region, at most ``max_sources`` distinct sources."""
+        regions.sort(key=lambda r: (-r.matched, -r.similarity, r.fid))
+        kept: list[_Region] = []
+        for r in regions:
+            fam = self.index.file(r.fid).family
+            overlapping = [o for o in kept if _overlap(o, r) >= 0.5]
+            same = next((o for o in overlapping if self.index.file(o.fid).family == fam), None)
+            if same is not None:
+                other = self.index.file(r.fid).path
+                if r.fid != same.fid and other not in same.also:
+                    same.also.append(other)
+            elif len(overlapping) < self.t.max_sources:
+                kept.append(r)
+        return kept
+
+    def _finding(self, r: _Region, ts: TokenStream, path: str) -> Finding:
+        f = self.index.file(r.fid)
+        _, slines = self._source(r.fid)
+        also = r.also + self.index.aliases(r.fid)
+        return Finding(
+            path=path,
+            start_line=ts.lines[r.q0],
+            end_line=ts.lines[r.q1 - 1],
+            similarity=round(r.similarity, 3),
+            license=f.license,
+            source=SourceRef(f.path, int(slines[r.s0]), int(slines[r.s1 - 1])),
+            tokens=r.matched,
+            language=ts.lang,
+            extra={"source_tokens": r.s1 - r.s0, "anchors": r.anchors, "rare_anchors": r.rare,
+                   "also_in": also, "source_id": r.fid,
+                   "token_range": [r.q0, r.q1], "source_token_range": [r.s0, r.s1]},
+        )
+
+
+def _overlap(a: _Region, b: _Region) -> float:
+    inter = min(a.q1, b.q1) - max(a.q0, b.q0)
+    return max(0, inter) / max(1, min(a.q1 - a.q0, b.q1 - b.q0))
+
+
+def _chains(hits: list[tuple[int, int, int]]) -> list[list[tuple[int, int, int]]]:
+    """Co-linear chains of hits, best first, each hit used once.
+
+    Dynamic programming over hits sorted by scanned position; a hit may extend
+    a chain ending at most MAX_GAP tokens before it on both sides, with drift
+    bounded by MAX_DRIFT.
+    """
+    pending = sorted(set(hits))
+    out: list[list[tuple[int, int, int]]] = []
+    while len(pending) >= 2:
+        n = len(pending)
+        score = [1] * n
+        prev = [-1] * n
+        for i in range(n):
+            qi, si, _ = pending[i]
+            best, arg = 1, -1
+            for j in range(i - 1, max(-1, i - _LOOKBACK), -1):
+                qj, sj, _ = pending[j]
+                if qi - qj > MAX_GAP:
+                    break
+                if qj >= qi or sj >= si or si - sj > MAX_GAP:
+                    continue
+                if abs((si - qi) - (sj - qj)) > MAX_DRIFT:
+                    continue
+                if score[j] + 1 > best:
+                    best, arg = score[j] + 1, j
+            score[i], prev[i] = best, arg
+        end = max(range(n), key=score.__getitem__)
+        if score[end] < 2:
+            break
+        idx = []
+        while end != -1:
+            idx.append(end)
+            end = prev[end]
+        idx.reverse()
+        out.append([pending[i] for i in idx])
+        used = set(idx)
+        pending = [h for i, h in enumerate(pending) if i not in used]
+    return out
