@@ -64,10 +64,10 @@ PACKAGES: list[Package] = [
     _p("ansible-core", "GPL-3.0+", "copyleft", "speed", pypi="ansible-core==2.14.18"),
     _p("mutagen", "GPL-2.0+", "copyleft", "speed", pypi="mutagen==1.46.0"),
     _p("gnupg2", "GPL-3.0+", "copyleft", "speed"),
-    _p("emacs", "GPL-3.0+", "copyleft", "speed"),
-    _p("glibc", "LGPL-2.1+", "copyleft", "speed"),
-    _p("gimp", "GPL-3.0+", "copyleft", "speed"),
-    _p("gdb", "GPL-3.0+", "copyleft", "speed"),
+    _p("emacs", "GPL-3.0+", "copyleft", "large"),
+    _p("glibc", "LGPL-2.1+", "copyleft", "large"),
+    _p("gimp", "GPL-3.0+", "copyleft", "large"),
+    _p("gdb", "GPL-3.0+", "copyleft", "large"),
     # --- permissive: negatives ---------------------------------------------------------
     _p("musl", "MIT", "permissive", "quick accuracy negatives", note="libc: reimplements what gnulib does"),
     _p("toybox", "0BSD", "permissive", "accuracy negatives", note="coreutils/busybox reimplementation"),
@@ -91,7 +91,7 @@ PACKAGES: list[Package] = [
     _p("node-lodash", "MIT", "permissive", "accuracy negatives"),
 ]
 
-SETS = ("quick", "accuracy", "speed", "negatives", "all")
+SETS = ("quick", "accuracy", "speed", "large", "negatives", "all")
 
 
 def default_cache() -> Path:
@@ -100,7 +100,7 @@ def default_cache() -> Path:
 
 
 def packages(set_name: str, role: str | None = None) -> list[Package]:
-    out = [p for p in PACKAGES if set_name == "all" or set_name in p.sets]
+    out = [p for p in PACKAGES if set_name == "all" or set_name in p.sets or (set_name == "large" and "speed" in p.sets)]
     if role:
         out = [p for p in out if p.role == role]
     return out
@@ -229,8 +229,9 @@ def main(argv: list[str] | None = None) -> int:
         tot = Counter()
         for p in pkgs:
             try:
-                offered = show_debian_source(p.name, a.cache / "debian")[0]
-                ver, dl = offered["version"], _mb(sum(offered["files"].values()))
+                offered = [o for o in show_debian_source(p.name, a.cache / "debian") if o["files"]]
+                ver = ",".join(dict.fromkeys(o["version"] for o in offered))[:34]
+                dl = _mb(max(sum(o["files"].values()) for o in offered))
             except LicscanError as e:
                 ver, dl = f"? ({str(e)[:26]})", "?"
             tree = None

@@ -20,7 +20,7 @@ import numpy as np
 from . import fingerprints as fpr
 from .files import SourceFile, Skipped, discover, looks_generated, read_text
 from .index import MAGIC, SCHEMA_VERSION, IndexWriter
-from .languages import grammar_versions
+from .languages import LANGUAGES, grammar_signature, grammar_versions
 from .model import LicscanError
 from .tokens import tokenize
 
@@ -299,6 +299,7 @@ def _write(out: Path, roots: Sequence[Path], results: list[_FileResult],
             "schema_version": SCHEMA_VERSION,
             "params": asdict(params),
             "grammars": grammar_versions(),
+            "grammar_signatures": {lang: grammar_signature(lang) for lang in LANGUAGES},
             "corpus_sha256": corpus.hexdigest(),
             "roots": [{"name": r.resolve().name, "path": str(r.resolve())} for r in roots],
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

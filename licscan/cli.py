@@ -67,7 +67,7 @@ def index_info(
 
     from .index import open_index
 
-    idx = open_index(index, check_grammars=False)
+    idx = open_index(index)
     info = {"path": str(index), "bytes": index.stat().st_size, **idx.stats(),
             "params": idx.params, "roots": idx.meta.get("roots"), "built_at": idx.meta.get("built_at"),
             "corpus_sha256": idx.meta.get("corpus_sha256"), "grammars": idx.meta.get("grammars")}

@@ -62,12 +62,6 @@ class IndexedFile:
     ntokens: int
 
 
-def encode_ints(values: Sequence[int] | Any, typecode: str) -> bytes:
-    """Compress an integer array for storage (deltas for line numbers are taken by the caller)."""
-    a = values if isinstance(values, array) else array(typecode, values)
-    return zlib.compress(a.tobytes(), 6)
-
-
 def decode_ints(blob: bytes, typecode: str) -> array:
     a = array(typecode)
     a.frombytes(zlib.decompress(blob))
@@ -135,10 +129,29 @@ class Index:
         self.meta = meta
         self._vocab: list[str] | None = None
         self._files: dict[int, IndexedFile] = {}
+        self._checked: set[str] = set()
 
     @property
     def params(self) -> dict[str, Any]:
         return self.meta["params"]
+
+    def check_language(self, lang: str) -> None:
+        """Refuse to match a language whose grammar build differs from the index's:
+        node kinds and token boundaries would differ, and so would every hash."""
+        if lang in self._checked:
+            return
+        from .languages import LANGUAGES, grammar_signature
+
+        if lang in LANGUAGES:
+            built = self.meta.get("grammar_signatures", {}).get(lang)
+            now = grammar_signature(lang)
+            if built is not None and built != now:
+                version = self.meta.get("grammars", {}).get(LANGUAGES[lang].distribution, "?")
+                raise LicscanError(
+                    f"index {self.path} was built with {LANGUAGES[lang].distribution} {version} "
+                    f"({built}), the installed grammar differs ({now}): rebuild the index or "
+                    "install the versions licscan pins")
+        self._checked.add(lang)
 
     def vocab(self) -> list[str]:
         if self._vocab is None:
@@ -211,7 +224,7 @@ class Index:
         self.db.close()
 
 
-def open_index(path: str | Path, *, check_grammars: bool = True) -> Index:
+def open_index(path: str | Path) -> Index:
     """Open an index read-only, refusing missing, foreign, corrupt or mismatched files."""
     p = Path(path)
     if not p.is_file():
@@ -235,15 +248,4 @@ def open_index(path: str | Path, *, check_grammars: bool = True) -> Index:
         raise LicscanError(
             f"index {p} has schema version {meta.get('schema_version')}, this licscan reads "
             f"{SCHEMA_VERSION}: rebuild it with `licscan index build`")
-    if check_grammars:
-        from .languages import grammar_versions
-
-        built, now = meta.get("grammars", {}), grammar_versions()
-        diff = sorted(k for k in set(built) | set(now)
-                      if built.get(k) != now.get(k) and built.get(k) != "missing")
-        if diff:
-            k = diff[0]
-            raise LicscanError(
-                f"index {p} was built with {k} {built.get(k)}, but {now.get(k)} is installed: "
-                "token streams would differ; rebuild the index or install the same versions")
     return Index(p, db, meta)

@@ -131,3 +131,15 @@ def grammar_versions() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             out[spec.distribution] = "missing"
     return out
+
+
+@lru_cache(maxsize=None)
+def grammar_signature(name: str) -> str:
+    """What of a grammar build decides token streams: ABI and kind/field counts.
+
+    Cheap to compute (no package metadata lookup), so scans check it for every
+    language they tokenize; the full versions are recorded beside it.
+    """
+    g = grammar(name)
+    return f"abi{g.abi_version}:kinds{g.node_kind_count}:fields{g.field_count}"
+

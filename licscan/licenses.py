@@ -37,7 +37,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Literal
@@ -177,15 +176,23 @@ def _worker_detect(text: str) -> list[str]:
 
 
 def combine_detections(exprs: list[str]) -> str | None:
-    """One expression for a notice: detections ANDed, deduped, reference-only ones dropped."""
-    strong = [normalize_expression(e) for e in exprs if e and e not in _WEAK]
+    """One expression for a notice: detections ANDed, deduped, "see elsewhere" parts dropped."""
+    strong: list[str] = []
+    for e in exprs:
+        if e and "(" not in e and " OR " not in e:
+            e = " AND ".join(p for p in e.split(" AND ") if p not in _WEAK)
+        if e and e not in _WEAK:
+            strong.append(normalize_expression(e))
     return join_and(strong)
 
 
 def _run_scancode(todo: dict[str, str], workers: int, on_done: Callable[[str, str | None, bool], None]) -> None:
     """Detect every text of `todo` in a process pool; raises BrokenProcessPool if scancode dies."""
-    # spawn, not fork: the parent may run progress-bar threads holding locks.
-    ctx = multiprocessing.get_context("spawn")
+    # fork where possible: spawn/forkserver re-import the caller's __main__ in every worker,
+    # which breaks (or re-runs) any entry script without an ``if __name__ == "__main__"`` guard.
+    # The pool forks all workers at once, before it starts its own threads.
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     pool = ProcessPoolExecutor(max(1, min(workers, len(todo))), mp_context=ctx, initializer=_worker_init)
     try:
         # Longest first so a big license file does not end up alone at the tail.
@@ -206,23 +213,23 @@ def _run_scancode(todo: dict[str, str], workers: int, on_done: Callable[[str, st
 
 def _detect_texts(
     texts: dict[str, str], engine: str, workers: int, cache: _Cache,
-    on_done: Callable[[str, str | None], None],
-) -> dict[str, str | None]:
-    """Expression per text key, from the cache or the engine; each distinct text runs once."""
-    out: dict[str, str | None] = {}
+    on_done: Callable[[str, str | None, str], None],
+) -> dict[str, tuple[str | None, str]]:
+    """(expression, engine) per text key, from the cache or the engine; each text runs once."""
+    out: dict[str, tuple[str | None, str]] = {}
 
     def done(key: str, expr: str | None, cacheable: bool = True, eng: str = engine) -> None:
-        out[key] = expr
+        out[key] = (expr, eng)
         if cacheable:
             cache.put(f"{eng}:{key}", expr)
-        on_done(key, expr)
+        on_done(key, expr, eng)
 
     todo: dict[str, str] = {}
     for key, text in texts.items():
         hit, expr = cache.get(f"{engine}:{key}")
         if hit:
-            out[key] = expr
-            on_done(key, expr)
+            out[key] = (expr, engine)
+            on_done(key, expr, engine)
         else:
             todo[key] = text
     try:
@@ -329,13 +336,13 @@ def detect_licenses_detailed(
                     if body:
                         texts.setdefault(file_keys[lf], body)
 
-    def on_done(key: str, expr: str | None) -> None:
+    def on_done(key: str, expr: str | None, used: str) -> None:
         # Files whose own notice names a license are final now: report them for the bar.
         if expr is None:
             return
         finished = [r for r in notice_files.get(key, ()) if r not in results]
         for r in finished:
-            results[r] = LicenseResult(expr, "notice", engine=eng)
+            results[r] = LicenseResult(expr, "notice", engine=used)
         if progress and finished:
             progress(len(finished))
 
@@ -343,14 +350,14 @@ def detect_licenses_detailed(
 
     rest = [r for r in rels if r not in results]
     for rel in rest:
-        results[rel] = _fallback(rel, tree, file_keys, found, eng)
+        results[rel] = _fallback(rel, tree, file_keys, found)
     if progress and rest:
         progress(len(rest))
     return {rel: results[rel] for rel in rels}
 
 
 def _fallback(rel: str, tree: _Tree, file_keys: dict[str, str | None],
-              found: dict[str, str | None], eng: str) -> LicenseResult:
+              found: dict[str, tuple[str | None, str]]) -> LicenseResult:
     """Inherited license of a file without its own: debian stanza, license file, ``Files: *``."""
     deb: DebianMatch | None = None
     deb_src = ""
@@ -364,11 +371,11 @@ def _fallback(rel: str, tree: _Tree, file_keys: dict[str, str | None],
         return LicenseResult(deb.license, "debian-copyright", deb_src)
     for d in _ancestors(rel):
         lfs = tree.license_files(d)
-        keys = [file_keys.get(lf) for lf in lfs]
-        expr = join_and([e for e in (found.get(k) for k in keys if k) if e])
+        hits = [(lf, found[k]) for lf in lfs if (k := file_keys.get(lf)) and k in found and found[k][0]]
+        expr = join_and([str(e) for _, (e, _) in hits])
         if expr:
-            src = next(lf for lf, k in zip(lfs, keys) if k and found.get(k))
-            return LicenseResult(expr, "root-license" if d == "" else "dir-license", src, eng)
+            method: Method = "root-license" if d == "" else "dir-license"
+            return LicenseResult(expr, method, hits[0][0], hits[0][1][1])
     if deb is not None and deb.license:
         return LicenseResult(deb.license, "debian-copyright", deb_src)
     return LicenseResult(None, "none")

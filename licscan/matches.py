@@ -29,6 +29,7 @@ MAX_GAP = 100
 MAX_DRIFT = 50
 """Largest net insertion or deletion between consecutive anchors."""
 _LOOKBACK = 64
+_DRIFT_COST = 0.04
 _MAX_CANDIDATES = 64
 _MAX_QPOS = 16
 
@@ -84,6 +85,7 @@ class Matcher:
     def scan_stream(self, ts: TokenStream, path: str) -> list[Finding]:
         if len(ts) < self.k:
             return []
+        self.index.check_language(ts.lang)
         codes, dist = fpr.token_codes(ts)
         if len(codes) > 20000:
             import numpy as np
@@ -214,24 +216,28 @@ def _chains(hits: list[tuple[int, int, int]]) -> list[list[tuple[int, int, int]]
     out: list[list[tuple[int, int, int]]] = []
     while len(pending) >= 2:
         n = len(pending)
-        score = [1] * n
+        score = [1.0] * n
         prev = [-1] * n
         for i in range(n):
             qi, si, _ = pending[i]
-            best, arg = 1, -1
+            best, arg = 1.0, -1
             for j in range(i - 1, max(-1, i - _LOOKBACK), -1):
                 qj, sj, _ = pending[j]
                 if qi - qj > MAX_GAP:
                     break
                 if qj >= qi or sj >= si or si - sj > MAX_GAP:
                     continue
-                if abs((si - qi) - (sj - qj)) > MAX_DRIFT:
+                drift = abs((si - qi) - (sj - qj))
+                if drift > MAX_DRIFT:
                     continue
-                if score[j] + 1 > best:
-                    best, arg = score[j] + 1, j
+                # Drift costs: a repeated k-gram off the diagonal must not pull
+                # the chain's start or end away from the true alignment.
+                sc = score[j] + 1 - drift * _DRIFT_COST
+                if sc > best:
+                    best, arg = sc, j
             score[i], prev[i] = best, arg
         end = max(range(n), key=score.__getitem__)
-        if score[end] < 2:
+        if prev[end] == -1:
             break
         idx = []
         while end != -1:

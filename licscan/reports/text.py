@@ -9,7 +9,22 @@ from ..model import Finding
 from ..scan import ScanResult
 
 
+def summary_line(result: ScanResult) -> str:
+    files = len({f.path for f in result.findings})
+    line = (f"{len(result.findings)} finding(s) in {files} of {result.scanned} scanned file(s)"
+            if result.findings else f"no findings in {result.scanned} scanned file(s)")
+    skipped = sum(len(v) for v in result.skipped.values())
+    if skipped:
+        reasons = ", ".join(f"{len(v)} {k}" for k, v in sorted(result.skipped.items()))
+        line += f"; skipped {skipped} ({reasons})"
+    return line
+
+
 def render(result: ScanResult, index: Index, out: TextIO, *, side_by_side: bool = False) -> None:
+    if not result.findings:
+        # Clean code is the common case in a gate: one line, and no rich import.
+        out.write(summary_line(result) + "\n")
+        return
     from rich.console import Console
     from rich.table import Table
 
@@ -31,13 +46,7 @@ def render(result: ScanResult, index: Index, out: TextIO, *, side_by_side: bool 
         if side_by_side:
             for f in findings:
                 _side_by_side(console, f, result.texts.get(path, ""), index)
-    skipped = sum(len(v) for v in result.skipped.values())
-    reasons = ", ".join(f"{len(v)} {k}" for k, v in sorted(result.skipped.items()))
-    line = (f"{len(result.findings)} finding(s) in {len(by_path)} of {result.scanned} scanned file(s)"
-            if result.findings else f"no findings in {result.scanned} scanned file(s)")
-    if skipped:
-        line += f"; skipped {skipped} ({reasons})"
-    console.print(line, highlight=False)
+    console.print(summary_line(result), highlight=False)
 
 
 def _side_by_side(console: object, f: Finding, text: str, index: Index) -> None:

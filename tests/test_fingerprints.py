@@ -1,0 +1,86 @@
+"""The k-gram hash has two implementations (numpy for builds, pure Python for
+scans) and a MinHash that claims to equal datasketch's: hold them to it."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from licscan import fingerprints as fpr
+from licscan.tokens import tokenize
+
+C_SRC = """
+static int gcd(int a, int b) { while (b) { int t = a % b; a = b; b = t; } return a; }
+int lcm(int x, int y) { return x / gcd(x, y) * y; }
+"""
+
+
+def _random_stream(rng: random.Random, n: int) -> tuple[list[int], list[int]]:
+    codes = [rng.choice([1, 2, 3, 0xFFFFFFFF, 12345678]) for _ in range(n)]
+    dist = [rng.choice([0, 0, 1, 3, 11, 12, 40]) for _ in range(n)]
+    return codes, dist
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_numpy_and_python_kgram_hashes_are_identical(seed: int) -> None:
+    rng = random.Random(seed)
+    codes, dist = _random_stream(rng, 300)
+    py = fpr.kgram_hashes(codes, dist)
+    nump = fpr.kgram_hashes_np(np.array(codes, np.uint32), np.array(dist, np.int64)).tolist()
+    assert py == nump
+    assert all(0 <= h < 2**fpr.FP_BITS for h in py)
+
+
+def test_hash_is_invariant_under_consistent_renaming_but_not_under_swaps() -> None:
+    a = tokenize(C_SRC, "c")
+    renamed = """
+static int euclid(int m, int n) { while (n) { int r = m % n; m = n; n = r; } return m; }
+int lcm(int p, int q) { return p / euclid(p, q) * q; }
+"""
+    b = tokenize(renamed, "c")
+    assert fpr.kgram_hashes(*fpr.token_codes(a)) == fpr.kgram_hashes(*fpr.token_codes(b))
+    # Same normalized kinds, different data flow: `a = b` vs `b = a`.
+    c = tokenize(C_SRC.replace("a = b; b = t;", "b = a; t = b;"), "c")
+    assert fpr.kgram_hashes(*fpr.token_codes(a)) != fpr.kgram_hashes(*fpr.token_codes(c))
+
+
+def test_snippet_hashes_like_its_file() -> None:
+    """A k-gram's hash depends on its own tokens only, not on what came before."""
+    full = tokenize(C_SRC, "c")
+    codes, dist = fpr.token_codes(full)
+    hashes = fpr.kgram_hashes(codes, dist)
+    snippet = tokenize(C_SRC.split("\n", 2)[2], "c")  # drop the first function
+    shashes = fpr.kgram_hashes(*fpr.token_codes(snippet))
+    assert shashes == hashes[len(full) - len(snippet):]
+
+
+def test_winnowing_guarantee() -> None:
+    """Every window of w consecutive k-grams contains a selected position."""
+    rng = np.random.default_rng(0)
+    h = rng.integers(0, 2**31, 1000)
+    pos = set(fpr.winnow(h, fpr.W).tolist())
+    for start in range(len(h) - fpr.W + 1):
+        assert pos & set(range(start, start + fpr.W))
+    assert len(pos) < len(h) * 3 / (fpr.W + 1)  # density about 2/(w+1)
+
+
+def test_low_information_flags_tables_not_code() -> None:
+    table = tokenize("int t[] = {" + ", ".join(str(i) for i in range(60)) + "};", "c")
+    code = tokenize(C_SRC, "c")
+    t_codes = np.array(fpr.token_codes(table)[0], np.uint32)
+    c_codes = np.array(fpr.token_codes(code)[0], np.uint32)
+    assert fpr.low_information(t_codes).mean() > 0.8
+    assert fpr.low_information(c_codes).mean() < 0.2
+
+
+def test_minhash_is_bit_identical_to_datasketch() -> None:
+    from datasketch import MinHash
+
+    values = np.random.default_rng(1).integers(0, 2**32, 500, dtype=np.uint64).astype(np.uint32)
+    ours = fpr.minhash_signature(values, *fpr.minhash_permutations(64, seed=1))
+    theirs = MinHash(num_perm=64, seed=1, hashfunc=lambda v: int(v))
+    theirs.update_batch(values.tolist())
+    assert theirs.scheme == "affine32"
+    assert np.array_equal(ours, theirs.hashvalues)

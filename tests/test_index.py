@@ -1,0 +1,120 @@
+"""The index file: refused when corrupt or foreign, written atomically, readable during builds."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from licscan.build import build_index
+from licscan.index import SCHEMA_VERSION, open_index
+from licscan.model import LicscanError
+
+from conftest import FIXTURES, write
+
+
+def test_missing_index_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(LicscanError, match="index not found"):
+        open_index(tmp_path / "nope.lsi")
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage" * 100, b"SQLite format 3\0" + b"\x07" * 5000])
+def test_garbage_is_refused(tmp_path: Path, content: bytes) -> None:
+    p = tmp_path / "bad.lsi"
+    p.write_bytes(content)
+    with pytest.raises(LicscanError):
+        open_index(p)
+
+
+def test_truncated_index_is_refused(core_index: Path, tmp_path: Path) -> None:
+    p = tmp_path / "cut.lsi"
+    data = core_index.read_bytes()
+    p.write_bytes(data[: len(data) // 3])
+    with pytest.raises(LicscanError, match="corrupt|not a licscan"):
+        idx = open_index(p)
+        from licscan.matches import Matcher
+
+        src = (FIXTURES / "langs" / "corpus" / "c").glob("*.c")
+        Matcher(idx).scan_text(next(src).read_text(), "c")
+
+
+def test_foreign_sqlite_and_wrong_schema_are_refused(core_index: Path, tmp_path: Path) -> None:
+    foreign = tmp_path / "foreign.lsi"
+    with sqlite3.connect(foreign) as db:
+        db.execute("CREATE TABLE t (x)")
+    with pytest.raises(LicscanError, match="corrupt|not a licscan"):
+        open_index(foreign)
+    old = tmp_path / "old.lsi"
+    old.write_bytes(core_index.read_bytes())
+    with sqlite3.connect(old) as db:
+        db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 1),))
+    with pytest.raises(LicscanError, match="schema version"):
+        open_index(old)
+
+
+def test_grammar_mismatch_is_refused(core_index: Path, tmp_path: Path) -> None:
+    p = tmp_path / "other-grammar.lsi"
+    p.write_bytes(core_index.read_bytes())
+    with sqlite3.connect(p) as db:
+        db.execute("UPDATE meta SET value = '{\"c\": \"abi0:kinds1:fields1\"}' "
+                   "WHERE key = 'grammar_signatures'")
+    from licscan.matches import Matcher
+
+    with pytest.raises(LicscanError, match="rebuild the index"):
+        Matcher(open_index(p)).scan_text("int main(void) { return 0; }\n" * 20, "c")
+
+
+def test_index_records_build_parameters_and_corpus(core_index: Path) -> None:
+    idx = open_index(core_index)
+    assert idx.params["k"] > 0 and idx.params["w"] > 0
+    assert len(idx.meta["corpus_sha256"]) == 64
+    assert idx.meta["grammars"]["tree-sitter-c"] != "missing"
+    stats = idx.stats()
+    assert stats["files"] >= 12 and stats["fingerprints"] > 0
+    assert "c" in stats["languages"] and "bash" in stats["languages"]
+
+
+def test_failed_build_leaves_previous_index_intact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus = write(tmp_path / "proj", {"a.py": "def f(x):\n    return [i * x for i in range(10)]\n" * 5})
+    out = tmp_path / "x.lsi"
+    build_index([corpus], out, workers=1, licenses=False)
+    before = out.read_bytes()
+
+    import licscan.index as index_mod
+
+    def boom(self: object, rows: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(index_mod.IndexWriter, "add_fingerprints", boom)
+    with pytest.raises(RuntimeError):
+        build_index([corpus], out, workers=1, licenses=False)
+    assert out.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+    open_index(out)
+
+
+def test_scans_read_an_index_while_it_is_being_rebuilt(core_index: Path, tmp_path: Path) -> None:
+    from licscan.matches import Matcher
+
+    out = tmp_path / "live.lsi"
+    out.write_bytes(core_index.read_bytes())
+    reader = Matcher(open_index(out))
+    src = next((FIXTURES / "langs" / "corpus" / "c").glob("*.c")).read_text()
+    assert reader.scan_text(src, "c")
+    build_index([FIXTURES / "langs" / "corpus"], out, workers=1, licenses=False)
+    assert reader.scan_text(src, "c")  # the old file stays readable through its open handle
+    assert Matcher(open_index(out)).scan_text(src, "c")
+
+
+def test_identical_files_are_stored_once(tmp_path: Path) -> None:
+    code = (FIXTURES / "langs" / "corpus" / "python").glob("*.py")
+    text = next(code).read_text()
+    corpus = write(tmp_path / "dup", {"a/x.py": text, "b/y.py": text})
+    out = tmp_path / "d.lsi"
+    s = build_index([corpus], out, workers=1, licenses=False)
+    assert s.files == 1 and s.duplicates == 1
+    from licscan.matches import Matcher
+
+    found = Matcher(open_index(out)).scan_text(text, "python")
+    assert found and {found[0].source.path, *found[0].extra["also_in"]} == {"dup/a/x.py", "dup/b/y.py"}
