@@ -25,7 +25,7 @@ _IDENT_KINDS = frozenset({
     "field_name", "label_name", "metavariable", "lifetime", "symbol",
 })
 _STR_PARTS = ("string", "char", "heredoc", "regex", "rune")
-_NUM_PARTS = ("number", "integer", "float", "decimal", "hex_", "octal", "real_literal", "imaginary")
+_NUM_PARTS = ("number", "integer", "int_literal", "float", "decimal", "hex_", "octal", "real_literal", "imaginary")
 # Statements made of a bare string literal do nothing: they are docstrings
 # (Python) or directive prologues, so they are documentation, not code.
 _STMT_KINDS = frozenset({"expression_statement"})
@@ -105,6 +105,8 @@ def _tree_sitter_tokens(text: str, lang: str) -> TokenStream:
     out = TokenStream(lang)
     cats = _categories.setdefault(lang, {})
     # Iterative walk: real inputs can nest deeper than Python's recursion limit.
+    if tree.root_node.child_count == 0:
+        return out  # empty or whitespace-only: the root is no token
     stack: list[tuple[Any, int]] = [(tree.root_node, 0)]
     push = stack.append
     while stack:
