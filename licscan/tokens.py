@@ -16,7 +16,7 @@ from .languages import LANGUAGES, grammar
 
 ID, NUM, STR = "$ID", "$NUM", "$STR"
 
-_SKIP, _IDENT, _NUM, _STR, _KEEP, _DESCEND, _DROP_STMT, _REPARSE = range(8)
+_SKIP, _IDENT, _NUM, _STR, _KEEP, _DESCEND, _DROP_STMT, _REPARSE, _ANON = range(9)
 
 # Leaf kinds that name things (besides every kind ending in "identifier").
 _IDENT_KINDS = frozenset({
@@ -85,7 +85,7 @@ def _category(kind: str, named: bool, leaf: bool) -> int:
     if "comment" in kind:
         return _SKIP
     if not named:
-        return _KEEP if leaf else _DESCEND
+        return _ANON if leaf else _DESCEND
     if kind in _STMT_KINDS:
         return _DROP_STMT
     if kind in _REPARSE_KINDS:
@@ -103,58 +103,60 @@ def _tree_sitter_tokens(text: str, lang: str) -> TokenStream:
     src = text.encode("utf-8", "surrogatepass")
     tree = _parser(lang).parse(src)
     out = TokenStream(lang)
-    cats = _categories.setdefault(lang, {})
-    # Iterative walk: real inputs can nest deeper than Python's recursion limit.
     if tree.root_node.child_count == 0:
         return out  # empty or whitespace-only: the root is no token
-    stack: list[tuple[Any, int]] = [(tree.root_node, 0)]
-    push = stack.append
-    while stack:
-        node, depth = stack.pop()
+    cats = _categories.setdefault(lang, {})
+    norm, raws, lines = out.norm.append, out.raw.append, out.lines.append
+    # A cursor walk: no recursion (real inputs nest deeper than Python allows)
+    # and no child lists, which is most of the cost on large files.
+    cursor = tree.walk()
+    depth = 0
+    while True:
+        node = cursor.node
         leaf = node.child_count == 0
         key = node.kind_id * 2 + leaf
         cat = cats.get(key)
         if cat is None:
             cat = cats[key] = _category(node.type, node.is_named, leaf)
-        if cat == _DESCEND:
-            if depth >= MAX_DEPTH:
-                out.truncated = True
-                continue
-            push_children = node.children
-            for child in reversed(push_children):
-                push((child, depth + 1))
-            continue
-        if cat == _SKIP:
-            continue
-        if cat == _DROP_STMT:
+        descend = False
+        if cat == _ANON:
+            kind = node.type
+            if node.end_byte > node.start_byte and kind.strip():  # zero width: MISSING node
+                norm(kind[:24])
+                raws(kind)
+                lines(node.start_point[0] + 1)
+        elif cat == _DESCEND:
+            descend = depth < MAX_DEPTH
+            out.truncated |= not descend
+        elif cat == _DROP_STMT:
             named = node.named_children
-            if len(named) == 1 and _categories_is_string(named[0]):
-                continue
-            for child in reversed(node.children):
-                push((child, depth + 1))
+            descend = not (len(named) == 1 and _categories_is_string(named[0]))
+        elif cat != _SKIP:
+            raw = src[node.start_byte:node.end_byte].decode("utf-8", "replace")
+            line = node.start_point[0] + 1
+            if cat == _IDENT:
+                out.add(ID, raw, line)
+            elif cat == _STR:
+                out.add(STR, raw, line)
+            elif cat == _NUM:
+                out.add(NUM, raw, line)
+            elif cat == _REPARSE:
+                sub = fallback_tokens(raw, lang)
+                for n, r, ln in zip(sub.norm, sub.raw, sub.lines):
+                    out.add(n, r, line + ln - 1)
+            elif _KEYWORDISH.fullmatch(raw):
+                out.add(raw, raw, line)  # named keyword-like leaf: int, true, self, #define
+            elif raw:
+                # Free-form named leaves (inline HTML, escape sequences) would flood
+                # the vocabulary with one-off texts; their kind is what matters.
+                out.add(f"<{node.type}>", raw, line)
+        if descend and cursor.goto_first_child():
+            depth += 1
             continue
-        raw = src[node.start_byte:node.end_byte].decode("utf-8", "replace")
-        line = node.start_point[0] + 1
-        if cat == _REPARSE:
-            sub = fallback_tokens(raw, lang)
-            for n, r, ln in zip(sub.norm, sub.raw, sub.lines):
-                out.add(n, r, line + ln - 1)
-        elif cat == _IDENT:
-            out.add(ID, raw, line)
-        elif cat == _STR:
-            out.add(STR, raw, line)
-        elif cat == _NUM:
-            out.add(NUM, raw, line)
-        elif not node.is_named:
-            if raw.strip():
-                out.add(raw[:24], raw, line)  # keyword or operator: fixed grammar text
-        elif _KEYWORDISH.fullmatch(raw):
-            out.add(raw, raw, line)  # named keyword-like leaf: int, true, self, #define
-        else:
-            # Free-form named leaves (inline HTML, escape sequences) would flood the
-            # vocabulary with one-off texts; their kind is what matters.
-            out.add(f"<{node.type}>", raw, line)
-    return out
+        while not cursor.goto_next_sibling():
+            if not cursor.goto_parent():
+                return out
+            depth -= 1
 
 
 def _categories_is_string(node: Any) -> bool:
