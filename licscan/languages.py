@@ -7,7 +7,6 @@ Files with no entry are tokenized by the fallback tokenizer when they look like 
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import PurePath
@@ -124,6 +123,8 @@ def grammar_versions() -> dict[str, str]:
     Node kinds and token boundaries differ between grammar builds, so an index
     records these and refuses a scan under different ones.
     """
+    import importlib.metadata  # ~40 ms: only builds and `index info` need it
+
     out = {"tree-sitter": importlib.metadata.version("tree-sitter")}
     for spec in LANGUAGES.values():
         try:
