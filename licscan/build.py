@@ -175,8 +175,14 @@ def build_index(
     params: BuildParams | None = None,
     licenses: bool = True,
     on_status: Callable[[str], None] | None = None,
+    license_overrides: dict[str, str] | None = None,
+    extra_meta: dict[str, Any] | None = None,
 ) -> BuildSummary:
-    """Build an index of every code file under ``roots`` into ``out`` (atomically)."""
+    """Build an index of every code file under ``roots`` into ``out`` (atomically).
+
+    ``license_overrides`` maps a root's name to the SPDX expression of all its files
+    (no detection for that root); ``extra_meta`` adds keys to the index meta (a
+    manifest's ``sources``)."""
     t0 = time.perf_counter()
     params = params or BuildParams()
     roots = [Path(r) for r in roots]
@@ -201,9 +207,14 @@ def build_index(
             else:
                 results.append(r)
             ui.advance(task)
-        license_of = _detect_licenses(roots, per_root, results, workers, ui, summary) if licenses else {}
+        overrides = license_overrides or {}
+        detect = [r for r in roots if r.resolve().name not in overrides]
+        license_of = _detect_licenses(detect, per_root, results, workers, ui, summary) if licenses else {}
+        for r in results:
+            if r.name.split("/", 1)[0] in overrides:
+                license_of[r.name] = overrides[r.name.split("/", 1)[0]]
         ui.add("writing index", None)
-        _write(out, roots, results, license_of, params, summary)
+        _write(out, roots, results, license_of, params, summary, extra_meta)
     summary.seconds = time.perf_counter() - t0
     summary.index_bytes = out.stat().st_size
     return summary
@@ -238,11 +249,14 @@ def _detect_licenses(roots: Sequence[Path], per_root: dict[Path, list[str]],
                                          progress=lambda n, t=task: ui.advance(t, n))
         for rel, spdx in found.items():
             out[f"{base}/{rel}" if not root.is_file() else base] = spdx
+    # The scancode workers hold ~1.4 GB each; the pool spans all roots, not the build.
+    licenses.shutdown_scancode_workers()
     return out
 
 
 def _write(out: Path, roots: Sequence[Path], results: list[_FileResult],
-           license_of: dict[str, str | None], params: BuildParams, summary: BuildSummary) -> None:
+           license_of: dict[str, str | None], params: BuildParams, summary: BuildSummary,
+           extra_meta: dict[str, Any] | None = None) -> None:
     vocab: dict[str, int] = {}
     by_sha: dict[str, int] = {}
     aliases: list[tuple[int, str]] = []
@@ -306,6 +320,7 @@ def _write(out: Path, roots: Sequence[Path], results: list[_FileResult],
             "summary": {"files": summary.files, "duplicates": summary.duplicates,
                         "skipped": summary.skipped, "licenses": summary.licenses,
                         "scancode": summary.scancode},
+            **{k: v for k, v in (extra_meta or {}).items() if k not in ("magic", "schema_version")},
         })
         writer.commit()
     except BaseException:

@@ -28,7 +28,8 @@ def _progress_wanted() -> bool:
 
 @index_app.command("build")
 def index_build(
-    roots: Annotated[list[Path], typer.Argument(help="Corpus directories (or files) to index.")],
+    roots: Annotated[list[Path], typer.Argument(help="Corpus directories (or files) to index, or "
+                                                "manifests (*.toml) to fetch and index.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Index file to write.")],
     workers: Annotated[Optional[int], typer.Option(help="Worker processes (default: all cores).")] = None,
     no_licenses: Annotated[bool, typer.Option("--no-licenses", help="Skip license detection.")] = False,
@@ -39,9 +40,13 @@ def index_build(
     from rich.console import Console
 
     from .build import BuildParams, build_index
+    from .cli_corpus import report_fetched, report_start
+    from .fetch import resolve_roots
 
-    summary = build_index(roots, out, workers=workers, progress=_progress_wanted(),
-                          params=BuildParams(store_text=not no_text), licenses=not no_licenses)
+    res = resolve_roots(roots, on_start=report_start, on_fetched=report_fetched)  # manifests -> trees
+    summary = build_index(res.roots, out, workers=workers, progress=_progress_wanted(),
+                          params=BuildParams(store_text=not no_text), licenses=not no_licenses,
+                          license_overrides=res.license_overrides, extra_meta=res.extra_meta)
     console = Console(stderr=True, highlight=False)
     langs = ", ".join(f"{k} {v}" for k, v in summary.languages.items())
     lics = ", ".join(f"{k} {v}" for k, v in sorted(summary.licenses.items(), key=lambda kv: -kv[1])[:8])
@@ -65,16 +70,21 @@ def index_info(
     """Show what an index holds: files, languages, licenses, build parameters."""
     import json
 
+    from .cli_corpus import index_sources, render_sources
     from .index import open_index
 
     idx = open_index(index)
     info = {"path": str(index), "bytes": index.stat().st_size, **idx.stats(),
             "params": idx.params, "roots": idx.meta.get("roots"), "built_at": idx.meta.get("built_at"),
-            "corpus_sha256": idx.meta.get("corpus_sha256"), "grammars": idx.meta.get("grammars")}
+            "corpus_sha256": idx.meta.get("corpus_sha256"), "grammars": idx.meta.get("grammars"),
+            "sources": index_sources(idx)}
     if fmt == "json":
         print(json.dumps(info, indent=2))
         return
     for key, value in info.items():
+        if key == "sources":
+            print(render_sources(value))
+            continue
         if isinstance(value, dict):
             value = ", ".join(f"{k}={v}" for k, v in value.items())
         print(f"{key}: {value}")
@@ -82,32 +92,45 @@ def index_info(
 
 @app.command()
 def scan(
-    paths: Annotated[list[str], typer.Argument(help="Files, directories, or - for stdin.")],
-    index: Annotated[Path, typer.Option("--index", "-i", envvar="LICSCAN_INDEX",
-                                        help="Index file to match against.")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="text or json")] = "text",
+    paths: Annotated[Optional[list[str]], typer.Argument(help="Files, directories, or - for stdin.")] = None,
+    index: Annotated[Optional[Path], typer.Option("--index", "-i", envvar="LICSCAN_INDEX", help="Index file "
+                                                  "(default: `index` in .licscan.toml or pyproject tool.licscan).")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text, json, sarif, spdx, cyclonedx, markdown "
+                                     "or html")] = "text",
     lang: Annotated[Optional[str], typer.Option(help="Language of stdin / files without extension.")] = None,
     side_by_side: Annotated[bool, typer.Option("--side-by-side", "-s",
                                                help="Show matched lines next to the source.")] = False,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report here.")] = None,
     min_tokens: Annotated[Optional[int], typer.Option(help="Smallest match, in normalized tokens.")] = None,
     min_similarity: Annotated[Optional[float], typer.Option(help="Smallest similarity (0-1).")] = None,
+    staged: Annotated[bool, typer.Option("--staged", help="Only lines added in staged changes (pre-commit).")] = False,
+    diff: Annotated[Optional[str], typer.Option("--diff", metavar="BASE", help="Only lines added since git "
+                                                "revision BASE (merge base; A..B also works).")] = None,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Inputs are Markdown: scan fenced code blocks "
+                                           "(.md files always are).")] = False,
+    config: Annotated[Optional[Path], typer.Option("--config", help="Policy file (default: nearest "
+                                                   ".licscan.toml or pyproject [tool.licscan]).")] = None,
+    project_license: Annotated[Optional[str], typer.Option(help="Your project's SPDX license.")] = None,
+    profile: Annotated[Optional[str], typer.Option(help="source, binary (default) or network.")] = None,
+    fail_on: Annotated[Optional[str], typer.Option(help="incompatible (default), copyleft, any or never.")] = None,
+    baseline: Annotated[Optional[Path], typer.Option(help="Accept the findings of this baseline.")] = None,
 ) -> None:
-    """Report regions of PATHS copied from indexed copyleft code (exit 1 if any)."""
+    """Report regions of PATHS copied from indexed copyleft code; exit 1 if they fail the policy."""
     from .index import open_index
-    from .matches import Thresholds
     from .reports import renderer
     from .scan import scan_paths
 
     render = renderer(fmt)
-    t = Thresholds()
-    if min_tokens is not None:
-        t.min_tokens = min_tokens
-        t.min_tokens_rare = min(t.min_tokens_rare, min_tokens)
-    if min_similarity is not None:
-        t.min_similarity = min_similarity
-    idx = open_index(index)
-    result = scan_paths(idx, paths, lang=lang, thresholds=t)
+    from .policy import apply_policy, load_policy
+
+    policy = load_policy(config, fail_on=fail_on, profile=profile, project_license=project_license,
+                         baseline=baseline, min_tokens=min_tokens, min_similarity=min_similarity)
+    t = policy.thresholds()
+    from .inputs import resolve_index, scan_inputs
+
+    idx = open_index(resolve_index(index or policy.index))
+    result = scan_inputs(idx, paths, lang=lang, thresholds=t, staged=staged, diff=diff, markdown=markdown)
+    outcome = apply_policy(result, policy)
     if output:
         tmp = output.with_name(f".{output.name}.tmp")
         with tmp.open("w", encoding="utf-8") as fh:
@@ -115,7 +138,8 @@ def scan(
         os.replace(tmp, output)
     else:
         render(result, idx, sys.stdout, side_by_side=side_by_side)
-    raise typer.Exit(1 if result.findings else 0)
+    outcome.report(sys.stderr)
+    raise typer.Exit(outcome.exit_code)
 
 
 def main() -> None:
@@ -141,3 +165,9 @@ def main() -> None:
             raise
         print(f"licscan: internal error: {e.__class__.__name__}: {e}", file=sys.stderr)
         sys.exit(2)
+
+
+from . import cli_corpus  # noqa: E402,F401 - registers `corpus` and `demo` on app
+from .mcp import command as _mcp_command  # noqa: E402 - `licscan mcp`: the check_code tool over MCP stdio
+app.command("mcp")(_mcp_command)
+from .cli_policy import register as _register_policy; _register_policy(app)  # noqa: E402,E702 - `obligations`, `baseline`

@@ -11,7 +11,8 @@ Each file gets an SPDX expression from the first source below that yields one:
    paths, typically the vendored or exceptional ones, so it beats a directory license.
 4. ``dir-license`` / ``root-license``: the nearest LICENSE/LICENCE/COPYING/COPYRIGHT
    file in the file's directory or a parent up to root. Upstream's own statement;
-   the nearest is the most specific (vendored directories ship their own).
+   the nearest is the most specific (vendored directories ship their own). Several
+   in one directory are ANDed; plain LICENSE/COPYING(.txt) hide suffixed variants.
 5. ``debian-copyright`` ``Files: *``: the packager's summary for everything else,
    weaker than a license file upstream put in the tree.
 6. ``none``.
@@ -20,11 +21,14 @@ Notices and license files are matched by scancode-toolkit when it is installed,
 else by a small phrase matcher (``scancode_available()`` tells which). Scancode is
 slow per call (~1 s) and loads a ~1 GB index, so it runs in worker processes, once
 per *distinct* normalized notice (most files of a project share a header), and its
-answers are cached on disk keyed by notice hash and scancode version.
+answers are cached on disk keyed by notice hash and scancode version. The workers
+stay up for the next root; ``shutdown_scancode_workers()`` frees them.
+``LICSCAN_LICENSE_ENGINE=light`` forces the phrase matcher (e.g. for fast tests).
 """
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import json
 import logging
@@ -63,6 +67,8 @@ ENGINE_ENV = "LICSCAN_LICENSE_ENGINE"
 """``light`` forces the phrase matcher (fast tests, small machines); ``scancode`` requires scancode."""
 SCANCODE_DEADLINE_S = 60.0
 CACHE_FILE = "licenses.json"
+CACHE_VERSION = 1
+"""Bump when notice extraction or the detections -> expression step changes meaning."""
 _LICENSE_FILE = re.compile(r"^(licen[cs]e|copying|copyright)([-._][\w.+-]*)?$", re.I)
 _PLAIN_LICENSE_FILE = re.compile(r"^(licen[cs]e|copying)(\.(txt|md|rst))?$", re.I)
 # Scancode answers that say "some license, see elsewhere" rather than naming one.
@@ -127,7 +133,8 @@ class _Cache:
     def _load(self) -> dict[str, str | None]:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-            entries = data.get("entries", {}) if isinstance(data, dict) else {}
+            ok = isinstance(data, dict) and data.get("version") == CACHE_VERSION
+            entries = data.get("entries", {}) if ok else {}
             return {k: v for k, v in entries.items() if v is None or isinstance(v, str)}
         except (OSError, ValueError):
             return {}  # missing or corrupt cache only costs a re-detection
@@ -146,12 +153,17 @@ class _Cache:
             merged = self._load()  # keep what a concurrent build wrote meanwhile
             merged.update(self.added)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".licenses-", suffix=".tmp")
+        except OSError as e:
+            log.warning("license cache not saved to %s: %s", self.path, e)
+            return
+        try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"version": 1, "entries": merged}, fh, separators=(",", ":"))
+                json.dump({"version": CACHE_VERSION, "entries": merged}, fh, separators=(",", ":"))
             os.replace(tmp, self.path)
             self.added = {}
         except OSError as e:
             log.warning("license cache not saved to %s: %s", self.path, e)
+            Path(tmp).unlink(missing_ok=True)
 
 
 # -- scancode workers ---------------------------------------------------------------------
@@ -186,14 +198,39 @@ def combine_detections(exprs: list[str]) -> str | None:
     return join_and(strong)
 
 
-def _run_scancode(todo: dict[str, str], workers: int, on_done: Callable[[str, str | None, bool], None]) -> None:
-    """Detect every text of `todo` in a process pool; raises BrokenProcessPool if scancode dies."""
+_POOL: ProcessPoolExecutor | None = None
+_POOL_SIZE = 0
+
+
+def _scancode_pool(workers: int, n_texts: int) -> ProcessPoolExecutor:
+    """A live worker pool, reused across calls: each new worker pays the index load again."""
+    global _POOL, _POOL_SIZE
+    want = max(1, min(workers, n_texts))
+    if _POOL is not None and (_POOL_SIZE >= want or n_texts < 50):
+        return _POOL
+    shutdown_scancode_workers()
     # fork where possible: spawn/forkserver re-import the caller's __main__ in every worker,
     # which breaks (or re-runs) any entry script without an ``if __name__ == "__main__"`` guard.
-    # The pool forks all workers at once, before it starts its own threads.
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    pool = ProcessPoolExecutor(max(1, min(workers, len(todo))), mp_context=ctx, initializer=_worker_init)
+    # With fork the pool starts all workers at once, before it starts its own threads.
+    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    _POOL, _POOL_SIZE = ProcessPoolExecutor(want, mp_context=ctx, initializer=_worker_init), want
+    return _POOL
+
+
+def shutdown_scancode_workers() -> None:
+    """Stop the scancode workers (~1 GB each); call once the build has detected all roots."""
+    global _POOL
+    if _POOL is not None:
+        _POOL.shutdown(wait=True, cancel_futures=True)
+        _POOL = None
+
+
+atexit.register(shutdown_scancode_workers)
+
+
+def _run_scancode(todo: dict[str, str], workers: int, on_done: Callable[[str, str | None, bool], None]) -> None:
+    """Detect every text of `todo` in the worker pool; raises BrokenProcessPool if scancode dies."""
+    pool = _scancode_pool(workers, len(todo))
     try:
         # Longest first so a big license file does not end up alone at the tail.
         futs = {pool.submit(_worker_detect, text): key
@@ -207,8 +244,9 @@ def _run_scancode(todo: dict[str, str], workers: int, on_done: Callable[[str, st
             except Exception as e:  # one odd text must not sink the build; retry it lightly
                 log.warning("scancode failed on a notice (%s); using the light matcher", e)
                 on_done(key, light_match(todo[key]), False)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    except BaseException:
+        shutdown_scancode_workers()  # broken or interrupted: drop queued work and the workers
+        raise
 
 
 def _detect_texts(
@@ -239,7 +277,7 @@ def _detect_texts(
         elif todo:
             try:
                 _run_scancode(todo, workers, done)
-            except (BrokenProcessPool, ImportError, OSError) as e:
+            except (BrokenProcessPool, ImportError, OSError, RuntimeError) as e:
                 log.warning("scancode unusable (%s); falling back to the light matcher", e)
                 for key in todo.keys() - out.keys():
                     done(key, light_match(todo[key]), eng=LIGHT_ENGINE)
@@ -252,39 +290,88 @@ def _detect_texts(
 
 
 class _Tree:
-    """Lazily listed directories of the root: license files and debian/copyright per dir."""
+    """Per-directory context of the root, computed lazily and memoized per directory."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.found: dict[str, tuple[str | None, str]] = {}
+        """Detection (expression, engine) per text key, filled in after matching."""
+        self.file_keys: dict[str, str | None] = {}
         self._license_files: dict[str, list[str]] = {}
-        self._dep5: dict[str, list[Stanza] | None] = {}
+        self._dep5: dict[str, tuple[str, list[Stanza]] | None] = {}
+        self._dir_license: dict[str, LicenseResult | None] = {}
+        self._registered: set[str] = set()
 
     def license_files(self, d: str) -> list[str]:
-        """Root-relative license files directly in dir `d` ('' is root), plain names first."""
+        """Root-relative license files directly in dir `d` ('' is root)."""
         if d not in self._license_files:
             try:
-                names = sorted(e.name for e in os.scandir(self.root / d) if e.is_file())
+                names = sorted(e.name for e in os.scandir(os.path.join(self.root, d)) if e.is_file())
             except OSError:
                 names = []
             debian = d == "debian" or d.endswith("/debian")
             cands = [n for n in names if _LICENSE_FILE.match(n) and not (debian and n == "copyright")]
             plain = [n for n in cands if _PLAIN_LICENSE_FILE.match(n)]
             # LICENSE beats LICENSE-THIRD-PARTY & co.; suffixed files alone are all used.
-            chosen = plain or cands
-            self._license_files[d] = [f"{d}/{n}" if d else n for n in chosen]
+            self._license_files[d] = [f"{d}/{n}" if d else n for n in plain or cands]
         return self._license_files[d]
 
-    def dep5(self, d: str) -> list[Stanza] | None:
+    def register_license_files(self, d: str, texts: dict[str, str]) -> None:
+        """Queue the license files of `d` and its parents for matching."""
+        while d not in self._registered:
+            self._registered.add(d)  # its parents are registered too, or are about to be
+            for lf in self.license_files(d):
+                if lf not in self.file_keys:
+                    body = read_text(os.path.join(self.root, lf), LICENSE_FILE_BYTES)
+                    body = license_file_text(body) if body else None
+                    self.file_keys[lf] = key = text_key(body) if body else None
+                    if key and body:
+                        texts.setdefault(key, body)
+            if not d:
+                return
+            d = _parent(d)
+
+    def dir_license(self, d: str) -> LicenseResult | None:
+        """License of the nearest license file(s) in `d` or a parent."""
+        if d not in self._dir_license:
+            hits = [(lf, self.found[k]) for lf in self.license_files(d)
+                    if (k := self.file_keys.get(lf)) and k in self.found and self.found[k][0]]
+            expr = join_and([e for _, (e, _) in hits if e])
+            if expr:
+                method: Method = "root-license" if d == "" else "dir-license"
+                self._dir_license[d] = LicenseResult(expr, method, hits[0][0], hits[0][1][1])
+            else:
+                self._dir_license[d] = self.dir_license(_parent(d)) if d else None
+        return self._dir_license[d]
+
+    def dep5(self, d: str) -> tuple[str, list[Stanza]] | None:
+        """(package dir, stanzas) of the nearest machine-readable debian/copyright."""
         if d not in self._dep5:
-            text = read_text(self.root / d / "debian" / "copyright", 1 << 20)
-            self._dep5[d] = parse_dep5(text) if text else None
+            text = read_text(os.path.join(self.root, d, "debian", "copyright"), 1 << 20)
+            stanzas = parse_dep5(text) if text else None
+            self._dep5[d] = (d, stanzas) if stanzas is not None else self.dep5(_parent(d)) if d else None
         return self._dep5[d]
 
+    def fallback(self, rel: str) -> LicenseResult:
+        """Inherited license of a file without its own: debian stanza, license file, ``Files: *``."""
+        deb: DebianMatch | None = None
+        pkg = self.dep5(_parent(rel))
+        if pkg is not None:
+            d, stanzas = pkg
+            deb = match_dep5(stanzas, rel[len(d) + 1:] if d else rel)
+        src = f"{pkg[0]}/debian/copyright" if pkg and pkg[0] else "debian/copyright"
+        if deb is not None and deb.license and not deb.catch_all:
+            return LicenseResult(deb.license, "debian-copyright", src)
+        inherited = self.dir_license(_parent(rel))
+        if inherited is not None:
+            return inherited
+        if deb is not None and deb.license:
+            return LicenseResult(deb.license, "debian-copyright", src)
+        return LicenseResult(None, "none")
 
-def _ancestors(rel: str) -> list[str]:
-    """Directories containing `rel`, nearest first, ending with the root ('')."""
-    parts = rel.split("/")[:-1]
-    return ["/".join(parts[:i]) for i in range(len(parts), -1, -1)]
+
+def _parent(rel: str) -> str:
+    return rel.rpartition("/")[0]
 
 
 # -- public API ---------------------------------------------------------------------------
@@ -309,7 +396,7 @@ def detect_licenses_detailed(
     tree = _Tree(root)
 
     for rel in rels:
-        head = read_text(root / rel, HEAD_BYTES)
+        head = read_text(os.path.join(root, rel), HEAD_BYTES)
         if head is not None:
             tag = find_spdx_tag(head)
             if tag:
@@ -323,18 +410,9 @@ def detect_licenses_detailed(
     if progress and results:
         progress(len(results))
 
-    file_keys: dict[str, str | None] = {}
     for rel in rels:
-        if rel in results:
-            continue
-        for d in _ancestors(rel):
-            for lf in tree.license_files(d):
-                if lf not in file_keys:
-                    body = read_text(root / lf, LICENSE_FILE_BYTES)
-                    body = license_file_text(body) if body else None
-                    file_keys[lf] = text_key(body) if body else None
-                    if body:
-                        texts.setdefault(file_keys[lf], body)
+        if rel not in results:
+            tree.register_license_files(_parent(rel), texts)
 
     def on_done(key: str, expr: str | None, used: str) -> None:
         # Files whose own notice names a license are final now: report them for the bar.
@@ -346,39 +424,14 @@ def detect_licenses_detailed(
         if progress and finished:
             progress(len(finished))
 
-    found = _detect_texts(texts, eng, workers, _Cache(cache_dir or default_cache_dir()), on_done)
+    tree.found = _detect_texts(texts, eng, workers, _Cache(cache_dir or default_cache_dir()), on_done)
 
     rest = [r for r in rels if r not in results]
     for rel in rest:
-        results[rel] = _fallback(rel, tree, file_keys, found)
+        results[rel] = tree.fallback(rel)
     if progress and rest:
         progress(len(rest))
     return {rel: results[rel] for rel in rels}
-
-
-def _fallback(rel: str, tree: _Tree, file_keys: dict[str, str | None],
-              found: dict[str, tuple[str | None, str]]) -> LicenseResult:
-    """Inherited license of a file without its own: debian stanza, license file, ``Files: *``."""
-    deb: DebianMatch | None = None
-    deb_src = ""
-    for d in _ancestors(rel):
-        stanzas = tree.dep5(d)
-        if stanzas is not None:
-            deb = match_dep5(stanzas, rel[len(d) + 1:] if d else rel)
-            deb_src = f"{d}/debian/copyright" if d else "debian/copyright"
-            break
-    if deb is not None and deb.license and not deb.catch_all:
-        return LicenseResult(deb.license, "debian-copyright", deb_src)
-    for d in _ancestors(rel):
-        lfs = tree.license_files(d)
-        hits = [(lf, found[k]) for lf in lfs if (k := file_keys.get(lf)) and k in found and found[k][0]]
-        expr = join_and([str(e) for _, (e, _) in hits])
-        if expr:
-            method: Method = "root-license" if d == "" else "dir-license"
-            return LicenseResult(expr, method, hits[0][0], hits[0][1][1])
-    if deb is not None and deb.license:
-        return LicenseResult(deb.license, "debian-copyright", deb_src)
-    return LicenseResult(None, "none")
 
 
 def detect_licenses(

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from licscan.licenses_text import _spdx_licensing, normalize_expression
+from licscan.licenses_text import PUBLIC_DOMAIN, _spdx_licensing, normalize_expression
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def parse_dep5(text: str) -> list[Stanza] | None:
 def match_dep5(stanzas: list[Stanza], rel: str) -> DebianMatch | None:
     """The last stanza matching `rel` (relative to the package root) wins, per DEP-5."""
     for st in reversed(stanzas):
-        hit = [p for p, rx in zip(st.patterns, st.regexes) if rx.fullmatch(rel)]
+        hit = [p for p, rx in zip(st.patterns, st.regexes, strict=True) if rx.fullmatch(rel)]
         if hit:
             return DebianMatch(st.license, all(p == "*" for p in hit), hit[0])
     return None
@@ -92,7 +92,7 @@ def match_dep5(stanzas: list[Stanza], rel: str) -> DebianMatch | None:
 
 _DEB_NAMES = {
     "expat": "MIT", "mit": "MIT", "x11": "X11", "isc": "ISC", "zlib": "Zlib",
-    "public-domain": "LicenseRef-public-domain", "public_domain": "LicenseRef-public-domain",
+    "public-domain": PUBLIC_DOMAIN, "public_domain": PUBLIC_DOMAIN,
     "perl": "Artistic-1.0-Perl OR GPL-1.0-or-later", "artistic": "Artistic-1.0",
     "zope": "ZPL-2.1", "zope-2.1": "ZPL-2.1", "psf": "PSF-2.0", "psf-2": "PSF-2.0",
     "python": "Python-2.0", "boost": "BSL-1.0", "boost-1.0": "BSL-1.0", "cc0": "CC0-1.0",

@@ -9,7 +9,7 @@ import codecs
 import hashlib
 import re
 from functools import lru_cache
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 HEAD_BYTES = 8192
@@ -43,15 +43,46 @@ def normalize_expression(expr: str) -> str:
     return parsed.render() if parsed is not None else raw
 
 
+_GNU_ID = re.compile(r"^(A|L)?GPL-(\d\.\d)-(only|or-later)$")
+_GNU_GENERIC = {"GPL-1.0-or-later", "LGPL-2.0-or-later"}
+
+
+def _simplify_gnu(ids: list[str]) -> list[str]:
+    """Drop GNU ids a same-family sibling makes redundant in one notice.
+
+    Matchers read "see the GNU General Public License for more details" as
+    GPL-1.0-or-later and a gpl-3.0.txt link as GPL-3.0-only; next to an explicit
+    "version 3 or later" those are echoes, not extra licenses.
+    """
+    def family(i: str) -> str | None:
+        m = _GNU_ID.match(i)
+        return (m.group(1) or "") if m else None
+
+    keep: list[str] = []
+    for i in ids:
+        fam = family(i)
+        if fam is not None and i in _GNU_GENERIC and any(x != i and family(x) == fam for x in ids):
+            continue
+        if fam is not None and i.endswith("-only") and i[: -len("-only")] + "-or-later" in ids:
+            continue
+        keep.append(i)
+    return keep
+
+
 def join_and(exprs: list[str]) -> str | None:
     """AND-combine expressions, dropping duplicates while keeping first-seen order."""
-    uniq = list(dict.fromkeys(e for e in exprs if e))
+    parts: list[str] = []
+    for e in exprs:
+        if not e:
+            continue
+        flat = "(" not in e and not re.search(r"\s(OR|WITH)\s", e, re.I)
+        parts.extend(re.split(r"\s+AND\s+", e, flags=re.I) if flat else [f"({e})" if " OR " in e.upper() else e])
+    uniq = _simplify_gnu(list(dict.fromkeys(parts)))
     if not uniq:
         return None
-    if len(uniq) == 1:
-        return uniq[0]
-    parts = [f"({e})" if re.search(r"\s(OR|or)\s", e) else e for e in uniq]
-    return normalize_expression(" AND ".join(parts))
+    if len(uniq) == 1 and uniq[0].startswith("(") and uniq[0].endswith(")") and uniq[0].count("(") == 1:
+        return uniq[0][1:-1]
+    return uniq[0] if len(uniq) == 1 else normalize_expression(" AND ".join(uniq))
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -71,7 +102,7 @@ def decode(data: bytes) -> str | None:
         return data.decode("latin-1")  # legacy 8-bit sources; every byte maps to something
 
 
-def read_text(path: Path, limit: int) -> str | None:
+def read_text(path: Path | str, limit: int) -> str | None:
     """The first `limit` bytes of `path` as text; None if unreadable or binary."""
     try:
         with open(path, "rb") as fh:
@@ -89,6 +120,8 @@ _TAG_OK = re.compile(r"^[\w.+\-:() ]*[A-Za-z0-9][\w.+\-:() ]*$")
 
 def find_spdx_tag(text: str) -> str | None:
     """Normalized expression of the file's SPDX-License-Identifier tag(s), if well-formed."""
+    if "license-identifier" not in text.lower():  # cheap pre-check; the regex is the slow part
+        return None
     found: list[str] = []
     for m in _SPDX_TAG.finditer(text):
         raw = _TAG_END.sub("", m.group(1)).strip().strip(";,\"'`").strip()
@@ -147,11 +180,13 @@ _TRAIL_DECOR = re.compile(r"[\s*#/=|]+$")
 
 
 def _syntax_for(rel: str) -> _Syntax:
-    p = PurePosixPath(rel)
-    name = p.name.lower()
-    if name in _BY_NAME:
-        return _BY_NAME[name]
-    return _BY_EXT.get(p.suffix[1:], _BY_EXT.get(p.suffix[1:].lower(), _GENERIC))
+    name = rel.rpartition("/")[2]
+    if name.lower() in _BY_NAME:
+        return _BY_NAME[name.lower()]
+    base, dot, ext = name.rpartition(".")
+    if not dot or not base:
+        return _GENERIC
+    return _BY_EXT.get(ext, _BY_EXT.get(ext.lower(), _GENERIC))
 
 
 def _clean(line: str) -> str:
@@ -176,6 +211,7 @@ def comment_lines(text: str, rel: str) -> list[str]:
         block = next(((op, cl) for op, cl in blocks if s.startswith(op)), None)
         if block is not None:
             op, cl = block
+            out.append("")
             cur, j = s[len(op):], i
             while True:
                 k = cur.find(cl)
@@ -190,6 +226,7 @@ def comment_lines(text: str, rel: str) -> list[str]:
                     break
                 cur = lines[j]
             i = j + 1
+            out.append("")  # separate blocks (header comment vs. docstring) are separate paragraphs
             if trailing and not trailing.startswith(tuple(line_marks) + tuple(o for o, _ in blocks)):
                 break  # code right after the comment closes: the leading region is over
             continue
@@ -267,6 +304,8 @@ def text_key(text: str) -> str:
 # -- light matcher ------------------------------------------------------------------------
 
 LIGHT_ENGINE = "light-1"
+PUBLIC_DOMAIN = "LicenseRef-scancode-public-domain"
+"""scancode's id, used by every source so one concept has one spelling."""
 
 _GNU = re.compile(r"\bgnu (?:(lesser|library|affero) )?general public licen[sc]e\b")
 _GNU_SHORT = re.compile(r"\b(a|l)?gpl ?v?(\d)(?: (\d)\b)?(\+)?( or later| or any later| only)?")
@@ -282,6 +321,11 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bmozilla public licen[sc]e v?(ersion )?2 0\b|mozilla org mpl 2 0"), "MPL-2.0"),
     (re.compile(r"permission to use copy modify and( or)? distribute this software for any purpose "
                 r"with or without fee is hereby granted"), "ISC"),
+    (re.compile(r"\blicen[sc]e mit\b"), "MIT"),
+    (re.compile(r"\b(placed|released|dedicated) (in|into|to) the public domain\b|\bis in the public domain\b"),
+     PUBLIC_DOMAIN),
+    (re.compile(r"\bpython software foundation licen[sc]e version 2\b|\bpsf licen[sc]e agreement\b"), "PSF-2.0"),
+    (re.compile(r"\bzope public licen[sc]e zpl version 2 1\b"), "ZPL-2.1"),
     (re.compile(r"\b(simplified|freebsd) bsd\b|\bbsd 2 clause\b|\b2 clause bsd\b"), "BSD-2-Clause"),
     (re.compile(r"\b(new|modified|revised) bsd\b|\bbsd 3 clause\b|\b3 clause bsd\b"), "BSD-3-Clause"),
 ]

@@ -11,6 +11,11 @@ from ..model import LicscanError
 from ..scan import ScanResult
 
 FORMATS: dict[str, str] = {"text": "text", "json": "json"}
+FORMATS["sarif"] = "sarif"
+FORMATS["spdx"] = "spdx"
+FORMATS["cyclonedx"] = "cyclonedx"
+FORMATS["markdown"] = "markdown"
+FORMATS["html"] = "html"
 
 
 class Renderer(Protocol):

@@ -34,15 +34,22 @@ def render(result: ScanResult, index: Index, out: TextIO, *, side_by_side: bool 
         by_path.setdefault(f.path, []).append(f)
     for path, findings in by_path.items():
         table = Table(title=path, title_justify="left", expand=False)
-        for col in ("lines", "source", "source lines", "similarity", "license", "tokens"):
+        judged = any(f.extra.get("verdict") for f in findings)
+        for col in ("lines", "source", "source lines", "similarity", "license", "tokens") + ("verdict",) * judged:
             table.add_column(col, justify="right" if col in ("similarity", "tokens") else "left")
         for f in findings:
             also = f.extra.get("also_in") or []
             src = f.source.path + (f" (+{len(also)} copies)" if also else "")
             table.add_row(f"{f.start_line}-{f.end_line}", src,
                           f"{f.source.start_line}-{f.source.end_line}", f"{f.similarity:.0%}",
-                          f.license or "unknown", str(f.tokens))
+                          f.license or "unknown", str(f.tokens), *[f.extra.get("verdict") or "unknown"] * judged)
         console.print(table)
+        for f in findings:
+            notes = [f.extra.get("verdict_reason")] + [o.get("text") for o in f.extra.get("obligations") or []]
+            if any(notes):
+                console.print(f"  lines {f.start_line}-{f.end_line}:", highlight=False, markup=False)
+                for note in filter(None, notes):
+                    console.print(f"    - {note}", highlight=False, markup=False)
         if side_by_side:
             for f in findings:
                 _side_by_side(console, f, result.texts.get(path, ""), index)

@@ -1,0 +1,205 @@
+"""Corpus manifests: a TOML list of pinned copyleft sources to fetch and index.
+
+    name = "gnu-core"                       # optional
+    description = "..."                     # optional
+
+    [[source]]
+    name = "coreutils"                      # optional: derived from the spec
+    debian = "coreutils"                    # Debian source package ...
+    version = "9.1-1"                       # ... pinned to a version (required)
+    sha256 = "..."                          # optional: of the .dsc (debian) or the archive
+    spdx = "GPL-3.0-or-later"               # optional: license of every file (skips detection)
+
+Exactly one of ``debian``, ``pypi`` (``NAME==VERSION``), ``npm`` (``NAME@VERSION``),
+``git`` (with ``rev`` = a commit) or ``path`` (a local directory or archive, relative
+to the manifest) per source. Every error is one line naming the manifest and entry.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .model import LicscanError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+KINDS = ("debian", "pypi", "npm", "git", "path")
+_KEYS = {"name", "version", "rev", "sha256", "spdx", *KINDS}
+_TOP_KEYS = {"name", "description", "source"}
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+_DEBIAN_PKG = re.compile(r"[a-z0-9][a-z0-9+.\-]+")
+_DEBIAN_VERSION = re.compile(r"(?:\d+:)?[0-9][A-Za-z0-9.+~:\-]*")
+_PYPI = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*([A-Za-z0-9.+!_-]+)\s*")
+_NPM = re.compile(r"((?:@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*)@(\d+\.\d+\.\d+[A-Za-z0-9.+-]*)")
+_REV = re.compile(r"[0-9a-fA-F]{7,64}")
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+_SPDX = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+:() -]*")
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2", ".tar.zst", ".tar",
+                    ".zip", ".whl", ".crate", ".dsc")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One pinned source of a manifest."""
+
+    name: str
+    """Directory name of the extracted tree: indexed paths read ``<name>/<path>``."""
+    kind: str
+    spec: str
+    """Debian package, ``NAME==VERSION``, ``NAME@VERSION``, git URL, or absolute local path."""
+    version: str | None = None
+    """Debian version, PyPI/npm version, or git commit."""
+    sha256: str | None = None
+    spdx: str | None = None
+    manifest: str | None = None
+
+    def label(self) -> str:
+        """How messages name the source: ``coreutils (debian coreutils=9.1-1)``."""
+        what = {"debian": f"{self.spec}={self.version}", "git": f"{self.spec}@{self.version}"}
+        return f"{self.name} ({self.kind} {what.get(self.kind, self.spec)})"
+
+    def meta(self) -> dict[str, Any]:
+        """What an index records about the source."""
+        d: dict[str, Any] = {"name": self.name, "kind": self.kind, "spec": self.spec,
+                             "version": self.version}
+        for key in ("sha256", "spdx", "manifest"):
+            if getattr(self, key):
+                d[key] = getattr(self, key)
+        return d
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    name: str
+    description: str
+    sources: tuple[Source, ...]
+
+
+def is_manifest(path: str | Path) -> bool:
+    """Whether a ROOT argument names a manifest rather than a directory to index."""
+    p = Path(path)
+    return p.suffix.lower() == ".toml" and p.is_file()
+
+
+def load_manifest(path: str | Path) -> Manifest:
+    """Read and validate a manifest file (LicscanError with one line on any problem)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise LicscanError(f"cannot read manifest {p}: {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise LicscanError(f"{p}: not UTF-8 text") from None
+    return parse_manifest(text, p)
+
+
+def parse_manifest(text: str, path: str | Path = "<manifest>") -> Manifest:
+    """Validate manifest text; relative ``path`` sources resolve against the manifest's directory."""
+    p = Path(path)
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise LicscanError(f"{p}: invalid TOML: {e}") from None
+    unknown = sorted(set(doc) - _TOP_KEYS)
+    if unknown:
+        raise LicscanError(f"{p}: unknown top-level key {unknown[0]!r} (allowed: name, description, [[source]])")
+    entries = doc.get("source")
+    if not isinstance(entries, list) or not entries:
+        raise LicscanError(f"{p}: no sources: add at least one [[source]] table")
+    sources: list[Source] = []
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(entries, 1):
+        src = _source(entry, i, p)
+        if src.name in seen:
+            raise LicscanError(f"{p}: source #{i} ({src.name}): name already used by source "
+                               f"#{seen[src.name]}; set distinct `name`s")
+        seen[src.name] = i
+        sources.append(src)
+    return Manifest(p, str(doc.get("name") or p.stem), str(doc.get("description", "")), tuple(sources))
+
+
+def _source(entry: Any, i: int, manifest: Path) -> Source:
+    if not isinstance(entry, dict):
+        raise LicscanError(f"{manifest}: source #{i}: must be a table ([[source]])")
+    label = entry.get("name") or next((entry[k] for k in KINDS if isinstance(entry.get(k), str)), "?")
+
+    def fail(msg: str) -> LicscanError:
+        return LicscanError(f"{manifest}: source #{i} ({label}): {msg}")
+
+    for key, value in entry.items():
+        if key not in _KEYS:
+            raise fail(f"unknown key {key!r}")
+        if not isinstance(value, str) or not value.strip():
+            raise fail(f"{key!r} must be a non-empty string")
+    kinds = [k for k in KINDS if k in entry]
+    if len(kinds) != 1:
+        raise fail("needs exactly one of " + ", ".join(KINDS) + (f" (found {', '.join(kinds)})" if kinds else ""))
+    kind = kinds[0]
+    spec = entry[kind].strip()
+    version = entry.get("version")
+    rev = entry.get("rev")
+    if version is not None and kind != "debian":
+        raise fail("`version` is for debian sources; pin pypi as NAME==VERSION, npm as NAME@VERSION, git with `rev`")
+    if rev is not None and kind != "git":
+        raise fail("`rev` is for git sources")
+    sha = entry.get("sha256")
+    if sha is not None:
+        if not _SHA256.fullmatch(sha):
+            raise fail("`sha256` must be 64 hex digits")
+        if kind == "git":
+            raise fail("git sources are pinned by `rev`; `sha256` is not supported")
+        sha = sha.lower()
+    spdx = entry.get("spdx")
+    if spdx is not None and not _SPDX.fullmatch(spdx.strip()):
+        raise fail(f"`spdx` is not an SPDX expression: {spdx!r}")
+
+    if kind == "debian":
+        if not _DEBIAN_PKG.fullmatch(spec):
+            raise fail(f"not a Debian source package name: {spec!r}")
+        if version is None:
+            raise fail("debian sources need a `version` (see `apt-cache showsrc`)")
+        if not _DEBIAN_VERSION.fullmatch(version):
+            raise fail(f"not a Debian version: {version!r}")
+        default = spec
+    elif kind == "pypi":
+        m = _PYPI.fullmatch(spec)
+        if not m:
+            raise fail(f"pypi sources must be pinned as NAME==VERSION, got {spec!r}")
+        spec, version = f"{m.group(1)}=={m.group(2)}", m.group(2)
+        default = re.sub(r"[-_.]+", "-", m.group(1)).lower()
+    elif kind == "npm":
+        m = _NPM.fullmatch(spec)
+        if not m:
+            raise fail(f"npm sources must be pinned as NAME@VERSION (an exact version), got {spec!r}")
+        version = m.group(2)
+        default = m.group(1).rsplit("/", 1)[-1]
+    elif kind == "git":
+        if spec.startswith("-"):
+            raise fail(f"not a git URL: {spec!r}")
+        if rev is None or not _REV.fullmatch(rev):
+            raise fail("git sources need `rev` = a commit hash (7-64 hex digits), not a branch or tag")
+        version = rev.lower()
+        default = re.sub(r"\.git$", "", spec.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1])
+    else:
+        local = Path(spec).expanduser()
+        if not local.is_absolute():
+            local = manifest.parent / local
+        spec = str(local.resolve())
+        default = local.name
+        for suffix in ARCHIVE_SUFFIXES:
+            if default.lower().endswith(suffix):
+                default = default[: -len(suffix)]
+                break
+    name = entry.get("name", default)
+    if not _NAME.fullmatch(name):
+        raise fail(f"`name` must be a plain directory name (letters, digits, . _ + -), got {name!r}")
+    return Source(name=name, kind=kind, spec=spec, version=version, sha256=sha,
+                  spdx=spdx.strip() if spdx else None, manifest=str(manifest))

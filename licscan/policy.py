@@ -1,0 +1,386 @@
+"""Policy a gate can enforce: configuration, then verdicts and the exit code for a scan.
+
+Configuration comes from ``.licscan.toml`` or ``[tool.licscan]`` in
+``pyproject.toml``, the first found from the working directory upward (stopping
+at the repository root), or from ``--config``; command-line flags override it.
+
+``apply_policy`` filters a scan's findings (excluded paths, inline suppressions,
+baseline) and judges the rest (verdict, obligations, fail or pass). A scan with
+no findings returns before anything heavy is imported: clean scans stay fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from .model import Finding, LicscanError
+
+if TYPE_CHECKING:
+    from .baseline import Baseline
+    from .matches import Thresholds
+    from .scan import ScanResult
+
+FAIL_ON = ("incompatible", "copyleft", "any", "never")
+PROFILES = ("source", "binary", "network")
+"""How the project reaches others: as source, as built artifacts, or only as a network service."""
+DEFAULT_PROFILE = "binary"
+CONFIG_NAME = ".licscan.toml"
+KEYS = ("fail-on", "allow", "exclude", "profile", "project-license", "min-similarity", "min-tokens", "baseline",
+        "index")
+_FAILING_VERDICTS = ("incompatible", "unknown")
+"""A gate cannot pass what it cannot judge: unknown fails like incompatible."""
+
+
+# -- configuration ----------------------------------------------------------------------------
+
+
+def check_profile(profile: str) -> str:
+    if profile not in PROFILES:
+        raise LicscanError(f"unknown profile {profile!r}; choose one of: {', '.join(PROFILES)}")
+    return profile
+
+
+def parse_toml(text: str) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    return tomllib.loads(text)
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    return parse_toml(Path(path).read_text(encoding="utf-8"))
+
+
+def _table(path: Path, text: str | None = None) -> dict[str, Any] | None:
+    """The licscan table of a config file; None for a pyproject.toml without one."""
+    try:
+        doc = parse_toml(text if text is not None else Path(path).read_text(encoding="utf-8"))
+    except OSError as e:
+        raise LicscanError(f"cannot read config {path}: {e}") from None
+    except ValueError as e:
+        raise LicscanError(f"invalid TOML in {path}: {e}") from None
+    if Path(path).name == "pyproject.toml":
+        table = doc.get("tool", {}).get("licscan")
+        return table if isinstance(table, dict) else None
+    return doc
+
+
+def find_config(start: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The nearest config from ``start`` upward; the repository root (``.git``) ends the search."""
+    for d in [start, *start.parents]:
+        own = d / CONFIG_NAME
+        if own.is_file():
+            return own, _table(own) or {}
+        py = d / "pyproject.toml"
+        if py.is_file():
+            text = py.read_text(encoding="utf-8", errors="replace")
+            # Parse only pyprojects that mention us: TOML parsing is not free on a cold start.
+            table = _table(py, text) if "licscan" in text else None
+            if table is not None:
+                return py, table
+        if (d / ".git").exists():
+            return None
+    return None
+
+
+def configured_index(start: Path | None = None) -> str | None:
+    """``index`` of the nearest config (inputs.resolve_index asks this), relative to the config file."""
+    found = find_config((start or Path.cwd()).resolve())
+    value = found[1].get("index") if found else None
+    return str(found[0].parent / value) if found and isinstance(value, str) and value else None
+
+
+def project_root(start: Path) -> Path:
+    """Nearest directory upward that looks like a project root; ``start`` if none does."""
+    markers = (".git", "pyproject.toml", "package.json", "Cargo.toml", "LICENSE", "COPYING")
+    for d in [start, *start.parents]:
+        if any((d / m).exists() for m in markers):
+            return d
+    return start
+
+
+@dataclass
+class Policy:
+    fail_on: str = "incompatible"
+    allow: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    profile: str = DEFAULT_PROFILE
+    project_license: str | None = None
+    project_license_origin: str = ""
+    min_similarity: float | None = None
+    min_tokens: int | None = None
+    baseline: Path | None = None
+    index: Path | None = None
+    root: Path = field(default_factory=Path.cwd)
+    """Project root: where the config lives; paths and the project license are relative to it."""
+    config_path: Path | None = None
+
+    def thresholds(self) -> Thresholds:
+        from .matches import Thresholds
+
+        t = Thresholds()
+        if self.min_tokens is not None:
+            t.min_tokens = self.min_tokens
+            t.min_tokens_rare = min(t.min_tokens_rare, self.min_tokens)
+        if self.min_similarity is not None:
+            t.min_similarity = self.min_similarity
+        return t
+
+    def relpath(self, path: str) -> str:
+        """``path`` relative to the project root when inside it ('/'-separated), else as given."""
+        if path == "<stdin>":
+            return path
+        try:
+            return Path(path).resolve().relative_to(self.root.resolve()).as_posix()
+        except (ValueError, OSError):
+            return Path(path).as_posix()
+
+
+def _list(value: Any, key: str, where: Path) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise LicscanError(f"{where}: {key} must be a list of strings")
+    return list(value)
+
+
+def _apply_table(p: Policy, table: dict[str, Any], where: Path) -> None:
+    for raw_key, value in table.items():
+        key = raw_key.replace("_", "-")
+        if key not in KEYS:
+            raise LicscanError(f"{where}: unknown key {raw_key!r}; known keys: {', '.join(KEYS)}")
+        if key in ("allow", "exclude"):
+            setattr(p, key, _list(value, key, where))
+        elif key in ("fail-on", "profile", "project-license", "baseline", "index"):
+            if not isinstance(value, str):
+                raise LicscanError(f"{where}: {key} must be a string")
+            if key in ("baseline", "index"):
+                setattr(p, key, where.parent / value)  # relative to the config file
+            else:
+                setattr(p, key.replace("-", "_"), value)
+        elif key == "min-tokens":
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise LicscanError(f"{where}: min-tokens must be an integer")
+            p.min_tokens = value
+        else:
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise LicscanError(f"{where}: min-similarity must be a number between 0 and 1")
+            p.min_similarity = float(value)
+    if "project-license" in {k.replace("_", "-") for k in table}:
+        p.project_license_origin = f"{where.name} project-license"
+
+
+def load_policy(config: Path | None = None, *, cwd: Path | None = None, fail_on: str | None = None,
+                profile: str | None = None, project_license: str | None = None,
+                baseline: Path | None = None, min_tokens: int | None = None,
+                min_similarity: float | None = None) -> Policy:
+    """Defaults < config file < the given flags (None means "not given")."""
+    cwd = cwd or Path.cwd()
+    found: tuple[Path, dict[str, Any]] | None
+    if config is not None:
+        if not Path(config).is_file():
+            raise LicscanError(f"config not found: {config}")
+        found = (Path(config), _table(Path(config)) or {})
+    else:
+        found = find_config(cwd)
+    p = Policy(root=project_root(cwd))
+    if found is not None:
+        p.config_path, table = found
+        p.root = p.config_path.resolve().parent
+        _apply_table(p, table, p.config_path)
+    for name, value in (("fail_on", fail_on), ("profile", profile), ("min_tokens", min_tokens),
+                        ("min_similarity", min_similarity), ("baseline", baseline)):
+        if value is not None:
+            setattr(p, name, value)
+    if project_license is not None:
+        p.project_license, p.project_license_origin = project_license, "--project-license"
+    if p.fail_on not in FAIL_ON:
+        raise LicscanError(f"unknown fail-on {p.fail_on!r}; choose one of: {', '.join(FAIL_ON)}")
+    check_profile(p.profile)
+    if p.min_similarity is not None and not 0 <= p.min_similarity <= 1:
+        raise LicscanError(f"min-similarity must be between 0 and 1, not {p.min_similarity}")
+    if p.min_tokens is not None and p.min_tokens < 1:
+        raise LicscanError(f"min-tokens must be positive, not {p.min_tokens}")
+    if p.project_license is not None and not p.project_license.strip():
+        raise LicscanError("project-license is empty")
+    return p
+
+
+# -- applying it ------------------------------------------------------------------------------
+
+
+def path_matches(rel: str, pattern: str) -> bool:
+    """gitignore-like globbing: ``vendor/``, ``vendor``, ``*.min.js``, ``**/third_party/*``."""
+    pat = pattern.strip().removeprefix("./")
+    if pat.endswith("/"):
+        pat += "*"
+    cands = [pat, pat + "/*"] + ([pat[3:]] if pat.startswith("**/") else [])
+    name = rel.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatchcase(rel, c) for c in cands) or ("/" not in pat and fnmatch.fnmatchcase(name, pat))
+
+
+def _is_glob(entry: str) -> bool:
+    """License ids never contain these; source paths and globs do."""
+    return any(c in entry for c in "/*?[")
+
+
+@dataclass
+class Problem:
+    """Something wrong with how findings were accepted; it fails the gate like a finding."""
+
+    path: str
+    line: int
+    message: str
+
+
+@dataclass
+class Outcome:
+    policy: Policy
+    failing: list[Finding] = field(default_factory=list)
+    judged: list[Finding] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    accepted: Counter[str] = field(default_factory=Counter)
+    """How many findings were filtered out, by reason: excluded, suppressed, baseline."""
+    baseline_seen: set[str] = field(default_factory=set)
+    project_license: str | None = None
+    project_license_origin: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        if self.policy.fail_on == "never":
+            return 0
+        return 1 if self.failing or self.problems else 0
+
+    def report(self, out: TextIO) -> None:
+        """A short policy section (stderr in the CLI; the reports carry the verdicts themselves).
+        Silent when there was nothing to judge, so clean scans print nothing."""
+        if not (self.judged or self.problems or self.accepted):
+            return
+        p = self.policy
+        head = f"policy: fail-on {p.fail_on}, profile {p.profile}"
+        if self.judged:  # the project license is only looked up when something is judged
+            origin = f" ({self.project_license_origin})" if self.project_license_origin else ""
+            head += f", project license {self.project_license or 'unknown'}{origin}"
+        lines = [head]
+        for f in self.failing:
+            exp = " (baseline entry expired)" if f.extra.get("baseline", {}).get("expired") else ""
+            lines.append(f"  FAIL    {f.path}:{f.start_line}-{f.end_line}  {f.license or 'unknown license'}: "
+                         f"{f.extra['verdict']}{exp}")
+        for pr in self.problems:
+            lines.append(f"  PROBLEM {pr.path}:{pr.line}: {pr.message}")
+        if self.accepted:
+            lines.append("  accepted: " + ", ".join(f"{n} {k}" for k, n in sorted(self.accepted.items())))
+        lics = sorted({f.license for f in self.failing if f.license})
+        if lics:
+            lines.append("  what to do: " + "; ".join(f"licscan obligations '{x}' --profile {p.profile}"
+                                                      for x in lics[:3]))
+        verdict = "failed" if self.exit_code else "passed"
+        lines.append(f"policy {verdict}: {len(self.failing)} of {len(self.judged)} finding(s) and "
+                     f"{len(self.problems)} problem(s) fail it")
+        out.write("\n".join(lines) + "\n")
+
+
+def apply_policy(result: ScanResult, policy: Policy, *, use_baseline: bool = True,
+                 baseline: Baseline | None = None, today: dt.date | None = None) -> Outcome:
+    """Filter and judge ``result.findings`` in place; the outcome says whether the gate passes.
+
+    ``baseline``: an already loaded ``policy.baseline`` (else it is read here when needed).
+    """
+    out = Outcome(policy, project_license=policy.project_license,
+                  project_license_origin=policy.project_license_origin)
+    if not result.findings:
+        return out
+    from . import suppress
+    from .baseline import Baseline, finding_id
+
+    today = today or dt.date.today()
+    base = None
+    if use_baseline and policy.baseline:
+        base = baseline or Baseline.load(policy.baseline)
+    kept: list[Finding] = []
+    for f in result.findings:
+        if any(path_matches(policy.relpath(f.path), pat) for pat in policy.exclude):
+            out.accepted["excluded"] += 1
+            continue
+        text = result.texts.get(f.path)
+        sup = suppress.find(text, f.start_line, f.end_line) if text else None
+        if sup is not None and sup.reason:
+            out.accepted["suppressed"] += 1
+            continue
+        if sup is not None:
+            out.problems.append(Problem(f.path, sup.line, "suppression without a reason "
+                                        "(write `licscan: allow <reason>`); the finding stays"))
+            f.extra["suppression"] = {"line": sup.line, "reason": ""}
+        fid = f.extra["finding_id"] = finding_id(f, text)
+        entry = base.get(fid) if base else None
+        if entry is not None:
+            out.baseline_seen.add(fid)
+            if not entry.expired(today):
+                out.accepted["baseline"] += 1
+                continue
+            # An expired entry accepts nothing: the finding is judged like a new one.
+            f.extra["baseline"] = {"id": fid, "expired": True, "expires": entry.data.get("expires"),
+                                   "reason": entry.data.get("reason")}
+        kept.append(f)
+    result.findings[:] = kept
+    if kept:
+        _judge(kept, policy, out)
+    return out
+
+
+def _judge(findings: list[Finding], policy: Policy, out: Outcome) -> None:
+    from . import compat
+    from . import obligations as obl
+    from .licenses_text import normalize_expression
+
+    if out.project_license is None:
+        from .project import detect
+
+        out.project_license, out.project_license_origin = detect(policy.root)
+    licenses = {normalize_expression(a) for a in policy.allow if not _is_glob(a)}
+    globs = [a for a in policy.allow if _is_glob(a)]
+    for f in findings:
+        v = compat.evaluate(f.license, out.project_license, policy.profile)
+        f.extra.update(verdict=v.verdict, verdict_reason=v.reason, profile=policy.profile,
+                       obligations=[o.to_dict() for o in obl.for_licenses(list(v.licenses), policy.profile)],
+                       project_license=out.project_license)
+        allowed_by = _allowed_by(f, licenses, globs)
+        fails = allowed_by is None and _fails(policy.fail_on, v.verdict, f.license)
+        f.extra["policy"] = "fail" if fails else "allowed" if allowed_by else "pass"
+        if allowed_by:
+            f.extra["allowed_by"] = allowed_by
+        out.judged.append(f)
+        if fails:
+            out.failing.append(f)
+
+
+def _allowed_by(f: Finding, licenses: set[str], globs: list[str]) -> str | None:
+    sources = [f.source.path, *f.extra.get("also_in", [])]
+    for g in globs:
+        if any(path_matches(s, g) for s in sources):
+            return g
+    if licenses and f.license:
+        from .compat import satisfies
+
+        if satisfies(f.license, licenses):
+            return f.license
+    return None
+
+
+def _fails(fail_on: str, verdict: str, license: str | None) -> bool:
+    if fail_on == "never":
+        return False
+    if fail_on == "any" or verdict in _FAILING_VERDICTS:
+        return True
+    if fail_on == "copyleft":
+        from .compat import is_copyleft
+
+        return is_copyleft(license)
+    return False
