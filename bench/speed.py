@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     snippets = make_snippets(trees, negatives, a.snippets, rng)
     (work / "snippets.json").write_text(json.dumps(snippets))
     dirs = [str(t.path) for t in negatives]
-    dir_src = [str(t.path) for t in trees if "coreutils" in t.name or "grep" in t.name][:1]
+    dir_src = [str(t.path) for t in trees if t.name.startswith("sed_")][:1]
     r = run_sampled([sys.executable, "-c", INPROC_CODE, str(index), str(work / "snippets.json"), json.dumps(dirs + dir_src), str(ROOT)],
                     work / "inproc.json", cwd=str(ROOT))
     if r["rc"] != 0:

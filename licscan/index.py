@@ -178,6 +178,20 @@ class Index:
             f = self._files[fid] = IndexedFile(*rows[0])
         return f
 
+    def files(self, fids: set[int]) -> dict[int, IndexedFile]:
+        """Rows for many files at once (one query for those not cached yet)."""
+        missing = [f for f in fids if f not in self._files]
+        for i in range(0, len(missing), 900):
+            chunk = missing[i:i + 900]
+            marks = ",".join("?" * len(chunk))
+            for row in self._query("SELECT id, path, lang, license, family, ntokens FROM files "
+                                   f"WHERE id IN ({marks})", chunk):
+                self._files[row[0]] = IndexedFile(*row)
+        try:
+            return {f: self._files[f] for f in fids}
+        except KeyError as e:
+            raise LicscanError(f"index {self.path} is corrupt: file {e} is missing") from None
+
     def tokens(self, fid: int) -> tuple[array, array]:
         """(vocab ids, line numbers) of a file's normalized token stream."""
         rows = self._query("SELECT tokens, lines FROM files WHERE id = ?", (fid,))

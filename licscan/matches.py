@@ -15,7 +15,7 @@ from __future__ import annotations
 import zlib
 from array import array
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 
 from . import fingerprints as fpr
@@ -32,24 +32,62 @@ _LOOKBACK = 64
 _DRIFT_COST = 0.04
 _MAX_CANDIDATES = 64
 _MAX_QPOS = 16
+_FAMILY = {"cpp": "c", "typescript": "javascript", "tsx": "javascript"}
+"""Languages whose code moves between each other unchanged (C into C++, JS into TS)."""
 
 
 @dataclass
 class Thresholds:
     """When an aligned region counts as a copy.
 
-    50 normalized tokens is the field's usual floor for code clones. Below it,
-    a match still counts when its anchors are fingerprints found in only one
-    indexed file and the alignment is near-verbatim: chat-sized snippets matter,
-    and a rare 30-token sequence is not an idiom.
+    A match with at least one *rare* anchor (a fingerprint that only its source
+    family has in the index) needs 50 normalized tokens at 75 % similarity, the
+    field's usual floor for code clones; chat-sized snippets count from 40 tokens
+    when near-verbatim (90 %), and from 30 with three rare anchors. A match made
+    only of fingerprints that other programs share is a common token shape: it
+    needs 50 tokens, 90 % similarity and must not be table-shaped. The numbers
+    come from bench/accuracy.py (see the README for the trade-off measured).
     """
 
     min_tokens: int = 50
-    min_similarity: float = 0.6
+    min_similarity: float = 0.75
+    min_tokens_short: int = 40
+    min_similarity_short: float = 0.9
     min_tokens_rare: int = 30
     min_rare_anchors: int = 3
     min_similarity_rare: float = 0.85
+    common_min_similarity: float = 0.9
+    """Least similarity of a match that has no fingerprint rare to its source family."""
+    min_diversity: float = 0.15
+    """Least distinct-trigram share of such a match (tables and lists fall below)."""
+    min_tokens_table: int = 200
+    """A near-verbatim table this long is a copy, however repetitive."""
     max_sources: int = 3
+
+    def adjusted(self, min_tokens: int | None = None, min_similarity: float | None = None) -> Thresholds:
+        """A copy with the user's floors; the snippet paths never ask for more than they do."""
+        t = replace(self)
+        if min_tokens is not None:
+            t.min_tokens = min_tokens
+            t.min_tokens_short = min(t.min_tokens_short, min_tokens)
+            t.min_tokens_rare = min(t.min_tokens_rare, min_tokens)
+        if min_similarity is not None:
+            t.min_similarity = min_similarity
+            t.common_min_similarity = max(min_similarity, t.common_min_similarity)
+        return t
+
+    def accepts(self, matched: int, sim: float, rare: int, diversity: float) -> bool:
+        if rare == 0:
+            # Without a single fingerprint specific to this source, accept only a
+            # near-verbatim match that is not table-shaped: macro lists, constant
+            # runs and data arrays repeat a few token patterns and align with
+            # every other table.
+            return (matched >= self.min_tokens and sim >= self.common_min_similarity
+                    and (diversity >= self.min_diversity or matched >= self.min_tokens_table))
+        return ((matched >= self.min_tokens and sim >= self.min_similarity)
+                or (matched >= self.min_tokens_short and sim >= self.min_similarity_short)
+                or (matched >= self.min_tokens_rare and rare >= self.min_rare_anchors
+                    and sim >= self.min_similarity_rare))
 
 
 @dataclass
@@ -63,6 +101,7 @@ class _Region:
     anchors: int
     rare: int
     similarity: float = 0.0
+    diversity: float = 1.0
     also: list[str] = field(default_factory=list)
 
 
@@ -100,13 +139,22 @@ class Matcher:
             if len(ps) < _MAX_QPOS:
                 ps.append(i)
         rows = self.index.lookup(list(qpos))
-        df: dict[int, int] = defaultdict(int)
-        for h, _f in {(h, f) for h, f, _p in rows}:
-            df[h] += 1
+        files = self.index.files({f for _h, f, _p in rows})
+        family = _FAMILY.get(ts.lang, ts.lang)
+        # Rarity counts families, not files: a k-gram found only in the five
+        # vendored copies of one gnulib file is still specific to that code.
+        fams: dict[int, set[int]] = defaultdict(set)
         hits: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
         for h, f, p in rows:
+            info = files[f]
+            fams[h].add(info.family)
+            # Another language family is another program: the same token shape
+            # there is a coincidence of syntax, not a copy.
+            if family != "text" and info.lang != "text" and _FAMILY.get(info.lang, info.lang) != family:
+                continue
             for q in qpos[h]:
                 hits[f].append((q, p, h))
+        df = {h: len(v) for h, v in fams.items()}
         ranked = sorted(hits.items(), key=lambda kv: -len({h for _, _, h in kv[1]}))
         regions: list[_Region] = []
         for fid, fh in ranked[:_MAX_CANDIDATES]:
@@ -157,19 +205,19 @@ class Matcher:
             q1, s1, matched = q1 + 1, s1 + 1, matched + 1
         sim = 2 * matched / ((q1 - q0) + (s1 - s0))
         rare = sum(1 for _, _, h in chain if df[h] == 1)
-        t = self.t
-        ok = (matched >= t.min_tokens and sim >= t.min_similarity) or (
-            matched >= t.min_tokens_rare and rare >= t.min_rare_anchors
-            and sim >= t.min_similarity_rare)
-        if not ok:
+        diversity = _diversity(q, q0, q1)
+        if not self.t.accepts(matched, sim, rare, diversity):
             return None
-        return _Region(fid, q0, q1, s0, s1, matched, len(chain), rare, min(sim, 1.0))
+        return _Region(fid, q0, q1, s0, s1, matched, len(chain), rare, min(sim, 1.0), diversity)
 
     def _select(self, regions: list[_Region]) -> list[_Region]:
         """One finding per family for a region, at most ``max_sources`` distinct sources."""
         regions.sort(key=lambda r: (-r.matched, -r.similarity, r.fid))
         kept: list[_Region] = []
         for r in regions:
+            if any(o.fid == r.fid and (_overlap(o, r) > 0 or _overlap_source(o, r) >= 0.5)
+                   for o in kept):
+                continue  # a weaker, nested alignment of the same source
             fam = self.index.file(r.fid).family
             overlapping = [o for o in kept if _overlap(o, r) >= 0.5]
             same = next((o for o in overlapping if self.index.file(o.fid).family == fam), None)
@@ -195,9 +243,23 @@ class Matcher:
             tokens=r.matched,
             language=ts.lang,
             extra={"source_tokens": r.s1 - r.s0, "anchors": r.anchors, "rare_anchors": r.rare,
-                   "also_in": also, "source_id": r.fid,
+                   "also_in": also, "source_id": r.fid, "diversity": round(r.diversity, 3),
                    "token_range": [r.q0, r.q1], "source_token_range": [r.s0, r.s1]},
         )
+
+
+def _overlap_source(a: _Region, b: _Region) -> float:
+    inter = min(a.s1, b.s1) - max(a.s0, b.s0)
+    return max(0, inter) / max(1, min(a.s1 - a.s0, b.s1 - b.s0))
+
+
+def _diversity(q: list[int], q0: int, q1: int) -> float:
+    """Distinct token trigrams per token of a region: about 0.6-0.9 for ordinary
+    code, far lower for tables and lists of one repeated shape."""
+    n = q1 - q0 - 2
+    if n <= 0:
+        return 1.0
+    return len(set(zip(q[q0:q1 - 2], q[q0 + 1:q1 - 1], q[q0 + 2:q1]))) / n
 
 
 def _overlap(a: _Region, b: _Region) -> float:

@@ -125,13 +125,7 @@ class Policy:
     def thresholds(self) -> Thresholds:
         from .matches import Thresholds
 
-        t = Thresholds()
-        if self.min_tokens is not None:
-            t.min_tokens = self.min_tokens
-            t.min_tokens_rare = min(t.min_tokens_rare, self.min_tokens)
-        if self.min_similarity is not None:
-            t.min_similarity = self.min_similarity
-        return t
+        return Thresholds().adjusted(self.min_tokens, self.min_similarity)
 
     def relpath(self, path: str) -> str:
         """``path`` relative to the project root when inside it ('/'-separated), else as given."""
