@@ -62,7 +62,7 @@ def is_markdown_path(path: str) -> bool:
 def scan_units(index: Index, units: list[Unit], thresholds: Thresholds | None = None,
                result: ScanResult | None = None, matcher: Matcher | None = None) -> ScanResult:
     """Scan pre-extracted units; findings get the units' paths and line numbers."""
-    matcher = matcher or Matcher(index, thresholds)
+    matcher = matcher or Matcher(index, thresholds, batch=len(units) > 8)
     result = result or ScanResult()
     seen: set[str] = set()
     for u in units:

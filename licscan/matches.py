@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import sys
 import zlib
 from array import array
 from collections import defaultdict
@@ -108,8 +109,10 @@ class _Region:
 class Matcher:
     """Finds copied regions of texts in one index. Reusable across many scans."""
 
-    def __init__(self, index: Index, thresholds: Thresholds | None = None) -> None:
+    def __init__(self, index: Index, thresholds: Thresholds | None = None, *, batch: bool = False) -> None:
+        """``batch``: many texts will follow, so heavier imports pay off."""
         self.index = index
+        self.batch = batch
         self.t = thresholds or Thresholds()
         self.k = int(index.params["k"])
         self._vcodes: list[int] | None = None
@@ -126,7 +129,9 @@ class Matcher:
             return []
         self.index.check_language(ts.lang)
         codes, dist = fpr.token_codes(ts)
-        if len(codes) > 20000:
+        # numpy hashes ~10x faster but costs 0.1 s to import: worth it for big
+        # inputs, or once a batch scan has paid for it already.
+        if len(codes) > 20000 or (len(codes) > 500 and "numpy" in sys.modules) or self.batch:
             import numpy as np
 
             hashes = fpr.kgram_hashes_np(np.asarray(codes, np.uint32), np.asarray(dist, np.int64),
@@ -140,21 +145,23 @@ class Matcher:
                 ps.append(i)
         rows = self.index.lookup(list(qpos))
         files = self.index.files({f for _h, f, _p in rows})
+        heads = self.index.files({i.family for i in files.values()})
         family = _FAMILY.get(ts.lang, ts.lang)
-        # Rarity counts families, not files: a k-gram found only in the five
-        # vendored copies of one gnulib file is still specific to that code.
-        fams: dict[int, set[int]] = defaultdict(set)
+        # Rarity counts projects, not files: a k-gram found in three files of bash
+        # only is specific to bash, and one found only in the vendored copies of
+        # a gnulib file (a family, named by its first member) is specific to it.
+        owners: dict[int, set[str]] = defaultdict(set)
         hits: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
         for h, f, p in rows:
             info = files[f]
-            fams[h].add(info.family)
+            owners[h].add(heads[info.family].path.split("/", 1)[0])
             # Another language family is another program: the same token shape
             # there is a coincidence of syntax, not a copy.
             if family != "text" and info.lang != "text" and _FAMILY.get(info.lang, info.lang) != family:
                 continue
             for q in qpos[h]:
                 hits[f].append((q, p, h))
-        df = {h: len(v) for h, v in fams.items()}
+        df = {h: len(v) for h, v in owners.items()}
         ranked = sorted(hits.items(), key=lambda kv: -len({h for _, _, h in kv[1]}))
         regions: list[_Region] = []
         for fid, fh in ranked[:_MAX_CANDIDATES]:
@@ -221,6 +228,11 @@ class Matcher:
             fam = self.index.file(r.fid).family
             overlapping = [o for o in kept if _overlap(o, r) >= 0.5]
             same = next((o for o in overlapping if self.index.file(o.fid).family == fam), None)
+            # The same code found whole in several unrelated files (a helper pasted
+            # across bundles, sibling gnulib modules): one finding, the rest listed.
+            same = same or next((o for o in overlapping if o.matched == r.matched
+                                 and abs(o.similarity - r.similarity) < 0.005
+                                 and _overlap(o, r) >= 0.9), None)
             if same is not None:
                 other = self.index.file(r.fid).path
                 if r.fid != same.fid and other not in same.also:

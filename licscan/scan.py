@@ -29,7 +29,7 @@ class ScanResult:
 def scan_paths(index: Index, paths: list[str], *, lang: str | None = None,
                thresholds: Thresholds | None = None, max_bytes: int | None = None) -> ScanResult:
     """Scan files, directories (recursively, code files only) and ``-`` (stdin)."""
-    matcher = Matcher(index, thresholds)
+    matcher = Matcher(index, thresholds, batch=len(paths) > 1 or any(Path(p).is_dir() for p in paths))
     result = ScanResult()
     limit = max_bytes or int(index.params.get("max_bytes", 2 * 1024 * 1024))
     for arg in paths:

@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""License-detection benchmark: cold/warm time of ``licscan.licenses`` and agreement with a baseline.
+
+    python bench/licenses.py                       # speed set, new code vs the baseline commit
+    python bench/licenses.py --trees grep sed      # a subset
+    python bench/licenses.py --no-old              # new code only (no agreement column)
+    python bench/licenses.py --notices             # also: fast path vs full scancode per distinct notice
+
+The baseline ("old") is the license code as of ``--old-ref``, read with ``git show``
+(read-only) into a throwaway package, so both run in this process on the same trees.
+Cold runs use an empty temporary cache and new scancode workers (index load included);
+warm runs reuse that cache. Trees are the already fetched ones under the bench cache;
+nothing is downloaded. Files are what the index build would keep (``licscan.files``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+for p in (str(ROOT), str(BENCH)):
+    if p not in sys.path:
+        sys.path.insert(0, p)
+
+from corpus import default_cache, packages  # noqa: E402
+
+from licscan.files import SourceFile, discover  # noqa: E402
+
+OLD_REF = "9f1ff24782b0bd55a6d23b55f05f3f3ae290c7f9"
+"""Last commit before the fast path: scancode's full matcher on every distinct notice."""
+MODULES = ("licenses", "licenses_text", "licenses_debian")
+
+
+def find_trees(names: list[str] | None, cache: Path) -> list[Path]:
+    """Already extracted speed-set trees (Debian first, the PyPI fallback otherwise)."""
+    out: list[Path] = []
+    for pkg in packages("speed", "copyleft"):
+        if names and pkg.name not in names:
+            continue
+        pypi = (pkg.pypi or "").partition("==")[0].replace("_", "-").lower()
+        cands = sorted((cache / "debian").glob(f"{pkg.name}_*")) + sorted((cache / "pypi").glob(f"{pypi or pkg.name}_*"))
+        if pkg.kind == "pypi":
+            cands.reverse()
+        if cands:
+            out.append(cands[0])
+        else:
+            print(f"# {pkg.name}: not fetched (bench/corpus.py --fetch --set speed); skipped", file=sys.stderr)
+    return out
+
+
+def code_files(root: Path) -> list[str]:
+    return [it.name.split("/", 1)[1] for it in discover(root) if isinstance(it, SourceFile) and "/" in it.name]
+
+
+def load_old(ref: str) -> ModuleType:
+    """``licscan.licenses`` as of `ref`, imported as ``licscan_old.licenses``."""
+    pkg = Path(tempfile.mkdtemp(prefix="licscan-old-")) / "licscan_old"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    for mod in MODULES:
+        src = subprocess.run(["git", "-C", str(ROOT), "show", f"{ref}:licscan/{mod}.py"], check=True,
+                             capture_output=True, text=True).stdout
+        (pkg / f"{mod}.py").write_text(src.replace("from licscan.licenses", "from licscan_old.licenses"))
+    sys.path.insert(0, str(pkg.parent))
+    return importlib.import_module("licscan_old.licenses")
+
+
+def run(mod: ModuleType, trees: dict[Path, list[str]], cache: Path) -> tuple[dict[Path, float], dict[str, Any]]:
+    """Seconds per tree and the results, like an index build: one worker pool for all roots."""
+    secs: dict[Path, float] = {}
+    res: dict[str, Any] = {}
+    for root, rels in trees.items():
+        t0 = time.perf_counter()
+        found = mod.detect_licenses_detailed(root, rels, cache_dir=cache, engine="scancode", workers=2)
+        secs[root] = time.perf_counter() - t0
+        res.update({f"{root.name}/{r}": v.license for r, v in found.items()})
+    t0 = time.perf_counter()
+    mod.shutdown_scancode_workers()
+    secs[Path("(shutdown)")] = time.perf_counter() - t0
+    return secs, res
+
+
+def distinct_notices(mod: ModuleType, root: Path, rels: list[str]) -> int:
+    t = importlib.import_module(mod.__name__ + "_text")
+    keys = set()
+    for rel in rels:
+        head = t.read_text(os.path.join(root, rel), t.HEAD_BYTES)
+        if head and not t.find_spdx_tag(head) and (n := t.extract_notice(head, rel)):
+            keys.add(t.text_key(n))
+    return len(keys)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--trees", nargs="*", help="package names of the speed set (default: all fetched)")
+    ap.add_argument("--cache", type=Path, default=default_cache(), help="bench tree cache")
+    ap.add_argument("--old-ref", default=OLD_REF)
+    ap.add_argument("--no-old", action="store_true")
+    ap.add_argument("--notices", action="store_true", help="fast vs full matcher on each distinct notice")
+    args = ap.parse_args(argv)
+    if not importlib.util.find_spec("licensedcode"):
+        print("scancode-toolkit is not installed", file=sys.stderr)
+        return 2
+    import licscan.licenses as new
+
+    trees = {t: code_files(t) for t in find_trees(args.trees, args.cache)}
+    mods = {"new": new} if args.no_old else {"old": load_old(args.old_ref), "new": new}
+    cold: dict[str, dict[Path, float]] = {}
+    warm: dict[str, dict[Path, float]] = {}
+    results: dict[str, dict[str, Any]] = {}
+    for name, mod in mods.items():
+        with tempfile.TemporaryDirectory(prefix="licscan-lic-cache-") as tmp:
+            cold[name], results[name] = run(mod, trees, Path(tmp))
+            print(f"# {name}: cold {sum(cold[name].values()):.1f}s", file=sys.stderr, flush=True)
+            warm[name], again = run(mod, trees, Path(tmp))
+            assert again == results[name], f"{name}: warm results differ from cold"
+
+    print(f"{'corpus':34} {'files':>6} {'notices':>7} {'old-notices':>11} {'cold-old':>8} {'cold-new':>8} "
+          f"{'warm-new':>8} {'agree%':>7}")
+    tot = {"files": 0, "n": 0, "o": 0}
+    for root, rels in trees.items():
+        n_new = distinct_notices(new, root, rels)
+        n_old = distinct_notices(mods["old"], root, rels) if "old" in mods else 0
+        keys = [f"{root.name}/{r}" for r in rels]
+        agree = (f"{100 * sum(results['old'][k] == results['new'][k] for k in keys) / max(1, len(keys)):.2f}"
+                 if "old" in mods else "-")
+        old_s = f"{cold['old'][root]:.1f}" if "old" in mods else "-"
+        print(f"{root.name:34} {len(rels):6} {n_new:7} {n_old:11} {old_s:>8} {cold['new'][root]:8.1f} "
+              f"{warm['new'][root]:8.2f} {agree:>7}")
+        tot["files"] += len(rels)
+        tot["n"] += n_new
+        tot["o"] += n_old
+    allkeys = list(results["new"])
+    agree = (f"{100 * sum(results['old'][k] == results['new'][k] for k in allkeys) / max(1, len(allkeys)):.2f}"
+             if "old" in mods else "-")
+    old_s = f"{sum(cold['old'].values()):.1f}" if "old" in mods else "-"
+    print(f"{'TOTAL (+ pool shutdown)':34} {tot['files']:6} {tot['n']:7} {tot['o']:11} {old_s:>8} "
+          f"{sum(cold['new'].values()):8.1f} {sum(warm['new'].values()):8.2f} {agree:>7}")
+    if "old" in mods:
+        diff = [k for k in allkeys if results["old"][k] != results["new"][k]]
+        for k in diff[:40]:
+            print(f"  differs: {k}: old={results['old'][k]} new={results['new'][k]}")
+        if len(diff) > 40:
+            print(f"  ... {len(diff) - 40} more")
+    if args.notices:
+        from licscan.licenses_scancode import compare_fast_full  # noqa: PLC0415
+
+        compare_fast_full(trees)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
