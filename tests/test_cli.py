@@ -62,6 +62,9 @@ def test_text_report_side_by_side_shows_both_sides(core_index: Path, tmp_path: P
     assert "GPL-3.0-or-later" in r.stdout and "corpus/c/" in r.stdout
     body = [ln for ln in src.splitlines() if "rle_encode" in ln or "while" in ln]
     assert body and body[0].strip()[:30] in r.stdout
+    # Code with [brackets] is shown as written, not eaten as rich markup.
+    indexed = [ln.strip() for ln in src.splitlines() if "src[in" in ln and len(ln.strip()) < 60]
+    assert indexed and indexed[0] in r.stdout
 
 
 def test_stdin_with_lang(core_index: Path) -> None:
@@ -124,3 +127,15 @@ def test_index_info(core_index: Path) -> None:
     info = json.loads(r.stdout)
     assert info["files"] >= 12 and info["licenses"] == {"GPL-3.0-or-later": info["files"]}
     assert info["params"]["k"] > 0 and info["roots"][0]["name"] == "corpus"
+
+
+def test_side_by_side_pairs_lines_by_alignment_not_by_offset() -> None:
+    from licscan.reports.text import line_pairs
+
+    source = ["int f(int a, int b)", "{", "    return a * b + 1;", "}"]
+    # Reformatted and renamed: the signature split over two lines, a blank line added.
+    mine = ["int g(int x,", "      int y)", "{", "", "    return x * y + 1;", "}"]
+    rows = line_pairs(mine, source, "c")
+    assert (4, 2) in rows and (5, 3) in rows and (2, 1) in rows
+    assert [r[0] for r in rows if r[0] is not None] == list(range(len(mine)))
+    assert [r[1] for r in rows if r[1] is not None] == list(range(len(source)))

@@ -27,20 +27,21 @@ def render(result: ScanResult, index: Index, out: TextIO, *, side_by_side: bool 
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console(file=out, soft_wrap=False, width=None if out.isatty() else 160)
     by_path: dict[str, list[Finding]] = {}
     for f in result.findings:
         by_path.setdefault(f.path, []).append(f)
     for path, findings in by_path.items():
-        table = Table(title=path, title_justify="left", expand=False)
+        table = Table(title=Text(path), title_justify="left", expand=False)
         judged = any(f.extra.get("verdict") for f in findings)
         for col in ("lines", "source", "source lines", "similarity", "license", "tokens") + ("verdict",) * judged:
             table.add_column(col, justify="right" if col in ("similarity", "tokens") else "left")
         for f in findings:
             also = f.extra.get("also_in") or []
             src = f.source.path + (f" (+{len(also)} copies)" if also else "")
-            table.add_row(f"{f.start_line}-{f.end_line}", src,
+            table.add_row(f"{f.start_line}-{f.end_line}", Text(src),
                           f"{f.source.start_line}-{f.source.end_line}", f"{f.similarity:.0%}",
                           f.license or "unknown", str(f.tokens), *[f.extra.get("verdict") or "unknown"] * judged)
         console.print(table)
@@ -53,24 +54,65 @@ def render(result: ScanResult, index: Index, out: TextIO, *, side_by_side: bool 
         if side_by_side:
             for f in findings:
                 _side_by_side(console, f, result.texts.get(path, ""), index)
-    console.print(summary_line(result), highlight=False)
+    console.print(summary_line(result), highlight=False, markup=False)
 
 
 def _side_by_side(console: object, f: Finding, text: str, index: Index) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     src_text = index.text(int(f.extra["source_id"]))
     mine = text.splitlines()[f.start_line - 1:f.end_line]
     theirs = (src_text.splitlines()[f.source.start_line - 1:f.source.end_line]
               if src_text is not None else ["(source text not stored in this index)"])
-    table = Table(show_lines=False, expand=True, title=f"{f.path}:{f.start_line}  vs  "
-                  f"{f.source.path}:{f.source.start_line} ({f.license or 'unknown'})")
+    table = Table(show_lines=False, expand=True, title=Text(f"{f.path}:{f.start_line}  vs  "
+                  f"{f.source.path}:{f.source.start_line} ({f.license or 'unknown'})"))
     table.add_column("#", justify="right", style="dim")
     table.add_column("scanned", overflow="fold")
     table.add_column("#", justify="right", style="dim")
     table.add_column("source", overflow="fold")
-    for i in range(max(len(mine), len(theirs))):
-        table.add_row(str(f.start_line + i) if i < len(mine) else "", mine[i] if i < len(mine) else "",
-                      str(f.source.start_line + i) if i < len(theirs) else "",
-                      theirs[i] if i < len(theirs) else "")
+    pairs = (line_pairs(mine, theirs, f.language) if src_text is not None
+             else [(i, None) for i in range(len(mine))] + [(None, 0)])
+    for a, b in pairs:
+        # Text(), not str: code is full of [brackets] that rich would read as markup.
+        table.add_row("" if a is None else str(f.start_line + a), Text("" if a is None else mine[a]),
+                      "" if b is None else str(f.source.start_line + b), Text("" if b is None else theirs[b]))
     console.print(table)  # type: ignore[attr-defined]
+
+
+def line_pairs(mine: list[str], theirs: list[str], lang: str) -> list[tuple[int | None, int | None]]:
+    """Rows of a side-by-side view: scanned and source lines paired where their
+    normalized tokens align, so a reformatted or renamed copy lines up with its
+    source instead of drifting. Unpaired lines get a row of their own."""
+    from difflib import SequenceMatcher
+
+    from ..languages import LANGUAGES
+    from ..tokens import tokenize
+
+    lang = lang if lang in LANGUAGES else "text"
+    a, b = tokenize("\n".join(mine), lang), tokenize("\n".join(theirs), lang)
+    links: dict[int, int] = {}
+    for m in SequenceMatcher(None, a.norm, b.norm, autojunk=False).get_matching_blocks():
+        for k in range(m.size):
+            links.setdefault(a.lines[m.a + k] - 1, b.lines[m.b + k] - 1)
+    rows: list[tuple[int | None, int | None]] = []
+    j = 0
+    for i in range(len(mine)):
+        target = links.get(i)
+        if target is not None and target >= j:
+            rows.extend((None, k) for k in range(j, target))
+            rows.append((i, target))
+            j = target + 1
+        else:
+            rows.append((i, None))
+    rows.extend((None, k) for k in range(j, len(theirs)))
+    # Lines without tokens (blank, comments) on both sides at one spot share a row.
+    merged: list[tuple[int | None, int | None]] = []
+    for row in rows:
+        if merged and merged[-1][1] is None and row[0] is None and merged[-1][0] is not None:
+            merged[-1] = (merged[-1][0], row[1])
+        elif merged and merged[-1][0] is None and row[1] is None and merged[-1][1] is not None:
+            merged[-1] = (row[0], merged[-1][1])
+        else:
+            merged.append(row)
+    return merged
