@@ -43,8 +43,9 @@ class BuildParams:
     max_postings: int = 4
     """Positions kept per fingerprint and file."""
     max_bytes: int = 2 * 1024 * 1024
-    store_text: bool = True
-    """Keep compressed source text, so evidence can be shown without the corpus."""
+    store_text: bool = False
+    """Keep compressed source text in the index (about half its size), so evidence
+    can be shown without the corpus tree; otherwise it is read from the tree."""
 
 
 @dataclass

@@ -33,8 +33,8 @@ def index_build(
     out: Annotated[Path, typer.Option("--out", "-o", help="Index file to write.")],
     workers: Annotated[Optional[int], typer.Option(help="Worker processes (default: all cores).")] = None,
     no_licenses: Annotated[bool, typer.Option("--no-licenses", help="Skip license detection.")] = False,
-    no_text: Annotated[bool, typer.Option("--no-text", help="Do not store source text (smaller index, "
-                                          "no side-by-side source view).")] = False,
+    store_text: Annotated[bool, typer.Option("--store-text", help="Store source text in the index "
+                                             "(self-contained evidence, about twice the size).")] = False,
 ) -> None:
     """Index every code file under ROOTS into one index file (written atomically)."""
     from rich.console import Console
@@ -45,7 +45,7 @@ def index_build(
 
     res = resolve_roots(roots, on_start=report_start, on_fetched=report_fetched)  # manifests -> trees
     summary = build_index(res.roots, out, workers=workers, progress=_progress_wanted(),
-                          params=BuildParams(store_text=not no_text), licenses=not no_licenses,
+                          params=BuildParams(store_text=store_text), licenses=not no_licenses,
                           license_overrides=res.license_overrides, extra_meta=res.extra_meta)
     console = Console(stderr=True, highlight=False)
     langs = ", ".join(f"{k} {v}" for k, v in summary.languages.items())

@@ -392,7 +392,7 @@ def make_leaks(idx: Index, seed: int = 0, *, roots: dict[str, Path] | None = Non
     rng = random.Random(seed)
     for fid, path, lang, lic in _copyleft_files(idx, rng):
         text = idx.text(fid)
-        if text is None and roots:  # index built with --no-text: read the corpus tree
+        if text is None and roots:  # the index's corpus tree moved: read the given one
             base, _, rel = path.partition("/")
             p = roots.get(base, Path("/nonexistent")) / rel
             text = p.read_text(encoding="utf-8", errors="replace") if p.is_file() else None

@@ -11,6 +11,7 @@ Layout:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .files import decode
 from .model import LicscanError
 
 SCHEMA_VERSION = 1
@@ -205,10 +207,27 @@ class Index:
         return ids, array("I", accumulate(deltas))
 
     def text(self, fid: int) -> str | None:
-        rows = self._query("SELECT text FROM files WHERE id = ?", (fid,))
-        if not rows or rows[0][0] is None:
+        """A file's source text: stored in the index (``--store-text``), else read
+        from the corpus tree it was built from, if that is still there unchanged."""
+        rows = self._query("SELECT text, path, sha1 FROM files WHERE id = ?", (fid,))
+        if not rows:
             return None
-        return zlib.decompress(rows[0][0]).decode("utf-8", "replace")
+        blob, path, sha1 = rows[0]
+        if blob is not None:
+            return zlib.decompress(blob).decode("utf-8", "replace")
+        base, _, rel = path.partition("/")
+        for root in self.meta.get("roots") or []:
+            if root.get("name") != base:
+                continue
+            p = Path(root["path"])
+            p = p / rel if p.is_dir() else p
+            try:
+                text, _ = decode(p.read_bytes())
+            except OSError:
+                return None
+            raw = (text or "").encode("utf-8", "surrogatepass")
+            return text if hashlib.sha1(raw).hexdigest() == sha1 else None
+        return None
 
     def aliases(self, fid: int) -> list[str]:
         return [p for (p,) in self._query("SELECT path FROM aliases WHERE file = ?", (fid,))]

@@ -118,3 +118,26 @@ def test_identical_files_are_stored_once(tmp_path: Path) -> None:
 
     found = Matcher(open_index(out)).scan_text(text, "python")
     assert found and {found[0].source.path, *found[0].extra["also_in"]} == {"dup/a/x.py", "dup/b/y.py"}
+
+
+def test_source_text_comes_from_the_tree_or_the_index(tmp_path: Path) -> None:
+    import shutil
+
+    tree = tmp_path / "proj"
+    shutil.copytree(FIXTURES / "langs" / "corpus" / "c", tree)
+    name = next(tree.glob("*.c")).name
+    lean, full = tmp_path / "lean.lsi", tmp_path / "full.lsi"
+    build_index([tree], lean, workers=1, licenses=False)
+    from licscan.build import BuildParams
+
+    build_index([tree], full, workers=1, licenses=False, params=BuildParams(store_text=True))
+    stored = "SELECT count(text) FROM files"
+    assert open_index(lean).db.execute(stored).fetchone()[0] == 0
+    assert open_index(full).db.execute(stored).fetchone()[0] == 1
+    original = (tree / name).read_text()
+    assert open_index(lean).text(0) == original  # read from the tree
+    (tree / name).write_text(original + "\n/* edited after the build */\n")
+    assert open_index(lean).text(0) is None  # changed since the build: not shown as evidence
+    shutil.rmtree(tree)
+    assert open_index(lean).text(0) is None
+    assert open_index(full).text(0) == original  # stored in the index

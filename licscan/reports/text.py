@@ -64,7 +64,7 @@ def _side_by_side(console: object, f: Finding, text: str, index: Index) -> None:
     src_text = index.text(int(f.extra["source_id"]))
     mine = text.splitlines()[f.start_line - 1:f.end_line]
     theirs = (src_text.splitlines()[f.source.start_line - 1:f.source.end_line]
-              if src_text is not None else ["(source text not stored in this index)"])
+              if src_text is not None else ["(source text not in the index, and its corpus tree is gone or changed: rebuild with --store-text to keep it)"])
     table = Table(show_lines=False, expand=True, title=Text(f"{f.path}:{f.start_line}  vs  "
                   f"{f.source.path}:{f.source.start_line} ({f.license or 'unknown'})"))
     table.add_column("#", justify="right", style="dim")
