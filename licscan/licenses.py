@@ -30,66 +30,41 @@ from __future__ import annotations
 
 import atexit
 import importlib.util
+import itertools
 import json
 import logging
 import multiprocessing
 import os
-import re
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Literal
 
-from licscan.licenses_debian import DebianMatch, Stanza, match_dep5, parse_dep5
+# LicenseResult and Method are public here; project.py reads _PLAIN_LICENSE_FILE from this module.
+from licscan.licenses_debian import _PLAIN_LICENSE_FILE, LicenseResult, Method, _parent, _Tree  # noqa: F401
 from licscan.licenses_text import (
     HEAD_BYTES,
-    LICENSE_FILE_BYTES,
     LIGHT_ENGINE,
+    combine_detections,
     extract_notice,
     find_spdx_tag,
-    join_and,
-    license_file_text,
     light_match,
-    normalize_expression,
     read_text,
     text_key,
 )
 
 log = logging.getLogger(__name__)
 
-Method = Literal["spdx-tag", "notice", "debian-copyright", "dir-license", "root-license", "none"]
 ENGINE_ENV = "LICSCAN_LICENSE_ENGINE"
 """``light`` forces the phrase matcher (fast tests, small machines); ``scancode`` requires scancode."""
 SCANCODE_DEADLINE_S = 60.0
 CACHE_FILE = "licenses.json"
 CACHE_VERSION = 1
 """Bump when notice extraction or the detections -> expression step changes meaning."""
-_LICENSE_FILE = re.compile(r"^(licen[cs]e|copying|copyright)([-._][\w.+-]*)?$", re.I)
-_PLAIN_LICENSE_FILE = re.compile(r"^(licen[cs]e|copying)(\.(txt|md|rst))?$", re.I)
-# Scancode answers that say "some license, see elsewhere" rather than naming one.
-_WEAK = {
-    "LicenseRef-scancode-unknown-license-reference",
-    "LicenseRef-scancode-unknown",
-    "LicenseRef-scancode-free-unknown",
-    "LicenseRef-scancode-warranty-disclaimer",
-}
-
-
-@dataclass(frozen=True)
-class LicenseResult:
-    """How one file's license was decided."""
-
-    license: str | None
-    method: Method
-    source: str | None = None
-    """Root-relative path of the LICENSE or debian/copyright file that decided it."""
-    engine: str | None = None
-    """Matcher that read the notice or license file (``scancode-32.5.0``, ``light-1``)."""
 
 
 def scancode_available() -> bool:
@@ -169,33 +144,131 @@ class _Cache:
 # -- scancode workers ---------------------------------------------------------------------
 
 _INDEX: Any = None
+_SEQ_FILTER_VERIFIED = ("32.5.",)
+"""scancode versions whose candidate thresholds `_RuleFilter` mirrors (checked by the tests)."""
+_EPS = 1e-9
 
 
 def _worker_init() -> None:
-    """Load scancode's index once per worker process (6-9 s, ~1 GB)."""
+    """Load scancode's index once per worker process (6-9 s, ~1.4 GB) and speed up its seq matcher."""
     global _INDEX
     from licensedcode.cache import get_index
 
     _INDEX = get_index()
+    _use_rule_filter(True)
 
 
-def _worker_detect(text: str) -> list[str]:
-    """SPDX expressions of scancode's detections in `text` (runs in a worker)."""
+def _noop() -> None:
+    """Submitted to make the pool start its workers (and their index load) right away."""
+
+
+def _worker_detect(text: str, whole: str | None = None) -> list[str]:
+    """SPDX expressions of scancode's detections in `text` (runs in a worker).
+
+    `whole` is a license file as written (`text` minus its copyright lines is the dedup
+    form): when it is verbatim one of scancode's license texts, scancode's hash matcher
+    names it in milliseconds, where the full matcher takes 1-4 s on the stripped text.
+    """
     from licensedcode.detection import detect_licenses as sc_detect_licenses
+    from licensedcode.match_hash import MATCH_HASH
 
-    dets = sc_detect_licenses(index=_INDEX, query_string=text, deadline=time.time() + SCANCODE_DEADLINE_S)
+    deadline = time.time() + SCANCODE_DEADLINE_S
+    if whole:
+        dets = list(sc_detect_licenses(index=_INDEX, query_string=whole, approximate=False, deadline=deadline))
+        if dets and all(m.matcher == MATCH_HASH for d in dets for m in d.matches):
+            return [d.license_expression_spdx for d in dets if d.license_expression_spdx]
+    dets = sc_detect_licenses(index=_INDEX, query_string=text, deadline=deadline)
     return [d.license_expression_spdx for d in dets if d.license_expression_spdx]
 
 
-def combine_detections(exprs: list[str]) -> str | None:
-    """One expression for a notice: detections ANDed, deduped, "see elsewhere" parts dropped."""
-    strong: list[str] = []
-    for e in exprs:
-        if e and "(" not in e and " OR " not in e:
-            e = " AND ".join(p for p in e.split(" AND ") if p not in _WEAK)
-        if e and e not in _WEAK:
-            strong.append(normalize_expression(e))
-    return join_and(strong)
+class _RuleFilter:
+    """Exact pre-filter for the rule candidates of scancode's approximate (seq) matcher.
+
+    ``match_set.compute_candidates`` scores all ~37k rules against each query run in
+    pure Python (0.3-1.5 s per notice, ~90 % of scancode's time on notices), and
+    ``compare_token_sets`` then rejects almost all of them for sharing too few tokens
+    with the query. Counting the shared tokens of every rule at once from an inverted
+    index (numpy) and passing on only the rules that can meet those same thresholds
+    leaves the answer unchanged: thresholds are applied with slack, and scancode
+    re-checks every survivor itself.
+    """
+
+    def __init__(self, idx: Any) -> None:
+        import numpy as np
+
+        self.np, self.idx, self.high = np, idx, idx.len_legalese
+        sets = [s if s is not None else () for s in idx.sets_by_rid]  # None: never approx-matched
+        self.n = n = len(sets)
+        lens = np.fromiter(map(len, sets), np.int64, n)
+        tids = np.fromiter(itertools.chain.from_iterable(sets), np.int64, int(lens.sum()))
+        order = np.argsort(tids, kind="stable")
+        self.rids = np.repeat(np.arange(n, dtype=np.int64), lens)[order]  # posting lists, by token id
+        self.starts = np.searchsorted(tids[order], np.arange(int(tids.max(initial=0)) + 2))
+        rules = [(r, bool(s)) for r, s in zip(idx.rules_by_rid, sets)]
+
+        def col(get: Callable[[Any], float]) -> Any:
+            return np.array([get(r) if ok else np.inf for r, ok in rules], np.float64)
+
+        # The step-1 (unique token set) rejections of compare_token_sets, per rule.
+        self.min_high = col(lambda r: max(1, r.get_min_high_matched_length(True)))
+        self.min_len = col(lambda r: r.get_min_matched_length(True))
+        self.length = col(lambda r: r.get_length(True))
+        self.min_cont = col(lambda r: r._minimum_containment or 0)
+
+    def _shared(self, tids: list[int]) -> Any:
+        np, last = self.np, len(self.starts) - 2
+        parts = [self.rids[self.starts[t]:self.starts[t + 1]] for t in tids if t <= last]
+        return np.bincount(np.concatenate(parts), minlength=self.n) if parts else np.zeros(self.n, np.int64)
+
+    def survivors(self, query_run: Any, matchable_rids: Any, high_resemblance: bool, threshold: float) -> set[int]:
+        """Rule ids that could pass step 1 of compute_candidates (a superset of those that do)."""
+        qset = {t for t in query_run.matchable_tokens() if t != -1}
+        qhigh = [t for t in qset if t < self.high]
+        if not qhigh:
+            return set()  # no legalese token: every rule fails the high-intersection test
+        high, shared = self._shared(qhigh), self._shared(list(qset)).astype(self.np.float64)
+        ok = (high >= self.min_high) & (shared >= self.min_len)
+        ok &= shared >= (self.min_cont - _EPS) * self.length
+        if high_resemblance:  # near-duplicate pass: needs resemblance >= threshold too
+            ok &= shared >= (threshold - _EPS) * (len(qset) + self.length - shared)
+        return {r for r in self.np.flatnonzero(ok).tolist() if r in matchable_rids}
+
+
+_RULE_FILTER: _RuleFilter | None = None
+_ORIG_CANDIDATES: Any = None
+
+
+def _filtered_candidates(query_run: Any, idx: Any, matchable_rids: Any, top: int = 50,
+                         high_resemblance: bool = False, high_resemblance_threshold: float = 0.8,
+                         _use_bigrams: bool = False) -> Any:
+    """``match_set.compute_candidates`` over the rules `_RuleFilter` lets through."""
+    f = _RULE_FILTER
+    if f is not None and idx is f.idx:
+        matchable_rids = f.survivors(query_run, matchable_rids, high_resemblance, high_resemblance_threshold)
+        if not matchable_rids:
+            return []
+    return _ORIG_CANDIDATES(query_run, idx, matchable_rids, top, high_resemblance, high_resemblance_threshold,
+                            _use_bigrams)
+
+
+def _use_rule_filter(on: bool) -> bool:
+    """Install (or remove) the candidate pre-filter for the loaded index; True if active."""
+    global _RULE_FILTER, _ORIG_CANDIDATES
+    from licensedcode import match_set
+
+    if _ORIG_CANDIDATES is None:
+        _ORIG_CANDIDATES = match_set.compute_candidates
+    ver = _scancode_engine().removeprefix("scancode-")
+    if not on or _INDEX is None or not ver.startswith(_SEQ_FILTER_VERIFIED):
+        match_set.compute_candidates, _RULE_FILTER = _ORIG_CANDIDATES, None
+        return False
+    try:
+        if _RULE_FILTER is None or _RULE_FILTER.idx is not _INDEX:
+            _RULE_FILTER = _RuleFilter(_INDEX)
+    except ImportError:  # numpy comes with scancode, but stay correct without it
+        return False
+    match_set.compute_candidates = _filtered_candidates
+    return True
 
 
 _POOL: ProcessPoolExecutor | None = None
@@ -228,12 +301,24 @@ def shutdown_scancode_workers() -> None:
 atexit.register(shutdown_scancode_workers)
 
 
-def _run_scancode(todo: dict[str, str], workers: int, on_done: Callable[[str, str | None, bool], None]) -> None:
-    """Detect every text of `todo` in the worker pool; raises BrokenProcessPool if scancode dies."""
+def _prestart_scancode(workers: int) -> None:
+    """Start the workers now so their index load overlaps reading the files; errors surface later."""
+    try:
+        _scancode_pool(workers, workers).submit(_noop)
+    except (BrokenProcessPool, OSError, RuntimeError) as e:
+        log.debug("scancode workers not started early: %s", e)
+
+
+def _run_scancode(todo: dict[str, str], workers: int, on_done: Callable[[str, str | None, bool], None],
+                  whole: dict[str, str]) -> None:
+    """Detect every text of `todo` in the worker pool; raises BrokenProcessPool if scancode dies.
+
+    `whole` holds the unstripped text of the keys that are license files.
+    """
     pool = _scancode_pool(workers, len(todo))
     try:
         # Longest first so a big license file does not end up alone at the tail.
-        futs = {pool.submit(_worker_detect, text): key
+        futs = {pool.submit(_worker_detect, text, whole.get(key)): key
                 for key, text in sorted(todo.items(), key=lambda kv: -len(kv[1]))}
         for fut in as_completed(futs):
             key = futs[fut]
@@ -251,7 +336,7 @@ def _run_scancode(todo: dict[str, str], workers: int, on_done: Callable[[str, st
 
 def _detect_texts(
     texts: dict[str, str], engine: str, workers: int, cache: _Cache,
-    on_done: Callable[[str, str | None, str], None],
+    on_done: Callable[[str, str | None, str], None], whole: dict[str, str],
 ) -> dict[str, tuple[str | None, str]]:
     """(expression, engine) per text key, from the cache or the engine; each text runs once."""
     out: dict[str, tuple[str | None, str]] = {}
@@ -276,7 +361,7 @@ def _detect_texts(
                 done(key, light_match(text))
         elif todo:
             try:
-                _run_scancode(todo, workers, done)
+                _run_scancode(todo, workers, done, whole)
             except (BrokenProcessPool, ImportError, OSError, RuntimeError) as e:
                 log.warning("scancode unusable (%s); falling back to the light matcher", e)
                 for key in todo.keys() - out.keys():
@@ -284,94 +369,6 @@ def _detect_texts(
     finally:
         cache.save()  # keep finished work even when interrupted
     return out
-
-
-# -- tree context: license files and debian/copyright ---------------------------------------
-
-
-class _Tree:
-    """Per-directory context of the root, computed lazily and memoized per directory."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.found: dict[str, tuple[str | None, str]] = {}
-        """Detection (expression, engine) per text key, filled in after matching."""
-        self.file_keys: dict[str, str | None] = {}
-        self._license_files: dict[str, list[str]] = {}
-        self._dep5: dict[str, tuple[str, list[Stanza]] | None] = {}
-        self._dir_license: dict[str, LicenseResult | None] = {}
-        self._registered: set[str] = set()
-
-    def license_files(self, d: str) -> list[str]:
-        """Root-relative license files directly in dir `d` ('' is root)."""
-        if d not in self._license_files:
-            try:
-                names = sorted(e.name for e in os.scandir(os.path.join(self.root, d)) if e.is_file())
-            except OSError:
-                names = []
-            debian = d == "debian" or d.endswith("/debian")
-            cands = [n for n in names if _LICENSE_FILE.match(n) and not (debian and n == "copyright")]
-            plain = [n for n in cands if _PLAIN_LICENSE_FILE.match(n)]
-            # LICENSE beats LICENSE-THIRD-PARTY & co.; suffixed files alone are all used.
-            self._license_files[d] = [f"{d}/{n}" if d else n for n in plain or cands]
-        return self._license_files[d]
-
-    def register_license_files(self, d: str, texts: dict[str, str]) -> None:
-        """Queue the license files of `d` and its parents for matching."""
-        while d not in self._registered:
-            self._registered.add(d)  # its parents are registered too, or are about to be
-            for lf in self.license_files(d):
-                if lf not in self.file_keys:
-                    body = read_text(os.path.join(self.root, lf), LICENSE_FILE_BYTES)
-                    body = license_file_text(body) if body else None
-                    self.file_keys[lf] = key = text_key(body) if body else None
-                    if key and body:
-                        texts.setdefault(key, body)
-            if not d:
-                return
-            d = _parent(d)
-
-    def dir_license(self, d: str) -> LicenseResult | None:
-        """License of the nearest license file(s) in `d` or a parent."""
-        if d not in self._dir_license:
-            hits = [(lf, self.found[k]) for lf in self.license_files(d)
-                    if (k := self.file_keys.get(lf)) and k in self.found and self.found[k][0]]
-            expr = join_and([e for _, (e, _) in hits if e])
-            if expr:
-                method: Method = "root-license" if d == "" else "dir-license"
-                self._dir_license[d] = LicenseResult(expr, method, hits[0][0], hits[0][1][1])
-            else:
-                self._dir_license[d] = self.dir_license(_parent(d)) if d else None
-        return self._dir_license[d]
-
-    def dep5(self, d: str) -> tuple[str, list[Stanza]] | None:
-        """(package dir, stanzas) of the nearest machine-readable debian/copyright."""
-        if d not in self._dep5:
-            text = read_text(os.path.join(self.root, d, "debian", "copyright"), 1 << 20)
-            stanzas = parse_dep5(text) if text else None
-            self._dep5[d] = (d, stanzas) if stanzas is not None else self.dep5(_parent(d)) if d else None
-        return self._dep5[d]
-
-    def fallback(self, rel: str) -> LicenseResult:
-        """Inherited license of a file without its own: debian stanza, license file, ``Files: *``."""
-        deb: DebianMatch | None = None
-        pkg = self.dep5(_parent(rel))
-        if pkg is not None:
-            d, stanzas = pkg
-            deb = match_dep5(stanzas, rel[len(d) + 1:] if d else rel)
-        src = f"{pkg[0]}/debian/copyright" if pkg and pkg[0] else "debian/copyright"
-        if deb is not None and deb.license and not deb.catch_all:
-            return LicenseResult(deb.license, "debian-copyright", src)
-        inherited = self.dir_license(_parent(rel))
-        if inherited is not None:
-            return inherited
-        if deb is not None and deb.license:
-            return LicenseResult(deb.license, "debian-copyright", src)
-        return LicenseResult(None, "none")
-
-
-def _parent(rel: str) -> str:
-    return rel.rpartition("/")[0]
 
 
 # -- public API ---------------------------------------------------------------------------
@@ -394,6 +391,10 @@ def detect_licenses_detailed(
     texts: dict[str, str] = {}
     notice_files: dict[str, list[str]] = {}
     tree = _Tree(root)
+    cache = _Cache(cache_dir or default_cache_dir())
+    # Start scancode's workers at the first notice it has to read: their index load
+    # (10-12 s) then overlaps reading the rest of the files. Warm builds never start them.
+    prestart = eng != LIGHT_ENGINE
 
     for rel in rels:
         head = read_text(os.path.join(root, rel), HEAD_BYTES)
@@ -405,6 +406,9 @@ def detect_licenses_detailed(
             notice = extract_notice(head, rel)
             if notice:
                 key = text_key(notice)
+                if prestart and key not in texts and not cache.get(f"{eng}:{key}")[0]:
+                    _prestart_scancode(workers)
+                    prestart = False
                 texts.setdefault(key, notice)
                 notice_files.setdefault(key, []).append(rel)
     if progress and results:
@@ -424,7 +428,7 @@ def detect_licenses_detailed(
         if progress and finished:
             progress(len(finished))
 
-    tree.found = _detect_texts(texts, eng, workers, _Cache(cache_dir or default_cache_dir()), on_done)
+    tree.found = _detect_texts(texts, eng, workers, cache, on_done, tree.whole)
 
     rest = [r for r in rels if r not in results]
     for rel in rest:

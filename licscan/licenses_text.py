@@ -85,6 +85,24 @@ def join_and(exprs: list[str]) -> str | None:
     return uniq[0] if len(uniq) == 1 else normalize_expression(" AND ".join(uniq))
 
 
+# Scancode answers that say "some license, see elsewhere" rather than naming one.
+_WEAK = {
+    "LicenseRef-scancode-unknown-license-reference",
+    "LicenseRef-scancode-unknown",
+    "LicenseRef-scancode-free-unknown",
+    "LicenseRef-scancode-warranty-disclaimer",
+}
+def combine_detections(exprs: list[str]) -> str | None:
+    """One expression for a notice: detections ANDed, deduped, "see elsewhere" parts dropped."""
+    strong: list[str] = []
+    for e in exprs:
+        if e and "(" not in e and " OR " not in e:
+            e = " AND ".join(p for p in e.split(" AND ") if p not in _WEAK)
+        if e and e not in _WEAK:
+            strong.append(normalize_expression(e))
+    return join_and(strong)
+
+
 # -- reading ------------------------------------------------------------------------------
 
 

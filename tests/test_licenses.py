@@ -177,7 +177,7 @@ def test_scancode_path_receives_distinct_notices_only(tmp_path: Path, monkeypatc
         "/* Licensed under the Apache License, Version 2.0 */\nint o;\n")
     batches: list[int] = []
 
-    def fake_pool(todo: dict[str, str], workers: int, on_done: Callable[..., None]) -> None:
+    def fake_pool(todo: dict[str, str], workers: int, on_done: Callable[..., None], whole: dict[str, str]) -> None:
         batches.append(len(todo))
         for key, text in todo.items():
             on_done(key, light_match(text), True)
