@@ -290,13 +290,18 @@ def paragraphs(lines: list[str]) -> list[str]:
     return paras
 
 
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
 def extract_notice(text: str, rel: str) -> str | None:
     """License-relevant part of the file's leading comments, or None if it has none.
 
     Only paragraphs with license words are kept: per-file descriptions and author
-    lists would otherwise make every header distinct and defeat the dedup.
+    lists would otherwise make every header distinct and defeat the dedup. Words
+    inside e-mail addresses do not count ("djm@gnu.ai.mit.edu" is not MIT).
     """
-    kept = [p for p in paragraphs(strip_copyright(comment_lines(text, rel))) if LICENSE_WORDS.search(p)]
+    kept = [p for p in paragraphs(strip_copyright(comment_lines(text, rel)))
+            if LICENSE_WORDS.search(_EMAIL.sub(" ", p))]
     return "\n\n".join(kept) if kept else None
 
 

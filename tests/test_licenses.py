@@ -413,3 +413,138 @@ def test_scancode_cache_reuse(scancode_run: tuple[dict[str, LicenseResult], Path
 
     monkeypatch.setattr(lic, "_run_scancode", no_pool)
     assert detect_licenses_detailed(FIX, all_files(FIX), cache_dir=cache, engine="scancode") == res
+
+
+# -- scancode fast paths: exactly the full matcher's answers ---------------------------------
+
+SEQTREE = FIX / "seqtree"
+# Notices scancode's exact matchers get wrong or incomplete: only its seq (approximate)
+# matcher finds these answers, so they exercise the rule pre-filter.
+SEQTREE_EXPECTED = {
+    "shell.c": "GPL-3.0-or-later",
+    "isc.c": "ISC",  # a line of the ISC text is missing
+    "exception.c": "GPL-2.0-only AND vsftpd-openssl-exception",
+}
+
+
+def _fast_and_full(items: list[tuple[str, str | None]]) -> list[tuple[list[str], list[str], int]]:
+    """In a scancode worker: (full matcher, fast path, pre-filtered candidate searches) per (text, whole)."""
+    out = []
+    for text, whole in items:
+        lic._use_rule_filter(False)
+        full = lic._worker_detect(text)
+        assert lic._use_rule_filter(True)
+        assert lic._RULE_FILTER is not None
+        calls: list[int] = []
+        real = lic._RULE_FILTER.survivors
+
+        def counted(*args: Any) -> set[int]:
+            calls.append(1)
+            return real(*args)
+
+        lic._RULE_FILTER.survivors = counted  # type: ignore[method-assign]
+        try:
+            fast = lic._worker_detect(text, whole)
+        finally:
+            del lic._RULE_FILTER.survivors
+        out.append((full, fast, len(calls)))
+    return out
+
+
+def _filter_is_superset(text: str) -> int:
+    """In a scancode worker: every rule compare_token_sets keeps, the pre-filter keeps too."""
+    from licensedcode import match_set as ms
+    from licensedcode import query as q
+
+    idx = lic._INDEX
+    assert lic._use_rule_filter(True) and lic._RULE_FILTER is not None
+    qry = q.build_query(query_string=text, idx=idx, text_line_threshold=15, bin_line_threshold=50)
+    checked = 0
+    for run in [qry.whole_query_run(), *qry.query_runs]:
+        for near_dupe in (True, False):
+            keep = lic._RULE_FILTER.survivors(run, idx.approx_matchable_rids, near_dupe, 0.8)
+            qset, _ = ms.build_set_and_mset(run.matchable_tokens())
+            for rid in idx.approx_matchable_rids:
+                sv, _ = ms.compare_token_sets(qset, idx.sets_by_rid[rid], ms.tids_sets_intersector, ms.tids_set_counter,
+                                              ms.high_tids_set_subset, idx.len_legalese, True, idx.rules_by_rid[rid],
+                                              True, 0.8)
+                if sv and (not near_dupe or (sv[0].is_highly_resemblant and sv[1].is_highly_resemblant)):
+                    assert rid in keep, idx.rules_by_rid[rid].identifier
+                    checked += 1
+            assert len(keep) < len(idx.approx_matchable_rids) / 4  # and it does prune
+    return checked
+
+
+def fixture_texts() -> list[tuple[str, str | None]]:
+    """Every distinct notice and license file of the fixtures, as the build sends them to scancode."""
+    texts: dict[str, str] = {}
+    tree = lic._Tree(FIX)
+    for rel in all_files(FIX):
+        notice = extract_notice((FIX / rel).read_text(errors="replace"), rel)
+        if notice:
+            texts.setdefault(text_key(notice), notice)
+        tree.register_license_files(lic._parent(rel), texts)
+    return [(text, tree.whole.get(key)) for key, text in texts.items()]
+
+
+@pytest.mark.slow
+@needs_scancode
+def test_fast_paths_give_the_full_matchers_answers(scancode_run: tuple[dict[str, LicenseResult], Path]) -> None:
+    items = fixture_texts()
+    got = lic._scancode_pool(2, 2).submit(_fast_and_full, items).result()
+    for (text, _), (full, fast, _) in zip(items, got):
+        assert fast == full, text[:200]
+    assert sum(n for _, _, n in got) >= len(SEQTREE_EXPECTED)  # the seq matcher did run, pre-filtered
+
+
+@pytest.mark.slow
+@needs_scancode
+def test_rule_filter_keeps_every_candidate(scancode_run: tuple[dict[str, LicenseResult], Path]) -> None:
+    texts = [extract_notice((SEQTREE / n).read_text(), n) or "" for n in sorted(SEQTREE_EXPECTED)]
+    pool = lic._scancode_pool(2, 2)
+    assert all(n > 0 for n in pool.map(_filter_is_superset, texts))
+
+
+@pytest.mark.slow
+@needs_scancode
+def test_seq_notices_and_whole_license_text(scancode_run: tuple[dict[str, LicenseResult], Path]) -> None:
+    res, _ = scancode_run
+    for name, expected in SEQTREE_EXPECTED.items():
+        assert res[f"seqtree/{name}"].license == expected, name
+    assert "LGPL-3.0-or-later OR GPL-2.0-or-later" in str(res["seqtree/dual.c"].license)
+    got = res["fulltext/main.c"]
+    assert (got.license, got.method, got.source) == ("GPL-2.0-only", "dir-license", "fulltext/COPYING")
+
+
+@pytest.mark.slow
+@needs_scancode
+def test_whole_license_file_is_hash_matched(scancode_run: tuple[dict[str, LicenseResult], Path]) -> None:
+    from licscan.licenses_text import license_file_text
+
+    raw = (FIX / "fulltext" / "COPYING").read_text()
+    body = license_file_text(raw)
+    assert body is not None and body != raw  # the dedup form lost its copyright line: no hash match
+    [(full, fast, _)] = lic._scancode_pool(2, 2).submit(_fast_and_full, [(body, raw)]).result()
+    assert fast == full == ["GPL-2.0-only"]
+
+
+def test_workers_start_early_only_on_a_cache_miss(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[int] = []
+    monkeypatch.setattr(lic, "_prestart_scancode", started.append)
+
+    def fake_pool(todo: dict[str, str], workers: int, on_done: Callable[..., None], whole: dict[str, str]) -> None:
+        for key, text in todo.items():
+            on_done(key, light_match(text), True)
+
+    monkeypatch.setattr(lic, "_run_scancode", fake_pool)
+    cold = detect_licenses_detailed(GPLTREE, all_files(GPLTREE), cache_dir=tmp_path, engine="scancode", workers=2)
+    assert started == [2]
+    warm = detect_licenses_detailed(GPLTREE, all_files(GPLTREE), cache_dir=tmp_path, engine="scancode", workers=2)
+    assert warm == cold and started == [2]
+
+
+def test_email_addresses_are_not_license_words() -> None:
+    header = GPL3_HEADER.format(c="#", name="x", desc="y", year=2001, who="Ann", n=1)
+    with_author = header.replace("\nx = 1", "#\n# David MacKenzie <djm@gnu.ai.mit.edu>\nx = 1")
+    assert with_author != header
+    assert extract_notice(with_author, "a.py") == extract_notice(header, "a.py")
