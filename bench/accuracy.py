@@ -57,16 +57,19 @@ import json, sys, dataclasses
 from pathlib import Path
 from licscan.build import build_index
 roots = [Path(p) for p in json.loads(sys.argv[1])]
-s = build_index(roots, Path(sys.argv[2]), workers=int(sys.argv[3]) or None, licenses=sys.argv[4] == "1")
+base = [Path(p) for p in json.loads(sys.argv[5])]
+s = build_index(roots, Path(sys.argv[2]), workers=int(sys.argv[3]) or None, licenses=sys.argv[4] == "1",
+                base=base)
 print(json.dumps(dataclasses.asdict(s)))
 """
 
 
-def build(trees: list[Tree], out: Path, *, workers: int, licenses: bool, log=print) -> dict:
+def build(trees: list[Tree], out: Path, *, workers: int, licenses: bool, base: list[Tree] = (), log=print) -> dict:
     out.unlink(missing_ok=True)
     cmd = [sys.executable, "-c", BUILD_CODE, json.dumps([str(t.path) for t in trees]), str(out), str(workers),
-           "1" if licenses else "0"]
-    log(f"building the index of {len(trees)} trees -> {out} (licenses: {'on' if licenses else 'off'}) ...")
+           "1" if licenses else "0", json.dumps([str(t.path) for t in base])]
+    log(f"building the index of {len(trees)} trees -> {out} (licenses: {'on' if licenses else 'off'}; "
+        f"base code: {', '.join(t.name for t in base) or 'none'}) ...")
     rc, wall, rss, err = run_rusage(cmd, out.with_suffix(".build.json"), cwd=str(ROOT))
     if rc != 0:
         raise SystemExit(f"index build failed (exit {rc}):\n{err}")
@@ -468,6 +471,60 @@ PERF_ORDER = {
 # --------------------------------------------------------------------------------------
 
 
+def run_licscan(label: str, a, set_name: str, copyleft: list[Tree], base: list[Tree], casedir: Path,
+                cases, truth, neg_files: list[tuple[str, str]]) -> tuple[dict, dict, dict | None]:
+    """Build (or reuse) one index, scan every case and every negative file; (perf, scores, file findings)."""
+    perf: dict[str, str] = {}
+    index = a.cache / f"index-{set_name}{'' if label == 'licscan' else '-' + label}.lsi"
+    if not (a.reuse_index and index.is_file()):
+        bs = build(copyleft, index, workers=a.workers, licenses=a.licenses, base=base)
+        print(f"{label} index: {bs['files']} files, {bs['bytes'] / 1e6:.1f} MB code, {bs['tokens']} tokens, "
+              f"{bs['fingerprints']} fingerprints ({bs['base_common']} shared with {bs['base_files']} base files), "
+              f"skipped {bs['skipped']}; {bs['wall']:.1f}s, "
+              f"peak RSS {bs['maxrss_kb'] / 1024:.0f} MiB, {bs['index_bytes'] / 1e6:.1f} MB")
+        perf.update(build_s=f"{bs['wall']:.1f}", build_rss=f"{bs['maxrss_kb'] / 1024:.0f}",
+                    index_mb=f"{bs['index_bytes'] / 1e6:.1f}")
+    else:
+        print(f"reusing {index}")
+        perf["index_mb"] = f"{index.stat().st_size / 1e6:.1f}"
+    out = casedir / f"{label}-findings.json"
+    rc, wall, rss, err = run_rusage([sys.executable, str(Path(__file__).resolve()), "--_scan", str(index), str(casedir), str(out)],
+                                    casedir / f"{label}-scan.log", cwd=str(ROOT))
+    if rc != 0:
+        raise SystemExit(f"scan failed (exit {rc}):\n{err}")
+    sres = json.loads(out.read_text())
+    if sres["errors"]:
+        print(f"!! {len(sres['errors'])} cases raised in the engine, e.g.:")
+        for cid, e in list(sres["errors"].items())[:5]:
+            print(f"   {cid}: {e}")
+    lat = sorted(sres["latency"])
+    perf.update(scan_s=f"{wall:.1f}", scan_rss=f"{rss / 1024:.0f}",
+                lat_p50=f"{1000 * lat[len(lat) // 2]:.1f}", lat_p95=f"{1000 * lat[int(len(lat) * 0.95)]:.1f}")
+    scores = {c.id: score_case(c, licscan_found(sres["findings"][c.id]), truth) for c in cases}
+    if not neg_files:
+        return perf, scores, None
+    # ---- whole files of the permissive packages (every file is a negative)
+    lst = casedir / "negative-files.json"
+    out2 = casedir / f"{label}-file-findings.json"
+    rc, wall2, rss2, err = run_rusage([sys.executable, str(Path(__file__).resolve()), "--_scanfiles", str(index), str(lst), str(out2)],
+                                      casedir / f"{label}-scanfiles.log", cwd=str(ROOT))
+    if rc != 0:
+        raise SystemExit(f"file scan failed (exit {rc}):\n{err}")
+    fres = json.loads(out2.read_text())
+    if fres["errors"]:
+        print(f"!! {len(fres['errors'])} files raised in the engine, e.g. {list(fres['errors'].items())[:3]}")
+    found = {p: [{"source_path": f["source"]["path"], "lines": [f["start_line"], f["end_line"]],
+                  "similarity": f["similarity"], "tokens": f["tokens"], "rare": f.get("rare_anchors")}
+                 for f in fs] for p, fs in fres["findings"].items()}
+    nb = sum(Path(p).stat().st_size for p, _ in neg_files)
+    perf["negfiles_s"] = f"{wall2:.1f}"
+    perf["negfiles_rate"] = f"{nb / 1e6 / wall2:.2f}"
+    if "build_s" in perf:
+        # the same work as jscpd's one run: corpus, cases and the permissive files
+        perf["total_s"] = f"{sum(float(perf.get(k, 0)) for k in ('build_s', 'scan_s', 'negfiles_s')):.1f}"
+    return perf, scores, found
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small corpus and 40 cases per class")
@@ -482,6 +539,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-jscpd", action="store_true")
     ap.add_argument("--jscpd-args", default=None, help="jscpd flags instead of the default ones")
     ap.add_argument("--no-file-negatives", action="store_true", help="skip scanning the permissive trees file by file")
+    ap.add_argument("--no-base", action="store_true", help="build without the base code (permissive libraries)")
+    ap.add_argument("--no-ablation", action="store_true", help="skip the second licscan run without base code")
     ap.add_argument("--_scan", nargs=3, metavar=("INDEX", "CASEDIR", "OUT"), help=argparse.SUPPRESS)
     ap.add_argument("--_scanfiles", nargs=3, metavar=("INDEX", "LIST", "OUT"), help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
@@ -499,6 +558,7 @@ def main(argv: list[str] | None = None) -> int:
     negs = a.negatives if a.negatives is not None else (60 if a.quick else 200)
     copyleft = fetch_all(packages(set_name, "copyleft"), a.cache)
     permissive = fetch_all(packages(set_name, "permissive"), a.cache)
+    base = [] if a.no_base else fetch_all(packages(set_name, "base"), a.cache)
     casedir = a.cache / f"cases-{set_name}-s{a.seed}-n{per_class}-neg{negs}"
     if a.regen or not (casedir / "cases.json").is_file():
         import shutil
@@ -510,41 +570,12 @@ def main(argv: list[str] | None = None) -> int:
     cases = load_cases(casedir)
     print(f"corpus ({set_name}): {', '.join(t.name for t in copyleft)}")
     print(f"negatives from: {', '.join(t.name for t in permissive)}")
+    print(f"base code (--base): {', '.join(t.name for t in base) or 'none'}")
     print(f"cases: {casedir}")
     print(summary_table(cases))
 
-    perf: dict[str, dict] = {"licscan": {}, "jscpd": {}}
-    # ---- licscan
-    index = a.cache / f"index-{set_name}.lsi"
-    if not (a.reuse_index and index.is_file()):
-        bs = build(copyleft, index, workers=a.workers, licenses=a.licenses)
-        print(f"index: {bs['files']} files, {bs['bytes'] / 1e6:.1f} MB code, {bs['tokens']} tokens, "
-              f"{bs['fingerprints']} fingerprints, skipped {bs['skipped']}; {bs['wall']:.1f}s, "
-              f"peak RSS {bs['maxrss_kb'] / 1024:.0f} MiB, {bs['index_bytes'] / 1e6:.1f} MB")
-        perf["licscan"].update(build_s=f"{bs['wall']:.1f}", build_rss=f"{bs['maxrss_kb'] / 1024:.0f}",
-                               index_mb=f"{bs['index_bytes'] / 1e6:.1f}")
-    else:
-        print(f"reusing {index}")
-        perf["licscan"]["index_mb"] = f"{index.stat().st_size / 1e6:.1f}"
-    out = casedir / "licscan-findings.json"
-    rc, wall, rss, err = run_rusage([sys.executable, str(Path(__file__).resolve()), "--_scan", str(index), str(casedir), str(out)],
-                                    casedir / "licscan-scan.log", cwd=str(ROOT))
-    if rc != 0:
-        raise SystemExit(f"scan failed (exit {rc}):\n{err}")
-    sres = json.loads(out.read_text())
-    if sres["errors"]:
-        print(f"!! {len(sres['errors'])} cases raised in the engine, e.g.:")
-        for cid, e in list(sres["errors"].items())[:5]:
-            print(f"   {cid}: {e}")
-    lat = sorted(sres["latency"])
-    perf["licscan"].update(scan_s=f"{wall:.1f}", scan_rss=f"{rss / 1024:.0f}",
-                           lat_p50=f"{1000 * lat[len(lat) // 2]:.1f}", lat_p95=f"{1000 * lat[int(len(lat) * 0.95)]:.1f}")
     truth = Truth(copyleft, cases)
-    scores = {"licscan": {c.id: score_case(c, licscan_found(sres["findings"][c.id]), truth) for c in cases}}
-
-    # ---- whole files of the permissive packages (every file is a negative)
     neg_files: list[tuple[str, str]] = []
-    file_fp: dict[str, dict[str, list[dict]]] = {}
     if not a.no_file_negatives:
         case_langs = {c.lang for c in cases}
         for t in permissive:
@@ -552,23 +583,18 @@ def main(argv: list[str] | None = None) -> int:
                 lang = EXT_LANG.get(f.suffix.lower())
                 if lang in case_langs and 0 < f.stat().st_size <= 1_000_000:
                     neg_files.append((str(f), lang))
-        lst = casedir / "negative-files.json"
-        lst.write_text(json.dumps(neg_files))
-        out2 = casedir / "licscan-file-findings.json"
-        rc, wall2, rss2, err = run_rusage([sys.executable, str(Path(__file__).resolve()), "--_scanfiles", str(index), str(lst), str(out2)],
-                                          casedir / "licscan-scanfiles.log", cwd=str(ROOT))
-        if rc != 0:
-            raise SystemExit(f"file scan failed (exit {rc}):\n{err}")
-        fres = json.loads(out2.read_text())
-        if fres["errors"]:
-            print(f"!! {len(fres['errors'])} files raised in the engine, e.g. {list(fres['errors'].items())[:3]}")
-        file_fp["licscan"] = {p: [{"source_path": f["source"]["path"], "lines": [f["start_line"], f["end_line"]],
-                                   "similarity": f["similarity"], "tokens": f["tokens"], "rare": f.get("rare_anchors")}
-                                  for f in fs] for p, fs in fres["findings"].items()}
-        nb = sum(Path(p).stat().st_size for p, _ in neg_files)
-        perf["licscan"]["negfiles_s"] = f"{wall2:.1f}"
-        perf["licscan"]["negfiles_rate"] = f"{nb / 1e6 / wall2:.2f}"
-
+        (casedir / "negative-files.json").write_text(json.dumps(neg_files))
+    perf: dict[str, dict] = {}
+    scores: dict[str, dict] = {}
+    file_fp: dict[str, dict[str, list[dict]]] = {}
+    # licscan as shipped with base code, and without it (what --base is worth, measured)
+    variants = [("licscan", base)] + ([("licscan-nobase", [])] if base and not a.no_ablation else [])
+    for label, base_trees in variants:
+        perf[label], scores[label], found = run_licscan(
+            label, a, set_name, copyleft, base_trees, casedir, cases, truth, neg_files)
+        if found is not None:
+            file_fp[label] = found
+    perf["jscpd"] = {}
     # ---- jscpd
     if not a.no_jscpd:
         import peer_jscpd
@@ -598,9 +624,6 @@ def main(argv: list[str] | None = None) -> int:
         perf["jscpd"].update(total_s=f"{jr.seconds:.1f}", scan_rss=f"{jr.maxrss_kb / 1024:.0f}")
     else:
         perf.pop("jscpd")
-    if "build_s" in perf["licscan"]:
-        # the same work as jscpd's one run: corpus, cases and (if scanned) the permissive files
-        perf["licscan"]["total_s"] = f"{sum(float(perf['licscan'].get(k, 0)) for k in ('build_s', 'scan_s', 'negfiles_s')):.1f}"
     print_tables(cases, scores, perf)
     if neg_files:
         print_file_negatives(neg_files, permissive, file_fp)

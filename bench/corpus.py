@@ -26,7 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from licscan.corpus import Source  # noqa: E402
 from licscan.debian import fetch_debian_source, fetch_pypi_sdist, show_debian_source  # noqa: E402
+from licscan.fetch import fetch_source  # noqa: E402
 from licscan.model import LicscanError  # noqa: E402
 
 
@@ -36,11 +38,14 @@ class Package:
     """Debian source package name (or PyPI project when kind == 'pypi')."""
     license: str
     role: str
-    """'copyleft' (indexed) or 'permissive' (negatives: scanned, never indexed)."""
+    """'copyleft' (indexed), 'permissive' (negatives: scanned, never indexed) or 'base'
+    (permissive code given to the build as ``--base``: what the corpus shares with it is
+    common code; disjoint from the negatives, so the false-positive rate stays honest)."""
     sets: frozenset[str]
     pypi: str | None = None
     """PyPI sdist spec to use when the Debian orig tarball cannot be fetched (or kind == 'pypi')."""
     kind: str = "debian"
+    """'debian', 'pypi' or 'npm' (``name`` is then ``NAME@VERSION``, fetched with ``npm pack``)."""
     note: str = ""
     copied_into: str = ""
     """For negatives: a copyleft corpus package known to contain copies of this code
@@ -92,6 +97,19 @@ PACKAGES: list[Package] = [
     _p("node-express", "MIT", "permissive", "accuracy negatives"),
     _p("jquery", "MIT", "permissive", "accuracy negatives", copied_into="wordpress (wp-includes/js/jquery)"),
     _p("php-league-commonmark", "BSD-3-Clause", "permissive", "accuracy negatives"),
+    # --- base code: permissive libraries of each case language, none of them a negative ---
+    _p("libuv1", "MIT", "base", "quick accuracy"),
+    _p("libbsd", "BSD-3-Clause", "base", "quick accuracy", note="BSD reimplementations of libc helpers"),
+    _p("nlohmann-json3", "MIT", "base", "accuracy"),
+    _p("libcommons-collections4-java", "Apache-2.0", "base", "quick accuracy"),
+    _p("php-guzzlehttp-psr7", "MIT", "base", "accuracy"),
+    _p("lodash@4.17.21", "MIT", "base", "accuracy", kind="npm"),
+    _p("underscore@1.13.6", "MIT", "base", "accuracy", kind="npm"),
+    _p("preact@10.19.3", "MIT", "base", "accuracy", kind="npm"),
+    _p("immutable@4.3.4", "MIT", "base", "accuracy", kind="npm"),
+    _p("six", "MIT", "base", "quick accuracy", kind="pypi", pypi="six==1.16.0"),
+    _p("attrs", "MIT", "base", "quick accuracy", kind="pypi", pypi="attrs==22.2.0"),
+    _p("urllib3", "MIT", "base", "accuracy", kind="pypi", pypi="urllib3==1.26.12"),
 ]
 
 SETS = ("quick", "accuracy", "speed", "large", "negatives", "all")
@@ -126,6 +144,9 @@ def fetch(pkg: Package, cache: Path, *, log=print) -> Tree:
     if pkg.kind == "pypi":
         assert pkg.pypi
         return Tree(pkg, fetch_pypi_sdist(pkg.pypi, cache / "pypi"), "pypi")
+    if pkg.kind == "npm":
+        got = fetch_source(Source(name=pkg.name.replace("@", "_"), kind="npm", spec=pkg.name), cache / "npm")
+        return Tree(pkg, got.root, "npm")
     if pkg.pypi:  # fetched before through the fallback: don't ask the mirror again
         name, _, ver = pkg.pypi.partition("==")
         done = cache / "pypi" / f"{re.sub(r'[-_.]+', '-', name).lower()}_{ver}"
@@ -237,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
         tot = Counter()
         for p in pkgs:
             try:
+                if p.kind != "debian":
+                    raise LicscanError(f"{p.kind} package")
                 offered = [o for o in show_debian_source(p.name, a.cache / "debian") if o["files"]]
                 ver = ",".join(dict.fromkeys(o["version"] for o in offered))[:34]
                 dl = _mb(max(sum(o["files"].values()) for o in offered))

@@ -22,7 +22,7 @@ from .files import SourceFile, Skipped, discover, looks_generated, read_text
 from .index import MAGIC, SCHEMA_VERSION, IndexWriter
 from .languages import LANGUAGES, grammar_signature, grammar_versions
 from .model import LicscanError
-from .tokens import tokenize
+from .tokens import TokenStream, tokenize
 
 VOCAB_LIMIT = 0xFFFF
 """Token ids are stored as uint16; the rare tokens past the limit share the last id."""
@@ -63,6 +63,9 @@ class BuildSummary:
     seconds: float = 0.0
     index_bytes: int = 0
     scancode: bool = False
+    base_files: int = 0
+    base_common: int = 0
+    """Corpus fingerprints that the base code also has."""
 
 
 @dataclass
@@ -81,8 +84,8 @@ class _FileResult:
     fallback: bool
 
 
-def _process(job: tuple[str, str, str, BuildParams]) -> _FileResult | tuple[str, str]:
-    """Tokenize and fingerprint one file (runs in a worker process)."""
+def _read_tokens(job: tuple[str, str, str, BuildParams]) -> tuple[str, TokenStream] | tuple[str, str]:
+    """(text, tokens) of one file, or (name, why it is skipped)."""
     path, name, lang, params = job
     text, reason = read_text(Path(path), params.max_bytes)
     if text is None:
@@ -96,6 +99,30 @@ def _process(job: tuple[str, str, str, BuildParams]) -> _FileResult | tuple[str,
         return name, f"untokenizable ({e.__class__.__name__})"
     if len(ts) < params.min_tokens:
         return name, "too few tokens"
+    return text, ts
+
+
+def _process_base(job: tuple[str, str, str, BuildParams]) -> np.ndarray | tuple[str, str]:
+    """Every distinct k-gram hash of one base file (runs in a worker process).
+
+    Not winnowed: a scan looks up all of its k-grams, so whichever of them the
+    corpus kept must be found here if the base has it anywhere."""
+    got = _read_tokens(job)
+    if isinstance(got[1], str):
+        return got  # type: ignore[return-value]
+    codes, dist = fpr.token_codes(got[1])
+    h = fpr.kgram_hashes_np(np.asarray(codes, np.uint32), np.asarray(dist, np.int64), job[3].k)
+    return np.unique(h)
+
+
+def _process(job: tuple[str, str, str, BuildParams]) -> _FileResult | tuple[str, str]:
+    """Tokenize and fingerprint one file (runs in a worker process)."""
+    name, params = job[1], job[3]
+    got = _read_tokens(job)
+    if isinstance(got[1], str):
+        return got  # type: ignore[return-value]
+    text, ts = got
+    lang = job[2]
     codes, dist = fpr.token_codes(ts)
     c = np.asarray(codes, dtype=np.uint32)
     h = fpr.kgram_hashes_np(c, np.asarray(dist, dtype=np.int64), params.k)
@@ -178,16 +205,20 @@ def build_index(
     on_status: Callable[[str], None] | None = None,
     license_overrides: dict[str, str] | None = None,
     extra_meta: dict[str, Any] | None = None,
+    base: Sequence[Path | str] = (),
 ) -> BuildSummary:
     """Build an index of every code file under ``roots`` into ``out`` (atomically).
 
     ``license_overrides`` maps a root's name to the SPDX expression of all its files
     (no detection for that root); ``extra_meta`` adds keys to the index meta (a
-    manifest's ``sources``)."""
+    manifest's ``sources``). ``base`` trees are code known not to be copyleft
+    (MOSS's "base files"): they are not indexed, but every corpus fingerprint they
+    also contain is marked common, so it is no longer evidence specific to a source."""
     t0 = time.perf_counter()
     params = params or BuildParams()
     roots = [Path(r) for r in roots]
-    for r in roots:
+    base = [Path(b) for b in base]
+    for r in [*roots, *base]:
         if not r.exists():
             raise LicscanError(f"corpus root not found: {r}")
     names = [r.resolve().name for r in roots]
@@ -208,6 +239,7 @@ def build_index(
             else:
                 results.append(r)
             ui.advance(task)
+        base_hashes = _base_hashes(base, params, workers, ui, summary)
         overrides = license_overrides or {}
         detect = [r for r in roots if r.resolve().name not in overrides]
         license_of = _detect_licenses(detect, per_root, results, workers, ui, summary) if licenses else {}
@@ -215,18 +247,35 @@ def build_index(
             if r.name.split("/", 1)[0] in overrides:
                 license_of[r.name] = overrides[r.name.split("/", 1)[0]]
         ui.add("writing index", None)
-        _write(out, roots, results, license_of, params, summary, extra_meta)
+        _write(out, roots, results, license_of, params, summary, extra_meta, base, base_hashes)
     summary.seconds = time.perf_counter() - t0
     summary.index_bytes = out.stat().st_size
     return summary
 
 
-def _run(jobs: list[tuple[str, str, str, BuildParams]], workers: int) -> Iterator[Any]:
+def _run(jobs: list[tuple[str, str, str, BuildParams]], workers: int,
+         fn: Callable[[tuple[str, str, str, BuildParams]], Any] = _process) -> Iterator[Any]:
     if workers <= 1 or len(jobs) < 8:
-        yield from map(_process, jobs)
+        yield from map(fn, jobs)
         return
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        yield from pool.map(_process, jobs, chunksize=8)
+        yield from pool.map(fn, jobs, chunksize=8)
+
+
+def _base_hashes(base: Sequence[Path], params: BuildParams, workers: int, ui: _Progress,
+                 summary: BuildSummary) -> np.ndarray:
+    """Distinct k-gram hashes of all base trees."""
+    if not base:
+        return np.zeros(0, np.int64)
+    jobs = list(_jobs(base, params, BuildSummary(), {}))
+    task = ui.add("base code", len(jobs))
+    parts = []
+    for r in _run(jobs, workers, _process_base):
+        if not isinstance(r, tuple):
+            parts.append(r)
+            summary.base_files += 1
+        ui.advance(task)
+    return np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
 
 
 def _detect_licenses(roots: Sequence[Path], per_root: dict[Path, list[str]],
@@ -257,7 +306,8 @@ def _detect_licenses(roots: Sequence[Path], per_root: dict[Path, list[str]],
 
 def _write(out: Path, roots: Sequence[Path], results: list[_FileResult],
            license_of: dict[str, str | None], params: BuildParams, summary: BuildSummary,
-           extra_meta: dict[str, Any] | None = None) -> None:
+           extra_meta: dict[str, Any] | None = None, base: Sequence[Path] = (),
+           base_hashes: np.ndarray | None = None) -> None:
     vocab: dict[str, int] = {}
     by_sha: dict[str, int] = {}
     aliases: list[tuple[int, str]] = []
@@ -285,6 +335,8 @@ def _write(out: Path, roots: Sequence[Path], results: list[_FileResult],
     order = np.lexsort((all_p, all_f, all_h))
     all_h, all_f, all_p = all_h[order], all_f[order], all_p[order]
     summary.fingerprints = len(all_h)
+    common = np.intersect1d(all_h, base_hashes) if base_hashes is not None and len(base_hashes) else []
+    summary.base_common = len(common)
 
     writer = IndexWriter(out)
     try:
@@ -306,6 +358,7 @@ def _write(out: Path, roots: Sequence[Path], results: list[_FileResult],
         words = sorted(vocab, key=vocab.__getitem__)[:VOCAB_LIMIT + 1]
         writer.add_vocab(words)
         writer.add_fingerprints(zip(all_h.tolist(), all_f.tolist(), all_p.tolist()))
+        writer.add_common(int(h) for h in common)
         corpus = hashlib.sha256()
         for r in sorted(results, key=lambda r: r.name):
             corpus.update(f"{r.name}\0{r.sha1}\n".encode())
@@ -317,6 +370,7 @@ def _write(out: Path, roots: Sequence[Path], results: list[_FileResult],
             "grammar_signatures": {lang: grammar_signature(lang) for lang in LANGUAGES},
             "corpus_sha256": corpus.hexdigest(),
             "roots": [{"name": r.resolve().name, "path": str(r.resolve())} for r in roots],
+            "base": [{"name": b.resolve().name, "path": str(b.resolve())} for b in base],
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "summary": {"files": summary.files, "duplicates": summary.duplicates,
                         "skipped": summary.skipped, "licenses": summary.licenses,

@@ -35,6 +35,9 @@ def index_build(
     no_licenses: Annotated[bool, typer.Option("--no-licenses", help="Skip license detection.")] = False,
     store_text: Annotated[bool, typer.Option("--store-text", help="Store source text in the index "
                                              "(self-contained evidence, about twice the size).")] = False,
+    base: Annotated[Optional[list[Path]], typer.Option(
+        "--base", help="Code known not to be copyleft (a directory or manifest; repeatable): what the "
+        "corpus shares with it is common code, not evidence of a copy.")] = None,
 ) -> None:
     """Index every code file under ROOTS into one index file (written atomically)."""
     from rich.console import Console
@@ -44,9 +47,11 @@ def index_build(
     from .fetch import resolve_roots
 
     res = resolve_roots(roots, on_start=report_start, on_fetched=report_fetched)  # manifests -> trees
+    base_roots = resolve_roots(base, on_start=report_start, on_fetched=report_fetched).roots if base else []
     summary = build_index(res.roots, out, workers=workers, progress=_progress_wanted(),
                           params=BuildParams(store_text=store_text), licenses=not no_licenses,
-                          license_overrides=res.license_overrides, extra_meta=res.extra_meta)
+                          license_overrides=res.license_overrides, extra_meta=res.extra_meta,
+                          base=base_roots)
     console = Console(stderr=True, highlight=False)
     langs = ", ".join(f"{k} {v}" for k, v in summary.languages.items())
     lics = ", ".join(f"{k} {v}" for k, v in sorted(summary.licenses.items(), key=lambda kv: -kv[1])[:8])
@@ -59,6 +64,8 @@ def index_build(
         f"boilerplate; {summary.duplicates} identical copies, {summary.families} families\n"
         f"  licenses: {lics or 'not detected'}"
         + ("" if summary.scancode or no_licenses else " (scancode not installed: light matcher)")
+        + (f"\n  base code: {summary.base_files} files; {summary.base_common:,} corpus fingerprints "
+           "it shares are marked common" if base_roots else "")
         + (f"\n  skipped: {skipped}" if skipped else ""))
 
 
@@ -75,7 +82,8 @@ def index_info(
 
     idx = open_index(index)
     info = {"path": str(index), "bytes": index.stat().st_size, **idx.stats(),
-            "params": idx.params, "roots": idx.meta.get("roots"), "built_at": idx.meta.get("built_at"),
+            "params": idx.params, "roots": idx.meta.get("roots"), "base": idx.meta.get("base") or [],
+            "built_at": idx.meta.get("built_at"),
             "corpus_sha256": idx.meta.get("corpus_sha256"), "grammars": idx.meta.get("grammars"),
             "sources": index_sources(idx)}
     if fmt == "json":
@@ -87,6 +95,8 @@ def index_info(
             continue
         if isinstance(value, dict):
             value = ", ".join(f"{k}={v}" for k, v in value.items())
+        elif key in ("roots", "base") and isinstance(value, list):
+            value = ", ".join(f"{r.get('name')} ({r.get('path')})" for r in value) or "none"
         print(f"{key}: {value}")
 
 

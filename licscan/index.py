@@ -6,7 +6,9 @@ Layout:
 - ``vocab``: normalized token strings, so token streams store 2-byte ids;
 - ``files``: one row per distinct indexed file (identical copies become ``aliases``);
 - ``fp``: winnowed fingerprint -> (file, token position), a WITHOUT ROWID b-tree
-  so that a lookup is one index probe and the table is its own index.
+  so that a lookup is one index probe and the table is its own index;
+- ``common``: fingerprints of ``fp`` that the build's base code (permissive code
+  given with ``--base``) also contains: shared, so not specific to any source.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 from .files import decode
 from .model import LicscanError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MAGIC = "licscan-index"
 
 _SCHEMA = """
@@ -49,6 +51,7 @@ CREATE TABLE files (
 CREATE TABLE aliases (file INTEGER NOT NULL, path TEXT NOT NULL);
 CREATE TABLE fp (h INTEGER NOT NULL, f INTEGER NOT NULL, p INTEGER NOT NULL,
                  PRIMARY KEY (h, f, p)) WITHOUT ROWID;
+CREATE TABLE common (h INTEGER PRIMARY KEY) WITHOUT ROWID;
 """
 
 
@@ -110,6 +113,9 @@ class IndexWriter:
         """Rows must come sorted by (h, f, p): the b-tree then fills pages densely."""
         self.db.executemany("INSERT INTO fp VALUES (?, ?, ?)", rows)
 
+    def add_common(self, hashes: Iterable[int]) -> None:
+        self.db.executemany("INSERT INTO common VALUES (?)", ((h,) for h in hashes))
+
     def commit(self) -> None:
         self.db.commit()
         self.db.close()
@@ -132,6 +138,8 @@ class Index:
         self._vocab: list[str] | None = None
         self._files: dict[int, IndexedFile] = {}
         self._checked: set[str] = set()
+        # No base code at build time: the table is empty, skip the query.
+        self._no_common = not meta.get("base")
 
     @property
     def params(self) -> dict[str, Any]:
@@ -168,6 +176,18 @@ class Index:
             chunk = hashes[i:i + 900]
             marks = ",".join("?" * len(chunk))
             out.extend(self._query(f"SELECT h, f, p FROM fp WHERE h IN ({marks})", chunk))
+        return out
+
+    def common(self, hashes: Iterable[int]) -> set[int]:
+        """Those of ``hashes`` that the base code also has."""
+        hs = list(hashes)
+        out: set[int] = set()
+        if self._no_common:
+            return out
+        for i in range(0, len(hs), 900):
+            chunk = hs[i:i + 900]
+            marks = ",".join("?" * len(chunk))
+            out.update(h for (h,) in self._query(f"SELECT h FROM common WHERE h IN ({marks})", chunk))
         return out
 
     def file(self, fid: int) -> IndexedFile:
@@ -242,6 +262,7 @@ class Index:
             "files": q("SELECT count(*) FROM files")[0][0],
             "aliases": q("SELECT count(*) FROM aliases")[0][0],
             "fingerprints": q("SELECT count(*) FROM fp")[0][0],
+            "common_fingerprints": q("SELECT count(*) FROM common")[0][0],
             "languages": dict(q("SELECT lang, count(*) FROM files GROUP BY lang ORDER BY 2 DESC")),
             "licenses": dict(q("SELECT coalesce(license, 'unknown'), count(*) FROM files "
                                "GROUP BY 1 ORDER BY 2 DESC")),

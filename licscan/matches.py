@@ -42,7 +42,7 @@ class Thresholds:
     """When an aligned region counts as a copy.
 
     A match with at least one *rare* anchor (a fingerprint that only its source
-    family has in the index) needs 50 normalized tokens at 75 % similarity, the
+    family has in the index, and the index's base code has not) needs 50 normalized tokens at 75 % similarity, the
     field's usual floor for code clones; chat-sized snippets count from 40 tokens
     when near-verbatim (90 %), and from 30 with three rare anchors. A match made
     only of fingerprints that other programs share is a common token shape: it
@@ -59,8 +59,10 @@ class Thresholds:
     min_similarity_rare: float = 0.85
     common_min_similarity: float = 0.9
     """Least similarity of a match that has no fingerprint rare to its source family."""
-    min_diversity: float = 0.15
-    """Least distinct-trigram share of such a match (tables and lists fall below)."""
+    min_diversity: float = 0.25
+    """Least distinct-6-gram share of such a match: tables and lists repeat one short
+    row shape (``{ "name", CONST },``), so their 6-grams recur; ordinary code falls
+    below 0.3 only when it is itself a run of near-identical statements."""
     min_tokens_table: int = 200
     """A near-verbatim table this long is a copy, however repetitive."""
     max_sources: int = 3
@@ -161,6 +163,10 @@ class Matcher:
                 continue
             for q in qpos[h]:
                 hits[f].append((q, p, h))
+        # Base code (permissive code given at build time) that has a fingerprint
+        # too makes it common: another owner, so it never counts as rare.
+        for h in self.index.common(owners):
+            owners[h].add("\0base")
         df = {h: len(v) for h, v in owners.items()}
         ranked = sorted(hits.items(), key=lambda kv: -len({h for _, _, h in kv[1]}))
         regions: list[_Region] = []
@@ -265,13 +271,18 @@ def _overlap_source(a: _Region, b: _Region) -> float:
     return max(0, inter) / max(1, min(a.s1 - a.s0, b.s1 - b.s0))
 
 
+_DIVERSITY_N = 6
+"""Longer than one table row (5-7 normalized tokens), so a table's rows all give the
+same few n-grams, yet short enough that edited code keeps most of its n-grams."""
+
+
 def _diversity(q: list[int], q0: int, q1: int) -> float:
-    """Distinct token trigrams per token of a region: about 0.6-0.9 for ordinary
-    code, far lower for tables and lists of one repeated shape."""
-    n = q1 - q0 - 2
+    """Distinct normalized 6-grams per 6-gram of a region: 0.7-1.0 for ordinary code,
+    about 0.2 for a table or list of one repeated row shape."""
+    n = q1 - q0 - _DIVERSITY_N + 1
     if n <= 0:
         return 1.0
-    return len(set(zip(q[q0:q1 - 2], q[q0 + 1:q1 - 1], q[q0 + 2:q1]))) / n
+    return len(set(zip(*(q[q0 + i:q1 - _DIVERSITY_N + 1 + i] for i in range(_DIVERSITY_N))))) / n
 
 
 def _overlap(a: _Region, b: _Region) -> float:

@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
-from .licenses import _PLAIN_LICENSE_FILE as _FILE  # LICENSE, COPYING(.txt|.md|.rst): what index builds read
+from .licenses_debian import _PLAIN_LICENSE_FILE as _FILE  # LICENSE, COPYING(.txt|.md|.rst): what index builds read
 from .licenses_text import LICENSE_FILE_BYTES, license_file_text, light_match, normalize_expression, read_text
 
 _ID_LIKE = re.compile(r"^[\w.+\-:() ]+$")

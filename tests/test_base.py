@@ -1,0 +1,125 @@
+"""Base code (``index build --base``) and table-shaped matches: what is common is not evidence."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from licscan.build import build_index
+from licscan.cli import app
+from licscan.index import open_index
+from licscan.matches import Matcher
+
+from conftest import write
+
+# A short helper (48 normalized tokens): found through its rare anchors alone,
+# which base code that has the same helper takes away.
+HELPER = """int {name}(int *{a}, int *{b}, int {n})
+{{
+    for (int {i} = 0; {i} < {n}; {i}++)
+        if ({a}[{i}] != {b}[{i}])
+            return {i};
+    return -1;
+}}
+"""
+DISTINCT = """unsigned long {name}(const unsigned char *{buf}, unsigned long {len}, unsigned long {seed})
+{{
+    unsigned long a = {seed} & 0xffff, b = ({seed} >> 16) & 0xffff;
+    for (unsigned long k = 0; k < {len}; k++) {{
+        a = (a + {buf}[k] * 7u + 3u) % 65521u;
+        b = (b + (a ^ (a << 3))) % 65521u;
+        if ((k & 31u) == 31u)
+            b ^= a >> 5;
+    }}
+    if ({len} > 4096)
+        a = (a * 31u) ^ (b >> 2);
+    return (b << 16) | a;
+}}
+"""
+
+
+def _corpus(tmp_path: Path) -> tuple[Path, Path]:
+    gpl = write(tmp_path / "gplproj", {"util.c": "/* SPDX-License-Identifier: GPL-3.0-or-later */\n"
+                                       + HELPER.format(name="first_difference", a="left", b="right",
+                                                       n="count", i="k")
+                                       + DISTINCT.format(name="rolling_digest", buf="buf", len="len",
+                                                         seed="seed")})
+    base = write(tmp_path / "mitlib", {"cmp.c": "/* SPDX-License-Identifier: MIT */\n"
+                                       + HELPER.format(name="mismatch_at", a="xs", b="ys", n="total",
+                                                       i="j")})
+    return gpl, base
+
+
+def test_base_code_takes_rarity_from_what_it_shares(tmp_path: Path) -> None:
+    gpl, base = _corpus(tmp_path)
+    plain, based = tmp_path / "plain.lsi", tmp_path / "based.lsi"
+    build_index([gpl], plain, workers=1, licenses=False)
+    summary = build_index([gpl], based, workers=1, licenses=False, base=[base])
+    assert summary.base_files == 1 and summary.base_common > 0
+    helper = HELPER.format(name="my_compare", a="p", b="q", n="len", i="idx")
+    digest = DISTINCT.format(name="mix", buf="data", len="n", seed="s0")
+
+    without = Matcher(open_index(plain)).scan_text(helper, "c")
+    assert len(without) == 1 and without[0].extra["rare_anchors"] >= 1
+    # The MIT library has the same helper: nothing in it is specific to the GPL source.
+    assert Matcher(open_index(based)).scan_text(helper, "c") == []
+    # What the base does not have is still found, with all its rare anchors.
+    a = Matcher(open_index(plain)).scan_text(digest, "c")
+    b = Matcher(open_index(based)).scan_text(digest, "c")
+    assert len(a) == len(b) == 1
+    assert (b[0].source, b[0].tokens, b[0].extra["rare_anchors"]) == \
+        (a[0].source, a[0].tokens, a[0].extra["rare_anchors"])
+
+
+def test_base_is_recorded_and_shown(tmp_path: Path) -> None:
+    gpl, base = _corpus(tmp_path)
+    out = tmp_path / "x.lsi"
+    res = CliRunner().invoke(app, ["index", "build", "--out", str(out), "--no-licenses",
+                                   "--base", str(base), str(gpl)])
+    assert res.exit_code == 0, res.output
+    assert "base code: 1 files" in res.output
+    idx = open_index(out)
+    assert [b["name"] for b in idx.meta["base"]] == ["mitlib"]
+    assert idx.stats()["common_fingerprints"] > 0
+    info = json.loads(CliRunner().invoke(app, ["index", "info", "--format", "json", str(out)]).output)
+    assert info["base"][0]["name"] == "mitlib" and info["common_fingerprints"] > 0
+    # Base code is never a source of findings.
+    assert all(not p.startswith("mitlib/") for (p,) in idx.db.execute("SELECT path FROM files"))
+
+
+def test_missing_base_is_a_usage_error(tmp_path: Path) -> None:
+    gpl, _ = _corpus(tmp_path)
+    res = subprocess.run([sys.executable, "-m", "licscan", "index", "build", "--out", str(tmp_path / "y.lsi"),
+                          "--no-licenses", "--base", str(tmp_path / "nope"), str(gpl)],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2 and "not found" in res.stderr and len(res.stderr.splitlines()) == 1
+    assert not (tmp_path / "y.lsi").exists()
+
+
+def _table(kind: str, words: str) -> str:
+    rows = "\n".join(f'    {{ "{w}", {kind}_{w.upper()} }},' for w in words.split())
+    return f"static const struct {kind.lower()}_entry {kind.lower()}s[] = {{\n{rows}\n}};\n"
+
+
+def test_a_table_matches_no_other_table(tmp_path: Path) -> None:
+    """Rows of one shape (``{ "name", CONST },``) align with any other such table: two
+    indexed programs have one, so the shape is common, and a third program's table
+    must not be reported as a copy of either."""
+    write(tmp_path / "shell", {"words.c": _table("TOK", "if then else elif fi case esac for while until do "
+                                                 "done in function select time")
+                               + DISTINCT.format(name="hash_word", buf="s", len="n", seed="h")})
+    write(tmp_path / "editor", {"keys.c": _table("KEY", "up down left right home end insert delete "
+                                                 "escape tab enter space backspace pageup pagedown")})
+    out = tmp_path / "t.lsi"
+    build_index([tmp_path / "shell", tmp_path / "editor"], out, workers=1, licenses=False)
+    # The same shape with a distinctive function is still a copy of that function.
+    assert Matcher(open_index(out)).scan_text(DISTINCT.format(name="f", buf="b", len="l", seed="x"), "c")
+    other = "\n".join(f'        {{ "{w}", ATTR_{w.upper()} }},' for w in
+                      "bold dim underscore blink reverse hidden italics strike double curly dotted dashed "
+                      "overline".split())
+    table = f"static const struct attr_name names[] = {{\n{other}\n}};\n"
+    assert Matcher(open_index(out)).scan_text(table, "c") == []
