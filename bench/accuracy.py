@@ -57,7 +57,7 @@ import json, sys, dataclasses
 from pathlib import Path
 from licscan.build import build_index
 roots = [Path(p) for p in json.loads(sys.argv[1])]
-base = [Path(p) for p in json.loads(sys.argv[5])]
+base = [Path(p) for p in json.loads(sys.argv[5])] if len(sys.argv) > 5 else []
 s = build_index(roots, Path(sys.argv[2]), workers=int(sys.argv[3]) or None, licenses=sys.argv[4] == "1",
                 base=base)
 print(json.dumps(dataclasses.asdict(s)))

@@ -120,3 +120,8 @@ def test_shipped_manifests_are_valid_and_pinned() -> None:
     quick = load_manifest(CORPORA / "quickstart.toml")
     assert 1 <= len(quick.sources) <= 2
     assert all(s.sha256 for s in load_manifest(CORPORA / "quickstart-pypi.toml").sources)
+    base = load_manifest(CORPORA / "permissive-base.toml")
+    assert all(s.sha256 for s in base.sources)
+    assert {s.kind for s in base.sources} == {"debian", "npm", "pypi"}
+    # Base code must not be one of the copyleft sources it is meant to contrast with.
+    assert not {s.name for s in base.sources} & names
