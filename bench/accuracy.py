@@ -471,6 +471,20 @@ PERF_ORDER = {
 # --------------------------------------------------------------------------------------
 
 
+def _scan_subprocess(mode: str, index: Path, what: Path, out: Path, noun: str) -> tuple[dict, float, int]:
+    """Run this script's ``--_scan``/``--_scanfiles`` worker; (results, wall s, peak RSS KiB)."""
+    rc, wall, rss, err = run_rusage([sys.executable, str(Path(__file__).resolve()), mode, str(index), str(what), str(out)],
+                                    out.with_suffix(".log"), cwd=str(ROOT))
+    if rc != 0:
+        raise SystemExit(f"scan of {noun} failed (exit {rc}):\n{err}")
+    res = json.loads(out.read_text())
+    if res["errors"]:
+        print(f"!! {len(res['errors'])} {noun} raised in the engine, e.g.:")
+        for key, e in list(res["errors"].items())[:5]:
+            print(f"   {key}: {e}")
+    return res, wall, rss
+
+
 def run_licscan(label: str, a, set_name: str, copyleft: list[Tree], base: list[Tree], casedir: Path,
                 cases, truth, neg_files: list[tuple[str, str]]) -> tuple[dict, dict, dict | None]:
     """Build (or reuse) one index, scan every case and every negative file; (perf, scores, file findings)."""
@@ -487,16 +501,7 @@ def run_licscan(label: str, a, set_name: str, copyleft: list[Tree], base: list[T
     else:
         print(f"reusing {index}")
         perf["index_mb"] = f"{index.stat().st_size / 1e6:.1f}"
-    out = casedir / f"{label}-findings.json"
-    rc, wall, rss, err = run_rusage([sys.executable, str(Path(__file__).resolve()), "--_scan", str(index), str(casedir), str(out)],
-                                    casedir / f"{label}-scan.log", cwd=str(ROOT))
-    if rc != 0:
-        raise SystemExit(f"scan failed (exit {rc}):\n{err}")
-    sres = json.loads(out.read_text())
-    if sres["errors"]:
-        print(f"!! {len(sres['errors'])} cases raised in the engine, e.g.:")
-        for cid, e in list(sres["errors"].items())[:5]:
-            print(f"   {cid}: {e}")
+    sres, wall, rss = _scan_subprocess("--_scan", index, casedir, casedir / f"{label}-findings.json", "cases")
     lat = sorted(sres["latency"])
     perf.update(scan_s=f"{wall:.1f}", scan_rss=f"{rss / 1024:.0f}",
                 lat_p50=f"{1000 * lat[len(lat) // 2]:.1f}", lat_p95=f"{1000 * lat[int(len(lat) * 0.95)]:.1f}")
@@ -504,15 +509,8 @@ def run_licscan(label: str, a, set_name: str, copyleft: list[Tree], base: list[T
     if not neg_files:
         return perf, scores, None
     # ---- whole files of the permissive packages (every file is a negative)
-    lst = casedir / "negative-files.json"
-    out2 = casedir / f"{label}-file-findings.json"
-    rc, wall2, rss2, err = run_rusage([sys.executable, str(Path(__file__).resolve()), "--_scanfiles", str(index), str(lst), str(out2)],
-                                      casedir / f"{label}-scanfiles.log", cwd=str(ROOT))
-    if rc != 0:
-        raise SystemExit(f"file scan failed (exit {rc}):\n{err}")
-    fres = json.loads(out2.read_text())
-    if fres["errors"]:
-        print(f"!! {len(fres['errors'])} files raised in the engine, e.g. {list(fres['errors'].items())[:3]}")
+    fres, wall2, _ = _scan_subprocess("--_scanfiles", index, casedir / "negative-files.json",
+                                      casedir / f"{label}-file-findings.json", "files")
     found = {p: [{"source_path": f["source"]["path"], "lines": [f["start_line"], f["end_line"]],
                   "similarity": f["similarity"], "tokens": f["tokens"], "rare": f.get("rare_anchors")}
                  for f in fs] for p, fs in fres["findings"].items()}
