@@ -117,12 +117,11 @@ def _process_base(job: tuple[str, str, str, BuildParams]) -> np.ndarray | tuple[
 
 def _process(job: tuple[str, str, str, BuildParams]) -> _FileResult | tuple[str, str]:
     """Tokenize and fingerprint one file (runs in a worker process)."""
-    name, params = job[1], job[3]
+    _, name, lang, params = job
     got = _read_tokens(job)
     if isinstance(got[1], str):
         return got  # type: ignore[return-value]
     text, ts = got
-    lang = job[2]
     codes, dist = fpr.token_codes(ts)
     c = np.asarray(codes, dtype=np.uint32)
     h = fpr.kgram_hashes_np(c, np.asarray(dist, dtype=np.int64), params.k)

@@ -170,25 +170,13 @@ class Index:
 
     def lookup(self, hashes: Sequence[int]) -> list[tuple[int, int, int]]:
         """All (h, file, position) rows for the given fingerprints."""
-        out: list[tuple[int, int, int]] = []
-        # Chunks stay under SQLite's host-parameter limit on old builds (999).
-        for i in range(0, len(hashes), 900):
-            chunk = hashes[i:i + 900]
-            marks = ",".join("?" * len(chunk))
-            out.extend(self._query(f"SELECT h, f, p FROM fp WHERE h IN ({marks})", chunk))
-        return out
+        return self._query_in("SELECT h, f, p FROM fp WHERE h", hashes)
 
     def common(self, hashes: Iterable[int]) -> set[int]:
         """Those of ``hashes`` that the base code also has."""
-        hs = list(hashes)
-        out: set[int] = set()
         if self._no_common:
-            return out
-        for i in range(0, len(hs), 900):
-            chunk = hs[i:i + 900]
-            marks = ",".join("?" * len(chunk))
-            out.update(h for (h,) in self._query(f"SELECT h FROM common WHERE h IN ({marks})", chunk))
-        return out
+            return set()
+        return {h for (h,) in self._query_in("SELECT h FROM common WHERE h", list(hashes))}
 
     def file(self, fid: int) -> IndexedFile:
         f = self._files.get(fid)
@@ -203,12 +191,9 @@ class Index:
     def files(self, fids: set[int]) -> dict[int, IndexedFile]:
         """Rows for many files at once (one query for those not cached yet)."""
         missing = [f for f in fids if f not in self._files]
-        for i in range(0, len(missing), 900):
-            chunk = missing[i:i + 900]
-            marks = ",".join("?" * len(chunk))
-            for row in self._query("SELECT id, path, lang, license, family, ntokens FROM files "
-                                   f"WHERE id IN ({marks})", chunk):
-                self._files[row[0]] = IndexedFile(*row)
+        for row in self._query_in("SELECT id, path, lang, license, family, ntokens FROM files WHERE id",
+                                  missing):
+            self._files[row[0]] = IndexedFile(*row)
         try:
             return {f: self._files[f] for f in fids}
         except KeyError as e:
@@ -267,6 +252,15 @@ class Index:
             "licenses": dict(q("SELECT coalesce(license, 'unknown'), count(*) FROM files "
                                "GROUP BY 1 ORDER BY 2 DESC")),
         }
+
+    def _query_in(self, sql: str, values: Sequence[Any]) -> list[tuple]:
+        """Rows of ``sql IN (values)``, in chunks under SQLite's host-parameter limit
+        on old builds (999)."""
+        out: list[tuple] = []
+        for i in range(0, len(values), 900):
+            chunk = values[i:i + 900]
+            out.extend(self._query(f"{sql} IN ({','.join('?' * len(chunk))})", chunk))
+        return out
 
     def _query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
         try:

@@ -42,8 +42,8 @@ class Thresholds:
     """When an aligned region counts as a copy.
 
     A match with at least one *rare* anchor (a fingerprint that only its source
-    family has in the index, and the index's base code has not) needs 50 normalized tokens at 75 % similarity, the
-    field's usual floor for code clones; chat-sized snippets count from 40 tokens
+    family has in the index, and the index's base code has not) needs 50
+    normalized tokens at 75 % similarity, the field's usual floor for code clones; chat-sized snippets count from 40 tokens
     when near-verbatim (90 %), and from 30 with three rare anchors. A match made
     only of fingerprints that other programs share is a common token shape: it
     needs 50 tokens, 90 % similarity and must not be table-shaped. The numbers
