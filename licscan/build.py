@@ -77,6 +77,7 @@ class _FileResult:
     uniq: list[str]
     inverse: np.ndarray
     line_deltas: bytes
+    names: bytes
     hashes: np.ndarray
     positions: np.ndarray
     signature: np.ndarray
@@ -150,6 +151,7 @@ def _process(job: tuple[str, str, str, BuildParams]) -> _FileResult | tuple[str,
         name=name, lang=lang, size=len(raw), sha1=hashlib.sha1(raw).hexdigest(),
         uniq=[str(u) for u in uniq], inverse=inverse.astype(np.uint32),
         line_deltas=zlib.compress(deltas.tobytes(), 6),
+        names=zlib.compress(np.asarray([c for c in fpr.name_codes(ts) if c >= 0], np.uint16).tobytes(), 6),
         hashes=hs, positions=positions.astype(np.int32), signature=sig,
         text=zlib.compress(raw, 6) if params.store_text else None, fallback=ts.fallback,
     )
@@ -345,7 +347,7 @@ def _write(out: Path, roots: Sequence[Path], results: list[_FileResult],
             tok = np.minimum(ids[r.inverse], VOCAB_LIMIT).astype(np.uint16)
             lic = license_of.get(r.name)
             rows.append((i, r.name, r.lang, lic, None, r.size, r.sha1, len(r.inverse),
-                         int(families[i]), zlib.compress(tok.tobytes(), 6), r.line_deltas, r.text))
+                         int(families[i]), zlib.compress(tok.tobytes(), 6), r.line_deltas, r.names, r.text))
             summary.files += 1
             summary.bytes += r.size
             summary.tokens += len(r.inverse)

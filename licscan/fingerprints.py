@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .tokens import ID, TokenStream
+from .tokens import ID, NUM, STR, TokenStream
 
 if TYPE_CHECKING:
     import numpy as np
@@ -63,6 +63,30 @@ def token_codes(ts: TokenStream) -> tuple[list[int], list[int]]:
         else:
             dist.append(0)
     return codes, dist
+
+
+LEXICAL = frozenset({ID, NUM, STR})
+"""Normalized tokens that stand for a name or a literal of the source text."""
+
+
+def name_codes(ts: TokenStream) -> list[int]:
+    """Per token, a 16-bit hash of the raw text of a name or literal, -1 for any other
+    token. Normalization forgets names and values so that renamed copies match; these
+    codes let a match ask afterwards how many of them it kept (see matches.py).
+    Sixteen bits, because the match re-aligns a region on these codes and would find
+    chance agreements among a few hundred pairs of 8-bit codes; the index grows by
+    two bytes per name (about 12 %)."""
+    out: list[int] = []
+    cache: dict[str, int] = {}
+    for norm, raw in zip(ts.norm, ts.raw):
+        if norm not in LEXICAL:
+            out.append(-1)
+            continue
+        c = cache.get(raw)
+        if c is None:
+            c = cache[raw] = zlib.crc32(raw.encode("utf-8", "surrogatepass")) & 0xFFFF
+        out.append(c)
+    return out
 
 
 def _finish(h: int) -> int:

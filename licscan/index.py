@@ -4,7 +4,9 @@ An index is data, not code: plain tables and zlib-compressed arrays, no pickle.
 Layout:
 - ``meta``: schema version, build parameters, grammar versions, corpus fingerprint;
 - ``vocab``: normalized token strings, so token streams store 2-byte ids;
-- ``files``: one row per distinct indexed file (identical copies become ``aliases``);
+- ``files``: one row per distinct indexed file (identical copies become ``aliases``),
+  with its normalized token stream, line numbers and a 16-bit hash of the raw text
+  of each name or literal (so a match can tell a copy's names from a coincidence);
 - ``fp``: winnowed fingerprint -> (file, token position), a WITHOUT ROWID b-tree
   so that a lookup is one index probe and the table is its own index;
 - ``common``: fingerprints of ``fp`` that the build's base code (permissive code
@@ -28,7 +30,7 @@ from typing import Any
 from .files import decode
 from .model import LicscanError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MAGIC = "licscan-index"
 
 _SCHEMA = """
@@ -46,6 +48,7 @@ CREATE TABLE files (
     family INTEGER NOT NULL,
     tokens BLOB NOT NULL,
     lines BLOB NOT NULL,
+    names BLOB NOT NULL,
     text BLOB
 );
 CREATE TABLE aliases (file INTEGER NOT NULL, path TEXT NOT NULL);
@@ -104,7 +107,7 @@ class IndexWriter:
         self.db.executemany("INSERT INTO vocab VALUES (?, ?)", enumerate(tokens))
 
     def add_files(self, rows: Iterable[tuple]) -> None:
-        self.db.executemany("INSERT INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+        self.db.executemany("INSERT INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
 
     def add_aliases(self, rows: Iterable[tuple[int, str]]) -> None:
         self.db.executemany("INSERT INTO aliases VALUES (?, ?)", rows)
@@ -210,6 +213,17 @@ class Index:
         except zlib.error as e:
             raise LicscanError(f"index {self.path} is corrupt: {e}") from None
         return ids, array("I", accumulate(deltas))
+
+    def names(self, fid: int) -> array:
+        """The hash of each name or literal of a file's stream, in order
+        (``fingerprints.name_codes`` without the -1 entries)."""
+        rows = self._query("SELECT names FROM files WHERE id = ?", (fid,))
+        if not rows:
+            raise LicscanError(f"index {self.path} is corrupt: file {fid} is missing")
+        try:
+            return decode_ints(rows[0][0], "H")
+        except zlib.error as e:
+            raise LicscanError(f"index {self.path} is corrupt: {e}") from None
 
     def text(self, fid: int) -> str | None:
         """A file's source text: stored in the index (``--store-text``), else read

@@ -7,7 +7,8 @@
 3. Each chain is verified by aligning the normalized tokens between and around
    its anchors; the alignment gives both line ranges and the similarity.
 4. Weak matches are dropped (too few matched tokens, unless the anchors are
-   rare), and variants of one source (a family) are reported once.
+   rare; too few names and literals kept from the source; a table whose values
+   differ), and variants of one source (a family) are reported once.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import sys
 import zlib
 from array import array
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
+from functools import partial
 
 from . import fingerprints as fpr
 from .index import Index
@@ -43,11 +46,22 @@ class Thresholds:
 
     A match with at least one *rare* anchor (a fingerprint that only its source
     family has in the index, and the index's base code has not) needs 50
-    normalized tokens at 75 % similarity, the field's usual floor for code clones; chat-sized snippets count from 40 tokens
-    when near-verbatim (90 %), and from 30 with three rare anchors. A match made
-    only of fingerprints that other programs share is a common token shape: it
-    needs 50 tokens, 90 % similarity and must not be table-shaped. The numbers
-    come from bench/accuracy.py (see the README for the trade-off measured).
+    normalized tokens at 75 % similarity, the field's usual floor for code
+    clones; chat-sized snippets count from 40 tokens when near-verbatim (90 %),
+    and from 30 with three rare anchors. A match made only of fingerprints that
+    other programs share is a common token shape: it needs 50 tokens, 90 %
+    similarity and must not be table-shaped.
+
+    Normalized tokens forget names and values, so every match is also asked what
+    it kept of them. A copy keeps some: renaming stops at the names a program
+    calls or exports, and at most of its constants. Two programs that merely share
+    a token shape usually keep none (measured on the permissive negatives: half
+    of their matches agree on no name or literal at all, while every detected
+    renamed copy kept at least two). A data table is only a copy if its values
+    are. Conversely, a near-verbatim match whose names and literals are nearly all
+    kept is a copy from 35 tokens on, whatever its rarity among the indexed
+    projects (not if the base code has its shape). The numbers come from
+    bench/accuracy.py (see the README).
     """
 
     min_tokens: int = 50
@@ -64,7 +78,28 @@ class Thresholds:
     row shape (``{ "name", CONST },``), so their 6-grams recur; ordinary code falls
     below 0.3 only when it is itself a run of near-identical statements."""
     min_tokens_table: int = 200
-    """A near-verbatim table this long is a copy, however repetitive."""
+    """A near-verbatim table this long is a copy, however repetitive (if its values agree)."""
+    min_same_names: int = 2
+    """Least number of aligned names and literals whose raw text the copy kept."""
+    renamed_min_tokens: int = 150
+    renamed_min_rare: int = 5
+    """A long match with this many rare anchors needs no kept names: a thorough
+    rename of a whole function is still a copy, and that much structure is evidence."""
+    short_min_same: float = 0.5
+    """A match shorter than ``min_tokens`` (a chat-sized snippet) must keep at least
+    this share of its names and literals: short shapes recur, short texts do not."""
+    verbatim_min_tokens: int = 35
+    verbatim_min_similarity: float = 0.9
+    verbatim_min_same: float = 0.9
+    verbatim_min_names: int = 6
+    """A near-verbatim match that kept this share of at least this many names and
+    literals is a copy from ``verbatim_min_tokens`` on, rare anchors or not: code
+    vendored in several indexed projects (gnulib) has no rare fingerprint, and its
+    names are evidence enough."""
+    table_diversity: float = 0.3
+    table_min_same: float = 0.3
+    """A match below ``table_diversity`` is table-shaped; its names and literals must
+    agree at least this often (two CRC tables of different polynomials align perfectly)."""
     max_sources: int = 3
 
     def adjusted(self, min_tokens: int | None = None, min_similarity: float | None = None) -> Thresholds:
@@ -80,6 +115,7 @@ class Thresholds:
         return t
 
     def accepts(self, matched: int, sim: float, rare: int, diversity: float) -> bool:
+        """Whether the aligned token shape is enough for a copy (names aside)."""
         if rare == 0:
             # Without a single fingerprint specific to this source, accept only a
             # near-verbatim match that is not table-shaped: macro lists, constant
@@ -91,6 +127,31 @@ class Thresholds:
                 or (matched >= self.min_tokens_short and sim >= self.min_similarity_short)
                 or (matched >= self.min_tokens_rare and rare >= self.min_rare_anchors
                     and sim >= self.min_similarity_rare))
+
+    def may_be_verbatim(self, matched: int, sim: float, diversity: float) -> bool:
+        """Whether the token shape leaves room for the verbatim path (names not known yet)."""
+        return (matched >= self.verbatim_min_tokens and sim >= self.verbatim_min_similarity
+                and diversity >= self.table_diversity)
+
+    def judge(self, matched: int, sim: float, rare: int, diversity: float, verbatim: bool,
+              names: int, same: int) -> bool:
+        """The verdict on a match, names included; ``verbatim``: the verbatim path is open
+        (``may_be_verbatim`` and no anchor in the base code)."""
+        if self.accepts(matched, sim, rare, diversity) and self.names_agree(matched, rare, diversity, names, same):
+            return True
+        return verbatim and names >= self.verbatim_min_names and same >= self.verbatim_min_same * names
+
+    def names_agree(self, matched: int, rare: int, diversity: float, names: int, same: int) -> bool:
+        """Whether the match kept enough of its source's names and literals.
+        ``names``: aligned name/literal pairs; ``same``: those whose raw text agrees."""
+        table = diversity < self.table_diversity
+        if table and names and same < self.table_min_same * names:
+            return False
+        # Below the usual floor, only distinctive tokens make a copy: the names too.
+        if matched < self.min_tokens and same < self.short_min_same * names:
+            return False
+        return same >= self.min_same_names or (
+            matched >= self.renamed_min_tokens and rare >= self.renamed_min_rare and not table)
 
 
 @dataclass
@@ -105,6 +166,8 @@ class _Region:
     rare: int
     similarity: float = 0.0
     diversity: float = 1.0
+    names: int = 0
+    same: int = 0
     also: list[str] = field(default_factory=list)
 
 
@@ -119,6 +182,8 @@ class Matcher:
         self.k = int(index.params["k"])
         self._vcodes: list[int] | None = None
         self._streams: dict[int, tuple[list[int], array]] = {}
+        self._names: dict[int, array] = {}
+        self._lexical_ids: set[int] | None = None
 
     # ------------------------------------------------------------------ public
 
@@ -165,16 +230,18 @@ class Matcher:
                 hits[f].append((q, p, h))
         # Base code (permissive code given at build time) that has a fingerprint
         # too makes it common: another owner, so it never counts as rare.
-        for h in self.index.common(owners):
+        based = self.index.common(owners)
+        for h in based:
             owners[h].add("\0base")
         df = {h: len(v) for h, v in owners.items()}
         ranked = sorted(hits.items(), key=lambda kv: -len({h for _, _, h in kv[1]}))
         regions: list[_Region] = []
+        qnames = fpr.name_codes(ts) if ranked else []
         for fid, fh in ranked[:_MAX_CANDIDATES]:
             if len({h for _, _, h in fh}) < 2:
                 break
             for chain in _chains(fh):
-                r = self._verify(fid, chain, codes, df)
+                r = self._verify(fid, chain, codes, qnames, df, based)
                 if r is not None:
                     regions.append(r)
         return [self._finding(r, ts, path) for r in self._select(regions)]
@@ -195,37 +262,64 @@ class Matcher:
             s = self._streams[fid] = ([v[i] for i in ids], lines)
         return s
 
-    def _verify(self, fid: int, chain: list[tuple[int, int, int]], q: list[int],
-                df: dict[int, int]) -> _Region | None:
+    def _source_names(self, fid: int) -> array:
+        """``fingerprints.name_codes`` of an indexed file, rebuilt from its stored bytes."""
+        out = self._names.get(fid)
+        if out is None:
+            ids, _ = self.index.tokens(fid)
+            if self._lexical_ids is None:
+                self._lexical_ids = {i for i, t in enumerate(self.index.vocab()) if t in fpr.LEXICAL}
+            lexical = self._lexical_ids
+            stored = iter(self.index.names(fid))
+            out = self._names[fid] = array("l", [next(stored, -1) if i in lexical else -1 for i in ids])
+        return out
+
+    def _verify(self, fid: int, chain: list[tuple[int, int, int]], q: list[int], qnames: list[int],
+                df: dict[int, int], based: set[int]) -> _Region | None:
         s, _ = self._source(fid)
         k = self.k
-        matched = 0
+        spans: list[tuple[int, int, int]] = []  # aligned (scanned, source, length) runs
         q_cov_end = -1  # anchors overlap: count each scanned token once
         for i, (qa, sa, _h) in enumerate(chain):
             start = max(qa, q_cov_end)
-            matched += max(0, qa + k - start)
+            if qa + k > start:
+                spans.append((start, sa + start - qa, qa + k - start))
             q_cov_end = max(q_cov_end, qa + k)
             if i + 1 < len(chain):
                 qb, sb, _ = chain[i + 1]
                 if qa + k < qb and sa + k < sb:
                     sm = SequenceMatcher(None, q[qa + k:qb], s[sa + k:sb], autojunk=False)
-                    matched += sum(b.size for b in sm.get_matching_blocks())
+                    spans.extend((qa + k + a, sa + k + b, n) for a, b, n in sm.get_matching_blocks() if n)
         q0, s0 = chain[0][0], chain[0][1]
         while q0 > 0 and s0 > 0 and q[q0 - 1] == s[s0 - 1]:
-            q0, s0, matched = q0 - 1, s0 - 1, matched + 1
+            q0, s0 = q0 - 1, s0 - 1
         q1, s1 = chain[-1][0] + k, chain[-1][1] + k
         while q1 < len(q) and s1 < len(s) and q[q1] == s[s1]:
-            q1, s1, matched = q1 + 1, s1 + 1, matched + 1
+            q1, s1 = q1 + 1, s1 + 1
+        spans.append((q0, s0, chain[0][0] - q0))
+        spans.append((chain[-1][0] + k, chain[-1][1] + k, q1 - chain[-1][0] - k))
+        matched = sum(n for _, _, n in spans)
         sim = 2 * matched / ((q1 - q0) + (s1 - s0))
         rare = sum(1 for _, _, h in chain if df[h] == 1)
         diversity = _diversity(q, q0, q1)
-        if not self.t.accepts(matched, sim, rare, diversity):
+        # Kept names vouch for code shared among copyleft projects, not for a shape
+        # the base code (known permissive) has too.
+        verbatim = self.t.may_be_verbatim(matched, sim, diversity) and not any(h in based for *_, h in chain)
+        if not (verbatim or self.t.accepts(matched, sim, rare, diversity)):
             return None
-        return _Region(fid, q0, q1, s0, s1, matched, len(chain), rare, min(sim, 1.0), diversity)
+        enough = partial(self.t.judge, matched, sim, rare, diversity, verbatim)
+        names, same = _kept_names(spans, q, s, qnames, self._source_names(fid), (q0, q1, s0, s1),
+                                  diversity < self.t.table_diversity, enough)
+        if not enough(names, same):
+            return None
+        return _Region(fid, q0, q1, s0, s1, matched, len(chain), rare, min(sim, 1.0), diversity,
+                       names, same)
 
     def _select(self, regions: list[_Region]) -> list[_Region]:
         """One finding per family for a region, at most ``max_sources`` distinct sources."""
-        regions.sort(key=lambda r: (-r.matched, -r.similarity, r.fid))
+        # Among equal alignments, the source whose names and literals the text kept
+        # is the one it was copied from; the others are its look-alikes.
+        regions.sort(key=lambda r: (-r.matched, -r.similarity, -r.same, r.fid))
         kept: list[_Region] = []
         for r in regions:
             if any(o.fid == r.fid and (_overlap(o, r) > 0 or _overlap_source(o, r) >= 0.5)
@@ -262,8 +356,41 @@ class Matcher:
             language=ts.lang,
             extra={"source_tokens": r.s1 - r.s0, "anchors": r.anchors, "rare_anchors": r.rare,
                    "also_in": also, "source_id": r.fid, "diversity": round(r.diversity, 3),
+                   "names_kept": round(r.same / r.names, 3) if r.names else None,
                    "token_range": [r.q0, r.q1], "source_token_range": [r.s0, r.s1]},
         )
+
+
+_NAMES_ALIGN_MAX = 600
+"""Longest region re-aligned on raw names: difflib's cost grows with length times
+repetition, and a region longer than a function rarely needs it."""
+
+
+def _kept_names(spans: list[tuple[int, int, int]], q: list[int], s: list[int], qn: list[int],
+                sn: array, region: tuple[int, int, int, int], table: bool,
+                enough: Callable[[int, int], bool]) -> tuple[int, int]:
+    """(aligned name/literal pairs, how many of them the copy kept verbatim).
+
+    Counted on the normalized alignment first. When that is not ``enough``, the
+    region is aligned again on tokens and raw names together: in repetitive code
+    (a switch, rows of a table) the normalized alignment may pair each row with
+    its neighbour, which makes a verbatim copy look renamed."""
+    names = same = 0
+    for qa, sa, n in spans:
+        for a, b in zip(qn[qa:qa + n], sn[sa:sa + n]):
+            if a >= 0:
+                names += 1
+                same += a == b
+    q0, q1, s0, s1 = region
+    # Tables are left out: their rows align diagonally from the anchors at their
+    # edges, and difflib over rows of commas and numbers is what costs the most.
+    if enough(names, same) or max(q1 - q0, s1 - s0) > _NAMES_ALIGN_MAX or table:
+        return names, same
+    qk = [c * 65537 + n + 1 for c, n in zip(q[q0:q1], qn[q0:q1])]
+    sk = [c * 65537 + n + 1 for c, n in zip(s[s0:s1], sn[s0:s1])]
+    sm = SequenceMatcher(None, qk, sk, autojunk=False)
+    again = sum(1 for a, _, n in sm.get_matching_blocks() for x in qn[q0 + a:q0 + a + n] if x >= 0)
+    return names, max(same, min(again, names))
 
 
 def _overlap_source(a: _Region, b: _Region) -> float:

@@ -2,8 +2,10 @@
 
 Normalization is what makes renamed and edited copies match: identifiers become
 ``$ID``, numbers ``$NUM``, strings and characters ``$STR``; keywords and operators
-keep their text; comments and docstrings vanish. The raw text and the line of
-every token are kept beside it for evidence and for rename-consistency hashing.
+keep their text; comments, docstrings and import/include/package declarations
+vanish (they say what code uses, not who wrote it, and every file has them).
+The raw text and the line of every token are kept beside it for evidence, for
+rename-consistency hashing and for comparing names and literals of a match.
 """
 
 from __future__ import annotations
@@ -29,6 +31,13 @@ _NUM_PARTS = ("number", "integer", "int_literal", "float", "decimal", "hex_", "o
 # Statements made of a bare string literal do nothing: they are docstrings
 # (Python) or directive prologues, so they are documentation, not code.
 _STMT_KINDS = frozenset({"expression_statement"})
+# Declarations that only name other code: a run of them is the same boilerplate in
+# every project (an import block matched 90 tokens of an unrelated Java file).
+_BOILERPLATE_KINDS = frozenset({
+    "preproc_include", "import_statement", "import_from_statement", "future_import_statement",
+    "import_declaration", "package_declaration", "package_clause", "use_declaration",
+    "extern_crate_declaration", "namespace_use_declaration", "using_directive",
+})
 # Opaque leaves whose text is code the grammar does not parse (C macro bodies).
 _REPARSE_KINDS = frozenset({"preproc_arg"})
 _KEYWORDISH = re.compile(r"[#@]?[A-Za-z_]\w{0,23}|[^\w\s]{1,3}")
@@ -86,6 +95,8 @@ def _category(kind: str, named: bool, leaf: bool) -> int:
         return _SKIP
     if not named:
         return _ANON if leaf else _DESCEND
+    if kind in _BOILERPLATE_KINDS:
+        return _SKIP
     if kind in _STMT_KINDS:
         return _DROP_STMT
     if kind in _REPARSE_KINDS:

@@ -52,9 +52,12 @@ def found(core_index: Path, **kw: object) -> list[tuple[str, int, int, str]]:
 
 
 def c_block_lines() -> tuple[int, int]:
-    """Lines of rlepack.c's code (after its license header comment)."""
+    """Lines of rlepack.c's code (after its license header and #include lines, which
+    make no tokens)."""
     lines = C_SRC.splitlines()
-    first = next(i for i, ln in enumerate(lines, 1) if ln.startswith("#include"))
+    start = next(i for i, ln in enumerate(lines) if ln.startswith("#include"))
+    first = next(i for i, ln in enumerate(lines[start:], start + 1)
+                 if ln.strip() and not ln.startswith("#include"))
     return first, len(lines)
 
 

@@ -417,7 +417,7 @@ func countAbove(values []int, limit int) int {
 	return total
 }
 """,
-        renames={"demo": "other", "countAbove": "tally", "values": "xs", "limit": "cap",
+        renames={"countAbove": "tally", "values": "xs", "limit": "cap",
                  "total": "acc", "i": "k"},
         number=("37", "1024"),
         reformatted="""\
@@ -887,7 +887,9 @@ def test_known_token_line(lang):
     base = _tok(s["code"], lang)
     i = base.raw.index(token)
     assert base.lines[i] == line
-    # The first and last tokens sit on the first and last code lines.
-    code_lines = [n for n, t in enumerate(s["code"].splitlines(), 1) if t.strip()]
+    # The first and last tokens sit on the first and last code lines (package and
+    # import lines make no tokens).
+    code_lines = [n for n, t in enumerate(s["code"].splitlines(), 1)
+                  if t.strip() and not t.startswith(("package ", "import "))]
     assert base.lines[0] == code_lines[0]
     assert base.lines[-1] == code_lines[-1]

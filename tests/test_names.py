@@ -1,0 +1,179 @@
+"""What a match kept of its source's names and literals: the evidence that separates a
+renamed copy from two programs that merely share a token shape."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from licscan import fingerprints as fpr
+from licscan.build import build_index
+from licscan.index import open_index
+from licscan.matches import Matcher, Thresholds
+from licscan.tokens import tokenize
+
+from conftest import write
+
+# A short search loop (about 70 normalized tokens): long enough to match, short
+# enough that its shape alone is weak evidence.
+SEARCH = """static int {f}(struct {node} *{head}, int {key})
+{{
+    struct {node} *{cur} = {head};
+    int {depth} = {zero};
+    while ({cur} != {nil}) {{
+        if ({cur}->{val} == {key})
+            return {depth};
+        {cur} = {key} < {cur}->{val} ? {cur}->{left} : {cur}->{right};
+        {depth} += {one};
+    }}
+    return -{one};
+}}
+"""
+ORIGINAL = dict(f="tree_depth_of", node="tnode", head="root", key="wanted", cur="walk", depth="level",
+                zero="0", nil="NULL", val="value", left="lo", right="hi", one="1")
+# Every name and literal replaced: nothing of the source text is left.
+STRANGER = dict(f="find_level", node="item", head="top", key="goal", cur="it", depth="d",
+                zero="7", nil="END", val="k", left="prev", right="next", one="3")
+# Local names replaced, but the struct's fields and the NULL it compares with kept,
+# as a rename that must still compile against the same types does.
+RENAMED = dict(STRANGER, node="tnode", val="value", left="lo", right="hi", nil="NULL")
+
+
+def _table(name: str, values: list[int]) -> str:
+    rows = ",\n".join("    " + ", ".join(f"0x{v:04x}" for v in values[i:i + 8])
+                      for i in range(0, len(values), 8))
+    return f"static const unsigned short {name}[{len(values)}] = {{\n{rows}\n}};\n"
+
+
+TABLE = _table("crc_ccitt_lut", [(i * 4129) & 0xFFFF for i in range(64)])
+OTHER_TABLE = _table("crc_ccitt_lut", [(i * 40503 + 17) & 0xFFFF for i in range(64)])
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("names")
+    long_fn = "\n".join(SEARCH.format(**{k: v + str(n) if k not in ("zero", "one", "nil") else v
+                                         for k, v in ORIGINAL.items()}) for n in range(3))
+    gpl = write(root / "gplproj", {
+        "search.c": "/* SPDX-License-Identifier: GPL-2.0-or-later */\n" + SEARCH.format(**ORIGINAL),
+        "lut.c": "/* SPDX-License-Identifier: GPL-2.0-or-later */\n#include <stdint.h>\n" + TABLE,
+        "long.c": "/* SPDX-License-Identifier: GPL-2.0-or-later */\n" + long_fn,
+    })
+    out = root / "n.lsi"
+    build_index([gpl], out, workers=1, licenses=False)
+    return out
+
+
+def test_name_codes_mark_names_and_literals_only() -> None:
+    ts = tokenize('int f(int x) { return x + 42 + g("s"); }', "c")
+    codes = fpr.name_codes(ts)
+    assert len(codes) == len(ts)
+    for norm, raw, c in zip(ts.norm, ts.raw, codes):
+        assert (c >= 0) == (norm in fpr.LEXICAL), (norm, raw)
+    named = {raw: c for raw, c, n in zip(ts.raw, codes, ts.norm) if n in fpr.LEXICAL}
+    assert set(named) == {"f", "x", "42", "g", '"s"'}
+    assert all(0 <= c <= 0xFFFF for c in named.values())
+    # The same raw text always hashes alike, in any stream.
+    again = fpr.name_codes(tokenize("x = 42;", "c"))
+    assert [c for c in again if c >= 0] == [named["x"], named["42"]]
+
+
+def test_structural_twin_without_shared_names_is_not_a_copy(index: Path) -> None:
+    m = Matcher(open_index(index))
+    stranger = m.scan_text(SEARCH.format(**STRANGER), "c")
+    assert stranger == []
+    # Without the names rule the same shape is a match: the test guards the rule.
+    loose = Matcher(open_index(index), Thresholds(min_same_names=0))
+    shape = loose.scan_text(SEARCH.format(**STRANGER), "c")
+    assert len(shape) == 1 and shape[0].extra["names_kept"] == 0.0
+
+
+def test_rename_that_keeps_some_names_is_a_copy(index: Path) -> None:
+    found = Matcher(open_index(index)).scan_text(SEARCH.format(**RENAMED), "c")
+    assert len(found) == 1
+    f = found[0]
+    assert f.source.path == "gplproj/search.c"
+    assert 0 < f.extra["names_kept"] < 0.7
+    verbatim = Matcher(open_index(index)).scan_text(SEARCH.format(**ORIGINAL), "c")
+    kept = {f.source.path: f.extra["names_kept"] for f in verbatim}
+    assert kept["gplproj/search.c"] == 1.0
+
+
+def test_long_thorough_rename_is_still_a_copy(index: Path) -> None:
+    # Three functions' worth of structure, every name and literal changed.
+    text = "\n".join(SEARCH.format(**{k: v + str(n) for k, v in STRANGER.items()}) for n in range(3))
+    found = Matcher(open_index(index)).scan_text(text, "c")
+    assert [f.source.path for f in found] == ["gplproj/long.c"]
+    f = found[0]
+    assert f.tokens >= Thresholds().renamed_min_tokens
+    assert f.extra["rare_anchors"] >= Thresholds().renamed_min_rare
+    assert f.extra["names_kept"] < 0.1
+
+
+def test_table_is_a_copy_only_if_its_values_are(index: Path) -> None:
+    m = Matcher(open_index(index))
+    same = m.scan_text(TABLE, "c")
+    assert [f.source.path for f in same] == ["gplproj/lut.c"]
+    assert same[0].extra["diversity"] < Thresholds().table_diversity
+    assert m.scan_text(OTHER_TABLE, "c") == []
+    loose = Matcher(open_index(index), Thresholds(table_min_same=0.0))
+    assert [f.source.path for f in loose.scan_text(OTHER_TABLE, "c")] == ["gplproj/lut.c"]
+
+
+@pytest.mark.parametrize("lang, text", [
+    ("c", '#include <stdio.h>\n#include "local.h"\n'),
+    ("cpp", "#include <vector>\n"),
+    ("python", "import os\nfrom collections import OrderedDict as OD\nfrom __future__ import annotations\n"),
+    ("java", "package org.example.util;\nimport java.util.List;\nimport static java.lang.Math.max;\n"),
+    ("javascript", 'import fs from "fs";\nimport * as path from "path";\n'),
+    ("typescript", 'import { readFile } from "fs";\n'),
+    ("go", 'package demo\n\nimport (\n\t"fmt"\n\t"os"\n)\n'),
+    ("rust", "extern crate serde;\nuse std::collections::HashMap;\n"),
+    ("php", "<?php\nuse Foo\\Bar;\nuse Baz\\Qux as Q;\n"),
+    ("csharp", "using System;\nusing System.Collections.Generic;\n"),
+])
+def test_import_blocks_make_no_tokens(lang: str, text: str) -> None:
+    ts = tokenize(text, lang)
+    assert [t for t in ts.raw if t not in ("<?php",)] == [], ts.raw
+    # ... while the code after them keeps its lines.
+    body = {"python": "x = 1\n", "go": "var x = 1\n", "rust": "fn f() {}\n", "php": "$x = 1;\n",
+            "csharp": "class A {}\n", "java": "class A {}\n"}.get(lang, "int x = 1;\n")
+    full = tokenize(text + body, lang)
+    lines = [ln for ln, raw in zip(full.lines, full.raw) if raw != "<?php"]
+    assert lines and lines[0] == text.count("\n") + 1
+
+
+def _loop(names: dict[str, str]) -> str:
+    """SEARCH's loop alone: a chat-sized snippet of about 45 tokens."""
+    body = SEARCH.format(**names).splitlines()
+    return "\n".join(body[3:10]) + "\n"
+
+
+def test_short_snippet_needs_its_names(index: Path) -> None:
+    m = Matcher(open_index(index))
+    verbatim = [f for f in m.scan_text(_loop(ORIGINAL), "c") if f.source.path == "gplproj/search.c"]
+    assert len(verbatim) == 1 and verbatim[0].tokens < Thresholds().min_tokens
+    assert m.scan_text(_loop(RENAMED), "c") == []
+    loose = Matcher(open_index(index), Thresholds(short_min_same=0.0))
+    assert "gplproj/search.c" in {f.source.path for f in loose.scan_text(_loop(RENAMED), "c")}
+
+
+def test_verbatim_snippet_of_shared_code_is_a_copy(tmp_path: Path) -> None:
+    # The same function vendored in two projects (different files around it): none
+    # of its fingerprints is rare, so only its kept names can make a short match.
+    # projb's file holds much more besides (so it is not a near-duplicate of proja's,
+    # which would make the two one family and the function rare again).
+    more = (Path(__file__).parent / "fixtures" / "langs" / "corpus" / "c" / "rlepack.c").read_text()
+    a = write(tmp_path / "proja", {"tree.c": SEARCH.format(**ORIGINAL) + "\n"})
+    b = write(tmp_path / "projb", {"walk.c": SEARCH.format(**ORIGINAL) + "\n" + more})
+    out = tmp_path / "shared.lsi"
+    build_index([a, b], out, workers=1, licenses=False)
+    m = Matcher(open_index(out))
+    found = m.scan_text(_loop(ORIGINAL), "c")
+    assert found and all(f.extra["rare_anchors"] == 0 for f in found)
+    assert {f.source.path for f in found} | set(found[0].extra["also_in"]) >= {"proja/tree.c"}
+    assert found[0].tokens < Thresholds().min_tokens
+    assert m.scan_text(_loop(RENAMED), "c") == []
+    strict = Matcher(open_index(out), Thresholds(verbatim_min_tokens=10_000))
+    assert strict.scan_text(_loop(ORIGINAL), "c") == []
