@@ -60,7 +60,7 @@ class Thresholds:
     renamed copy kept at least two). A data table is only a copy if its values
     are. Conversely, a near-verbatim match whose names and literals are nearly all
     kept is a copy from 35 tokens on, whatever its rarity among the indexed
-    projects (not if the base code has its shape). The numbers come from
+    projects (not if the base code has it whole). The numbers come from
     bench/accuracy.py (see the README).
     """
 
@@ -302,9 +302,11 @@ class Matcher:
         sim = 2 * matched / ((q1 - q0) + (s1 - s0))
         rare = sum(1 for _, _, h in chain if df[h] == 1)
         diversity = _diversity(q, q0, q1)
-        # Kept names vouch for code shared among copyleft projects, not for a shape
-        # the base code (known permissive) has too.
-        verbatim = self.t.may_be_verbatim(matched, sim, diversity) and not any(h in based for *_, h in chain)
+        # Kept names vouch for code shared among copyleft projects, not for code the
+        # base (known permissive) has whole: that is a permissive function that a
+        # copyleft project vendored. Some generic anchors in base code are normal.
+        verbatim = (self.t.may_be_verbatim(matched, sim, diversity)
+                    and not all(h in based for *_, h in chain))
         if not (verbatim or self.t.accepts(matched, sim, rare, diversity)):
             return None
         enough = partial(self.t.judge, matched, sim, rare, diversity, verbatim)
