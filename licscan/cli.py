@@ -152,10 +152,22 @@ def scan(
     raise typer.Exit(outcome.exit_code)
 
 
+def _command_line() -> tuple[typer.Typer, dict]:
+    """The app to run and how. ``licscan scan`` (the pre-commit and CI hot path) runs
+    an app holding that command alone: turning every other command into a click
+    command costs ~25 ms of a ~300 ms cold scan."""
+    if sys.argv[1:2] == ["scan"]:
+        one = typer.Typer(add_completion=False)
+        one.command()(scan)
+        return one, {"args": sys.argv[2:], "prog_name": "licscan scan"}
+    return app, {}
+
+
 def main() -> None:
     """Console entry point: user errors become one line on stderr and exit code 2."""
     try:
-        rc = app(standalone_mode=False)
+        run, how = _command_line()
+        rc = run(standalone_mode=False, **how)
         sys.exit(rc if isinstance(rc, int) else 0)
     except typer.Exit as e:
         sys.exit(e.exit_code)

@@ -139,3 +139,14 @@ def test_side_by_side_pairs_lines_by_alignment_not_by_offset() -> None:
     assert (4, 2) in rows and (5, 3) in rows and (2, 1) in rows
     assert [r[0] for r in rows if r[0] is not None] == list(range(len(mine)))
     assert [r[1] for r in rows if r[1] is not None] == list(range(len(source)))
+
+
+def test_scan_runs_alone_but_reads_like_the_full_command_line() -> None:
+    # `licscan scan` dispatches to an app holding only that command (cold-start cost):
+    # its help and usage must still name it as the `scan` of `licscan`.
+    r = run("scan", "--help")
+    assert r.returncode == 0
+    assert "Usage: licscan scan [OPTIONS] [PATHS]..." in " ".join(r.stdout.split())
+    assert "--index" in r.stdout and "--side-by-side" in r.stdout
+    top = run("--help")
+    assert top.returncode == 0 and "scan" in top.stdout and "index" in top.stdout
