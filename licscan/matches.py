@@ -109,6 +109,7 @@ class Thresholds:
             t.min_tokens = min_tokens
             t.min_tokens_short = min(t.min_tokens_short, min_tokens)
             t.min_tokens_rare = min(t.min_tokens_rare, min_tokens)
+            t.verbatim_min_tokens = min(t.verbatim_min_tokens, min_tokens)
         if min_similarity is not None:
             t.min_similarity = min_similarity
             t.common_min_similarity = max(min_similarity, t.common_min_similarity)
@@ -136,7 +137,7 @@ class Thresholds:
     def judge(self, matched: int, sim: float, rare: int, diversity: float, verbatim: bool,
               names: int, same: int) -> bool:
         """The verdict on a match, names included; ``verbatim``: the verbatim path is open
-        (``may_be_verbatim`` and no anchor in the base code)."""
+        (``may_be_verbatim``, and the base code does not hold every anchor)."""
         if self.accepts(matched, sim, rare, diversity) and self.names_agree(matched, rare, diversity, names, same):
             return True
         return verbatim and names >= self.verbatim_min_names and same >= self.verbatim_min_same * names
