@@ -75,7 +75,7 @@ def name_codes(ts: TokenStream) -> list[int]:
     codes let a match ask afterwards how many of them it kept (see matches.py).
     Sixteen bits, because the match re-aligns a region on these codes and would find
     chance agreements among a few hundred pairs of 8-bit codes; the index grows by
-    two bytes per name (about 12 %)."""
+    two bytes per name (about a quarter, measured)."""
     out: list[int] = []
     cache: dict[str, int] = {}
     for norm, raw in zip(ts.norm, ts.raw):

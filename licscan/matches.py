@@ -36,6 +36,8 @@ _LOOKBACK = 64
 _DRIFT_COST = 0.04
 _MAX_CANDIDATES = 64
 _MAX_QPOS = 16
+_LEXICAL_CODES = frozenset(zlib.crc32(t.encode("utf-8")) for t in fpr.LEXICAL)
+"""Token codes (as ``_source`` makes them) of the normalized name and literal tokens."""
 _FAMILY = {"cpp": "c", "typescript": "javascript", "tsx": "javascript"}
 """Languages whose code moves between each other unchanged (C into C++, JS into TS)."""
 
@@ -184,7 +186,6 @@ class Matcher:
         self._vcodes: list[int] | None = None
         self._streams: dict[int, tuple[list[int], array]] = {}
         self._names: dict[int, array] = {}
-        self._lexical_ids: set[int] | None = None
 
     # ------------------------------------------------------------------ public
 
@@ -267,12 +268,10 @@ class Matcher:
         """``fingerprints.name_codes`` of an indexed file, rebuilt from its stored bytes."""
         out = self._names.get(fid)
         if out is None:
-            ids, _ = self.index.tokens(fid)
-            if self._lexical_ids is None:
-                self._lexical_ids = {i for i, t in enumerate(self.index.vocab()) if t in fpr.LEXICAL}
-            lexical = self._lexical_ids
+            codes, _ = self._source(fid)  # the token stream is decoded already
             stored = iter(self.index.names(fid))
-            out = self._names[fid] = array("l", [next(stored, -1) if i in lexical else -1 for i in ids])
+            out = self._names[fid] = array("l", [next(stored, -1) if c in _LEXICAL_CODES else -1
+                                                 for c in codes])
         return out
 
     def _verify(self, fid: int, chain: list[tuple[int, int, int]], q: list[int], qnames: list[int],
