@@ -89,6 +89,20 @@ def name_codes(ts: TokenStream) -> list[int]:
     return out
 
 
+GENERIC_NAMES = frozenset(
+    "length size len count value data result self this buf str err ret res tmp val key item "
+    "args arg obj out msg name type index node next prev list array string text true false "
+    "null none nil undefined".split())
+"""Names that every program uses; with the one- and two-character ones (i, n, fd, 0, 42)
+they say nothing about where a piece of code came from."""
+
+
+def telling(raw: str) -> bool:
+    """Whether a name or literal's raw text says something about the code's origin."""
+    t = raw.strip("\"'`")
+    return len(t) >= 3 and t.lower() not in GENERIC_NAMES
+
+
 def _finish(h: int) -> int:
     h ^= h >> 33
     h = (h * _F1) & _M64

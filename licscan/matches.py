@@ -3,12 +3,15 @@
 1. Every k-gram of the scanned text is looked up (the index holds the winnowed
    ones), giving hits (scan position, source file, source position).
 2. Hits of one source file are chained: increasing in both files, with bounded
-   gaps and drift, which is what a copy with edits looks like.
+   gaps and drift, which is what a copy with edits looks like; and followed
+   along their diagonal while the tokens agree, which is what a verbatim copy of
+   repetitive code needs (``chains``).
 3. Each chain is verified by aligning the normalized tokens between and around
    its anchors; the alignment gives both line ranges and the similarity.
 4. Weak matches are dropped (too few matched tokens, unless the anchors are
    rare; too few names and literals kept from the source; a table whose values
-   differ), and variants of one source (a family) are reported once.
+   differ; only generic names kept and the shape not exact), and variants of
+   one source (a family) are reported once.
 """
 
 from __future__ import annotations
@@ -21,19 +24,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 from functools import partial
+from typing import NamedTuple
 
 from . import fingerprints as fpr
+from .chains import NAMES_ALIGN_MAX, chains, runs
 from .index import Index
 from .languages import canonical
 from .model import Finding, SourceRef
 from .tokens import TokenStream, tokenize
 
-MAX_GAP = 100
-"""Largest gap, in tokens, between consecutive anchors of one copy (an edited block)."""
-MAX_DRIFT = 50
-"""Largest net insertion or deletion between consecutive anchors."""
-_LOOKBACK = 64
-_DRIFT_COST = 0.04
 _MAX_CANDIDATES = 64
 _MAX_QPOS = 16
 _LEXICAL_CODES = frozenset(zlib.crc32(t.encode("utf-8")) for t in fpr.LEXICAL)
@@ -98,6 +97,15 @@ class Thresholds:
     literals is a copy from ``verbatim_min_tokens`` on, rare anchors or not: code
     vendored in several indexed projects (gnulib) has no rare fingerprint, and its
     names are evidence enough."""
+    telling_min_names: int = 2
+    generic_min_similarity: float = 0.98
+    """A match that kept fewer than this many distinct *telling* names and literals
+    (not i, n, len, 0, ...: ``fingerprints.telling``) has only its shape for evidence,
+    which must then be strong: exact, or ``min_similarity_short`` with
+    ``renamed_min_rare`` rare anchors (a renamed and edited copy). Independent code
+    for one idiom (compare two arrays, walk a list) differs in a statement or two
+    and has few anchors of its own. Measured on bench/accuracy.py: every detected
+    copy that kept fewer was exact, and no false positive left was."""
     table_diversity: float = 0.3
     table_min_same: float = 0.3
     """A match below ``table_diversity`` is table-shaped; its names and literals must
@@ -137,12 +145,21 @@ class Thresholds:
                 and diversity >= self.table_diversity)
 
     def judge(self, matched: int, sim: float, rare: int, diversity: float, verbatim: bool,
-              names: int, same: int) -> bool:
+              names: int, same: int, telling: int) -> bool:
         """The verdict on a match, names included; ``verbatim``: the verbatim path is open
-        (``may_be_verbatim``, and the base code does not hold every anchor)."""
+        (``may_be_verbatim``, and the base code does not hold every anchor);
+        ``telling``: distinct telling names and literals kept."""
+        if telling < self.telling_min_names and not (
+                sim >= self.generic_min_similarity
+                or (rare >= self.renamed_min_rare and sim >= self.min_similarity_short)):
+            return False
         if self.accepts(matched, sim, rare, diversity) and self.names_agree(matched, rare, diversity, names, same):
             return True
-        return verbatim and names >= self.verbatim_min_names and same >= self.verbatim_min_same * names
+        return verbatim and self.kept_verbatim(names, same)
+
+    def kept_verbatim(self, names: int, same: int) -> bool:
+        """Whether nearly all of enough names and literals were kept (the verbatim path)."""
+        return names >= self.verbatim_min_names and same >= self.verbatim_min_same * names
 
     def names_agree(self, matched: int, rare: int, diversity: float, names: int, same: int) -> bool:
         """Whether the match kept enough of its source's names and literals.
@@ -155,6 +172,16 @@ class Thresholds:
             return False
         return same >= self.min_same_names or (
             matched >= self.renamed_min_tokens and rare >= self.renamed_min_rare and not table)
+
+
+class _Query(NamedTuple):
+    """The scanned text as matching sees it, per token."""
+
+    codes: list[int]
+    names: list[int]
+    """``fingerprints.name_codes``."""
+    telling: list[bool]
+    """Whether the token is a name or literal that ``fingerprints.telling`` keeps."""
 
 
 @dataclass
@@ -239,13 +266,22 @@ class Matcher:
         ranked = sorted(hits.items(), key=lambda kv: -len({h for _, _, h in kv[1]}))
         regions: list[_Region] = []
         qnames = fpr.name_codes(ts) if ranked else []
+        query = _Query(codes, qnames, [c >= 0 and fpr.telling(r) for c, r in zip(qnames, ts.raw)])
         for fid, fh in ranked[:_MAX_CANDIDATES]:
-            if len({h for _, _, h in fh}) < 2:
-                break
-            for chain in _chains(fh):
-                r = self._verify(fid, chain, codes, qnames, df, based)
+            several = len({h for _, _, h in fh}) >= 2
+            # One fingerprint seen twice at the same spacing in both texts is a
+            # repeated row of a verbatim copy (one distinct fingerprint otherwise
+            # says nothing): worth an exact run.
+            if not several and len({p - q for q, p, _ in fh}) == len(fh):
+                continue
+            found = [r for chain in (chains(fh) if several else [])
+                     if (r := self._verify(fid, chain, query, df, based)) is not None]
+            for chain in runs(fh, codes, qnames, self._source(fid)[0], partial(self._source_names, fid),
+                              self.k, self.t.verbatim_min_tokens, [(r.q0, r.q1) for r in found]):
+                r = self._verify(fid, chain, query, df, based, exact=True)
                 if r is not None:
-                    regions.append(r)
+                    found.append(r)
+            regions += found
         return [self._finding(r, ts, path) for r in self._select(regions)]
 
     # ----------------------------------------------------------------- stages
@@ -274,8 +310,11 @@ class Matcher:
                                                  for c in codes])
         return out
 
-    def _verify(self, fid: int, chain: list[tuple[int, int, int]], q: list[int], qnames: list[int],
-                df: dict[int, int], based: set[int]) -> _Region | None:
+    def _verify(self, fid: int, chain: list[tuple[int, int, int]], query: _Query,
+                df: dict[int, int], based: set[int], *, exact: bool = False) -> _Region | None:
+        """``exact``: the chain is one exact run (``chains.runs``), which only the verbatim
+        path may accept: its shape is certain, and only its names can say it is a copy."""
+        q = query.codes
         s, _ = self._source(fid)
         k = self.k
         spans: list[tuple[int, int, int]] = []  # aligned (scanned, source, length) runs
@@ -307,12 +346,20 @@ class Matcher:
         # copyleft project vendored. Some generic anchors in base code are normal.
         verbatim = (self.t.may_be_verbatim(matched, sim, diversity)
                     and not all(h in based for *_, h in chain))
-        if not (verbatim or self.t.accepts(matched, sim, rare, diversity)):
+        if exact:
+            # One fingerprint repeated along a run is a row shape; base code that
+            # has a row of that shape does not have these rows.
+            if matched < self.t.verbatim_min_tokens or (
+                    len({h for *_, h in chain}) > 1 and all(h in based for *_, h in chain)):
+                return None
+            enough = lambda names, same, _telling: self.t.kept_verbatim(names, same)  # noqa: E731
+        elif verbatim or self.t.accepts(matched, sim, rare, diversity):
+            enough = partial(self.t.judge, matched, sim, rare, diversity, verbatim)
+        else:
             return None
-        enough = partial(self.t.judge, matched, sim, rare, diversity, verbatim)
-        names, same = _kept_names(spans, q, s, qnames, self._source_names(fid), (q0, q1, s0, s1),
-                                  diversity < self.t.table_diversity, enough)
-        if not enough(names, same):
+        names, same, telling = _kept_names(spans, query, s, self._source_names(fid),
+                                           (q0, q1, s0, s1), diversity < self.t.table_diversity, enough)
+        if not enough(names, same, telling):
             return None
         return _Region(fid, q0, q1, s0, s1, matched, len(chain), rare, min(sim, 1.0), diversity,
                        names, same)
@@ -363,36 +410,40 @@ class Matcher:
         )
 
 
-_NAMES_ALIGN_MAX = 600
-"""Longest region re-aligned on raw names: difflib's cost grows with length times
-repetition, and a region longer than a function rarely needs it."""
-
-
-def _kept_names(spans: list[tuple[int, int, int]], q: list[int], s: list[int], qn: list[int],
+def _kept_names(spans: list[tuple[int, int, int]], query: _Query, s: list[int],
                 sn: array, region: tuple[int, int, int, int], table: bool,
-                enough: Callable[[int, int], bool]) -> tuple[int, int]:
-    """(aligned name/literal pairs, how many of them the copy kept verbatim).
+                enough: Callable[[int, int, int], bool]) -> tuple[int, int, int]:
+    """(aligned name/literal pairs, how many of them the copy kept verbatim, how many
+    distinct telling ones it kept).
 
     Counted on the normalized alignment first. When that is not ``enough``, the
     region is aligned again on tokens and raw names together: in repetitive code
     (a switch, rows of a table) the normalized alignment may pair each row with
     its neighbour, which makes a verbatim copy look renamed."""
+    q, qn, qt = query
     names = same = 0
+    told: set[int] = set()
     for qa, sa, n in spans:
-        for a, b in zip(qn[qa:qa + n], sn[sa:sa + n]):
+        for i, b in zip(range(qa, qa + n), sn[sa:sa + n]):
+            a = qn[i]
             if a >= 0:
                 names += 1
-                same += a == b
+                if a == b:
+                    same += 1
+                    if qt[i]:
+                        told.add(a)
     q0, q1, s0, s1 = region
     # Tables are left out: their rows align diagonally from the anchors at their
     # edges, and difflib over rows of commas and numbers is what costs the most.
-    if enough(names, same) or max(q1 - q0, s1 - s0) > _NAMES_ALIGN_MAX or table:
-        return names, same
+    if enough(names, same, len(told)) or max(q1 - q0, s1 - s0) > NAMES_ALIGN_MAX or table:
+        return names, same, len(told)
     qk = [c * 65537 + n + 1 for c, n in zip(q[q0:q1], qn[q0:q1])]
     sk = [c * 65537 + n + 1 for c, n in zip(s[s0:s1], sn[s0:s1])]
     sm = SequenceMatcher(None, qk, sk, autojunk=False)
-    again = sum(1 for a, _, n in sm.get_matching_blocks() for x in qn[q0 + a:q0 + a + n] if x >= 0)
-    return names, max(same, min(again, names))
+    kept = [i for a, _, n in sm.get_matching_blocks() for i in range(q0 + a, q0 + a + n) if qn[i] >= 0]
+    if len(kept) <= same:
+        return names, same, len(told)
+    return names, min(len(kept), names), len({qn[i] for i in kept if qt[i]})
 
 
 def _overlap_source(a: _Region, b: _Region) -> float:
@@ -417,48 +468,3 @@ def _diversity(q: list[int], q0: int, q1: int) -> float:
 def _overlap(a: _Region, b: _Region) -> float:
     inter = min(a.q1, b.q1) - max(a.q0, b.q0)
     return max(0, inter) / max(1, min(a.q1 - a.q0, b.q1 - b.q0))
-
-
-def _chains(hits: list[tuple[int, int, int]]) -> list[list[tuple[int, int, int]]]:
-    """Co-linear chains of hits, best first, each hit used once.
-
-    Dynamic programming over hits sorted by scanned position; a hit may extend
-    a chain ending at most MAX_GAP tokens before it on both sides, with drift
-    bounded by MAX_DRIFT.
-    """
-    pending = sorted(set(hits))
-    out: list[list[tuple[int, int, int]]] = []
-    while len(pending) >= 2:
-        n = len(pending)
-        score = [1.0] * n
-        prev = [-1] * n
-        for i in range(n):
-            qi, si, _ = pending[i]
-            best, arg = 1.0, -1
-            for j in range(i - 1, max(-1, i - _LOOKBACK), -1):
-                qj, sj, _ = pending[j]
-                if qi - qj > MAX_GAP:
-                    break
-                if qj >= qi or sj >= si or si - sj > MAX_GAP:
-                    continue
-                drift = abs((si - qi) - (sj - qj))
-                if drift > MAX_DRIFT:
-                    continue
-                # Drift costs: a repeated k-gram off the diagonal must not pull
-                # the chain's start or end away from the true alignment.
-                sc = score[j] + 1 - drift * _DRIFT_COST
-                if sc > best:
-                    best, arg = sc, j
-            score[i], prev[i] = best, arg
-        end = max(range(n), key=score.__getitem__)
-        if prev[end] == -1:
-            break
-        idx = []
-        while end != -1:
-            idx.append(end)
-            end = prev[end]
-        idx.reverse()
-        out.append([pending[i] for i in idx])
-        used = set(idx)
-        pending = [h for i, h in enumerate(pending) if i not in used]
-    return out

@@ -177,3 +177,99 @@ def test_verbatim_snippet_of_shared_code_is_a_copy(tmp_path: Path) -> None:
     assert m.scan_text(_loop(RENAMED), "c") == []
     strict = Matcher(open_index(out), Thresholds(verbatim_min_tokens=10_000))
     assert strict.scan_text(_loop(ORIGINAL), "c") == []
+
+
+# A generic idiom: every name in it is one any program would choose.
+SAME_ITEMS = """int same_items(const int *a, const int *b, int n, int m)
+{
+    if (n != m)
+        return 0;
+    for (int i = 0; i < n; i++) {
+        if (a[i] != b[i])
+            return 0;
+    }
+    return 1;
+}
+"""
+# Written independently for the same job: one more early exit, one more test in the loop.
+ARRAYS_MATCH = """int arrays_match(const int *a, const int *b, int n, int m)
+{
+    if (n != m)
+        return 0;
+    if (a == b)
+        return 1;
+    for (int i = 0; i < n; i++) {
+        if (a[i] != b[i])
+            return 0;
+        if (a[i] == 0)
+            break;
+    }
+    return 1;
+}
+"""
+
+
+def test_telling_names_skip_short_and_universal_ones() -> None:
+    assert [fpr.telling(t) for t in ("i", "n", "fd", "0", "42", '""', '"a"', "len", "Length", "NULL")] == [
+        False, False, False, False, False, False, False, False, False, False]
+    assert [fpr.telling(t) for t in ("xmalloc", "786", '"rounds="', "obscure_msg", "ctx")] == [
+        True, True, True, True, True]
+
+
+def test_idiom_that_kept_only_generic_names_must_be_exact(tmp_path: Path) -> None:
+    # The idiom in two GPL projects, so none of its fingerprints is rare: its shape
+    # says nothing of its origin, and neither do a, b, n, i, 0 and 1.
+    more = (Path(__file__).parent / "fixtures" / "langs" / "corpus" / "c" / "rlepack.c").read_text()
+    spdx = "/* SPDX-License-Identifier: GPL-2.0-or-later */\n"
+    a = write(tmp_path / "proja", {"cmp.c": spdx + SAME_ITEMS})
+    b = write(tmp_path / "projb", {"util.c": spdx + SAME_ITEMS + "\n" + more})
+    out = tmp_path / "idiom.lsi"
+    build_index([a, b], out, workers=1, licenses=False)
+    assert Matcher(open_index(out)).scan_text(ARRAYS_MATCH, "c") == []
+    # Without the rule, the independent version is a copy: the test guards the rule.
+    loose = Matcher(open_index(out), Thresholds(telling_min_names=0)).scan_text(ARRAYS_MATCH, "c")
+    assert len(loose) == 1 and loose[0].extra["rare_anchors"] == 0
+    assert Thresholds().min_similarity < loose[0].similarity < Thresholds().generic_min_similarity
+
+
+_VERBS = ["init", "lock", "unlock", "wait", "signal", "create", "join", "destroy", "yield", "sleep",
+          "wake", "post", "trywait", "rdlock", "wrlock", "timedwait", "attach", "detach", "cancel",
+          "reset", "bind", "park"]
+_OBJS = ["baton", "mutex", "turnstile", "gate", "latch", "barrier", "semaphore", "queue", "ring", "token",
+         "flag"]
+
+
+def _steps(n0: int, n1: int) -> str:
+    """Rows of one shape (``if (glx_lock (&gate)) FAILED (3);``), two lines each."""
+    return "".join(f"  if (glx_{_VERBS[i % len(_VERBS)]} (&{_OBJS[i % len(_OBJS)]}))\n    FAILED ({i + 1});\n"
+                   for i in range(n0, n1))
+
+
+@pytest.mark.parametrize("n0", [6, 8, 14])
+def test_block_of_repeated_rows_is_found_at_its_own_rows(tmp_path: Path, n0: int,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # A test driver of 22 near-identical rows; six of them pasted into new code.
+    # Every row's fingerprints occur at every row: chaining strays between rows,
+    # and winnowing may have kept none of the pasted rows' own fingerprints.
+    src = "/* SPDX-License-Identifier: GPL-2.0-or-later */\nstatic int\nrun_steps (void)\n{\n"
+    gpl = write(tmp_path / "gplproj", {"steps.c": src + _steps(0, 22) + "  return 0;\n}\n"})
+    out = tmp_path / "steps.lsi"
+    build_index([gpl], out, workers=1, licenses=False)
+    host = ("int\nfresh_helper (int count, char **names)\n{\n  int total = 0;\n"
+            "  for (int k = 0; k < count; k++)\n    total += names[k][0];\n"
+            + _steps(n0, n0 + 6) + "  return total;\n}\n")
+    found = Matcher(open_index(out)).scan_text(host, "c")
+    assert len(found) == 1, found
+    f = found[0]
+    first, last = 5 + 2 * n0, 4 + 2 * (n0 + 6)  # the pasted rows in steps.c
+    assert f.source.path == "gplproj/steps.c"
+    assert f.source.start_line <= first and f.source.end_line == last
+    assert f.source.start_line >= first - 1  # the ';' before the rows may join in
+    assert f.end_line == 18 and f.extra["names_kept"] == 1.0
+    # Each half of the mechanism is needed: exact runs, and moving them to their rows.
+    from licscan import chains, matches
+
+    monkeypatch.setattr(chains, "own_rows", lambda q, s, qn, sn, a, e, d: d)
+    assert Matcher(open_index(out)).scan_text(host, "c") == []
+    monkeypatch.setattr(matches, "runs", lambda *a, **k: [])
+    assert Matcher(open_index(out)).scan_text(host, "c") == []

@@ -1,0 +1,130 @@
+"""Hits of one source file -> the alignments worth verifying.
+
+A hit is (scanned position, source position, fingerprint). ``chains`` links hits
+that keep their order in both texts, as an edited copy does; ``runs`` follows one
+diagonal while the tokens agree, as a verbatim copy of repetitive code needs.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import defaultdict
+from collections.abc import Callable
+
+Hit = tuple[int, int, int]
+
+MAX_GAP = 100
+"""Largest gap, in tokens, between consecutive anchors of one copy (an edited block)."""
+MAX_DRIFT = 50
+"""Largest net insertion or deletion between consecutive anchors."""
+_LOOKBACK = 64
+_DRIFT_COST = 0.04
+NAMES_ALIGN_MAX = 600
+"""Longest region re-aligned on raw names: difflib's cost grows with length times
+repetition, and a region longer than a function rarely needs it."""
+
+
+def chains(hits: list[Hit]) -> list[list[Hit]]:
+    """Co-linear chains of hits, best first, each hit used once.
+
+    Dynamic programming over hits sorted by scanned position; a hit may extend
+    a chain ending at most MAX_GAP tokens before it on both sides, with drift
+    bounded by MAX_DRIFT.
+    """
+    pending = sorted(set(hits))
+    out: list[list[Hit]] = []
+    while len(pending) >= 2:
+        n = len(pending)
+        score = [1.0] * n
+        prev = [-1] * n
+        for i in range(n):
+            qi, si, _ = pending[i]
+            best, arg = 1.0, -1
+            for j in range(i - 1, max(-1, i - _LOOKBACK), -1):
+                qj, sj, _ = pending[j]
+                if qi - qj > MAX_GAP:
+                    break
+                if qj >= qi or sj >= si or si - sj > MAX_GAP:
+                    continue
+                drift = abs((si - qi) - (sj - qj))
+                if drift > MAX_DRIFT:
+                    continue
+                # Drift costs: a repeated k-gram off the diagonal must not pull
+                # the chain's start or end away from the true alignment.
+                sc = score[j] + 1 - drift * _DRIFT_COST
+                if sc > best:
+                    best, arg = sc, j
+            score[i], prev[i] = best, arg
+        end = max(range(n), key=score.__getitem__)
+        if prev[end] == -1:
+            break
+        idx = []
+        while end != -1:
+            idx.append(end)
+            end = prev[end]
+        idx.reverse()
+        out.append([pending[i] for i in idx])
+        used = set(idx)
+        pending = [h for i, h in enumerate(pending) if i not in used]
+    return out
+
+
+_SHIFT = 1024
+"""How far (tokens) an exact run may be moved along its source to find its own rows."""
+
+
+def runs(hits: list[Hit], q: list[int], qn: list[int], s: list[int], source_names: Callable[[], array],
+         k: int, min_len: int, covered: list[tuple[int, int]]) -> list[list[Hit]]:
+    """Chains, one per exact co-diagonal run of at least ``min_len`` tokens.
+
+    A verbatim copy of repetitive code (rows of ``if (f (&x)) FAIL (n);``) gives
+    every row's k-gram at every row of the source; chaining takes the most hits
+    it can reach, which strays between rows and splits the true diagonal.
+    Extending a hit along its own diagonal while the tokens agree finds the copy
+    whole. Winnowing may have kept only other rows of the source's run, though,
+    so the run is then moved to the rows whose names and literals it kept.
+    Runs inside a ``covered`` (scanned) range were found by chaining already."""
+    diagonals: dict[int, list[Hit]] = defaultdict(list)
+    for hit in sorted(set(hits)):
+        diagonals[hit[1] - hit[0]].append(hit)
+    out: list[list[Hit]] = []
+    seen: set[tuple[int, int, int]] = set()
+    for d, hs in diagonals.items():
+        end = -1
+        for qa, _sa, _h in hs:
+            if qa < end:
+                continue  # inside the run found already
+            a = qa
+            while a > 0 and a + d > 0 and q[a - 1] == s[a + d - 1]:
+                a -= 1
+            end = qa
+            while end < len(q) and end + d < len(s) and q[end] == s[end + d]:
+                end += 1
+            inside = [x for x in hs if a <= x[0] and x[0] + k <= end]
+            if end - a < min_len or not inside or any(c0 <= a and end <= c1 for c0, c1 in covered):
+                continue
+            best = own_rows(q, s, qn, source_names(), a, end, d)
+            if (a, end, best) not in seen:
+                seen.add((a, end, best))
+                out.append([(x, x + best, h) for x, _, h in inside])
+    return out
+
+
+def own_rows(q: list[int], s: list[int], qn: list[int], sn: array, a: int, e: int, d: int) -> int:
+    """The diagonal, among those where ``q[a:e]`` is just as exact, whose names agree most."""
+    n = e - a
+    names = [(i, x) for i, x in enumerate(qn[a:e]) if x >= 0]
+
+    def kept(dd: int) -> int:
+        return sum(1 for i, x in names if sn[a + dd + i] == x)
+
+    best, most = d, kept(d)
+    if most == len(names) or n > NAMES_ALIGN_MAX:
+        return best
+    seg = q[a:e]
+    for x in range(max(0, a + d - _SHIFT), min(len(s) - n, a + d + _SHIFT) + 1):
+        if s[x] == seg[0] and x - a != d and s[x:x + n] == seg:
+            kk = kept(x - a)
+            if kk > most:
+                best, most = x - a, kk
+    return best
