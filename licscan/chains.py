@@ -75,7 +75,8 @@ _SHIFT = 1024
 
 def runs(hits: list[Hit], q: list[int], qn: list[int], s: list[int], source_names: Callable[[], array],
          k: int, min_len: int, covered: list[tuple[int, int]]) -> list[list[Hit]]:
-    """Chains, one per exact co-diagonal run of at least ``min_len`` tokens.
+    """Chains, one per exact run of at least ``min_len`` tokens along a diagonal that
+    holds two hits or more.
 
     A verbatim copy of repetitive code (rows of ``if (f (&x)) FAIL (n);``) gives
     every row's k-gram at every row of the source; chaining takes the most hits
@@ -90,6 +91,8 @@ def runs(hits: list[Hit], q: list[int], qn: list[int], s: list[int], source_name
     out: list[list[Hit]] = []
     seen: set[tuple[int, int, int]] = set()
     for d, hs in diagonals.items():
+        if len(hs) < 2:
+            continue  # a lone hit: chaining has it, or it is chance
         end = -1
         for qa, _sa, _h in hs:
             if qa < end:
@@ -121,10 +124,17 @@ def own_rows(q: list[int], s: list[int], qn: list[int], sn: array, a: int, e: in
     best, most = d, kept(d)
     if most == len(names) or n > NAMES_ALIGN_MAX:
         return best
+    # Only where the source has the run's first or middle name can the rows be its
+    # own (a verbatim copy keeps nearly all names): far fewer places to try than
+    # every shift by a multiple of the row length.
+    lo, hi = max(0, a + d - _SHIFT), min(len(s) - n, a + d + _SHIFT)
+    shifts: set[int] = set()
+    for i, x in {names[0], names[len(names) // 2]}:
+        shifts.update(y - i - a for y in range(lo + i, hi + i + 1) if sn[y] == x)
     seg = q[a:e]
-    for x in range(max(0, a + d - _SHIFT), min(len(s) - n, a + d + _SHIFT) + 1):
-        if s[x] == seg[0] and x - a != d and s[x:x + n] == seg:
-            kk = kept(x - a)
+    for dd in sorted(shifts - {d}):
+        if s[a + dd:e + dd] == seg:
+            kk = kept(dd)
             if kk > most:
-                best, most = x - a, kk
+                best, most = dd, kk
     return best

@@ -269,15 +269,16 @@ class Matcher:
         query = _Query(codes, qnames, [c >= 0 and fpr.telling(r) for c, r in zip(qnames, ts.raw)])
         for fid, fh in ranked[:_MAX_CANDIDATES]:
             several = len({h for _, _, h in fh}) >= 2
-            # One fingerprint seen twice at the same spacing in both texts is a
-            # repeated row of a verbatim copy (one distinct fingerprint otherwise
-            # says nothing): worth an exact run.
-            if not several and len({p - q for q, p, _ in fh}) == len(fh):
+            # Two hits at the same spacing in both texts (one diagonal) are where an
+            # exact run may be; one distinct fingerprint is worth nothing more.
+            paired = len({p - q for q, p, _ in fh}) < len(fh)
+            if not (several or paired):
                 continue
             found = [r for chain in (chains(fh) if several else [])
                      if (r := self._verify(fid, chain, query, df, based)) is not None]
             for chain in runs(fh, codes, qnames, self._source(fid)[0], partial(self._source_names, fid),
-                              self.k, self.t.verbatim_min_tokens, [(r.q0, r.q1) for r in found]):
+                              self.k, self.t.verbatim_min_tokens,
+                              [(r.q0, r.q1) for r in found]) if paired else []:
                 r = self._verify(fid, chain, query, df, based, exact=True)
                 if r is not None:
                     found.append(r)
