@@ -42,6 +42,14 @@ class BuildParams:
     min_tokens: int = 20
     max_postings: int = 4
     """Positions kept per fingerprint and file."""
+    common_name_files: int = 8
+    common_name_projects: int = 4
+    """A name or literal code found in at least ``common_name_files`` files of each of
+    at least ``common_name_projects`` indexed projects is common (``malloc``,
+    ``errno``, ``NULL``): what every program writes, not evidence of origin. Counted
+    per project, because a project's own API (busybox's ``bb_perror_msg_and_die``,
+    in 75 of its files) is evidence; and with a floor of files, because each 16-bit
+    code also stands for a dozen rare names scattered over the corpus."""
     max_bytes: int = 2 * 1024 * 1024
     store_text: bool = False
     """Keep compressed source text in the index (about half its size), so evidence
@@ -155,6 +163,19 @@ def _process(job: tuple[str, str, str, BuildParams]) -> _FileResult | tuple[str,
         hashes=hs, positions=positions.astype(np.int32), signature=sig,
         text=zlib.compress(raw, 6) if params.store_text else None, fallback=ts.fallback,
     )
+
+
+def common_names(files: Sequence[tuple[str, bytes]], params: BuildParams) -> list[int]:
+    """Name codes (``fingerprints.name_codes``) that many projects use: ``files`` are
+    (source path, stored names) pairs, and a path's first part is its project."""
+    per: dict[str, np.ndarray] = {}
+    for path, blob in files:
+        df = per.setdefault(path.split("/", 1)[0], np.zeros(1 << 16, np.int32))
+        df[np.unique(np.frombuffer(zlib.decompress(blob), np.uint16))] += 1
+    projects = sum((df >= params.common_name_files).astype(np.int32) for df in per.values())
+    if isinstance(projects, int):  # no files
+        return []
+    return np.flatnonzero(projects >= params.common_name_projects).tolist()
 
 
 def _families(sigs: list[np.ndarray], params: BuildParams) -> list[int]:
@@ -360,6 +381,7 @@ def _write(out: Path, roots: Sequence[Path], results: list[_FileResult],
         writer.add_vocab(words)
         writer.add_fingerprints(zip(all_h.tolist(), all_f.tolist(), all_p.tolist()))
         writer.add_common(int(h) for h in common)
+        writer.add_common_names(common_names([(r.name, r.names) for r in kept], params))
         corpus = hashlib.sha256()
         for r in sorted(results, key=lambda r: r.name):
             corpus.update(f"{r.name}\0{r.sha1}\n".encode())

@@ -10,7 +10,9 @@ Layout:
 - ``fp``: winnowed fingerprint -> (file, token position), a WITHOUT ROWID b-tree
   so that a lookup is one index probe and the table is its own index;
 - ``common``: fingerprints of ``fp`` that the build's base code (permissive code
-  given with ``--base``) also contains: shared, so not specific to any source.
+  given with ``--base``) also contains: shared, so not specific to any source;
+- ``common_names``: name codes found in many indexed files (``malloc``, ``tm_sec``,
+  ``NULL``): a match that kept only these kept nothing of its source's own.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import Any
 from .files import decode
 from .model import LicscanError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 MAGIC = "licscan-index"
 
 _SCHEMA = """
@@ -55,6 +57,7 @@ CREATE TABLE aliases (file INTEGER NOT NULL, path TEXT NOT NULL);
 CREATE TABLE fp (h INTEGER NOT NULL, f INTEGER NOT NULL, p INTEGER NOT NULL,
                  PRIMARY KEY (h, f, p)) WITHOUT ROWID;
 CREATE TABLE common (h INTEGER PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE common_names (code INTEGER PRIMARY KEY) WITHOUT ROWID;
 """
 
 
@@ -119,6 +122,9 @@ class IndexWriter:
     def add_common(self, hashes: Iterable[int]) -> None:
         self.db.executemany("INSERT INTO common VALUES (?)", ((h,) for h in hashes))
 
+    def add_common_names(self, codes: Iterable[int]) -> None:
+        self.db.executemany("INSERT INTO common_names VALUES (?)", ((c,) for c in codes))
+
     def commit(self) -> None:
         self.db.commit()
         self.db.close()
@@ -141,6 +147,7 @@ class Index:
         self._vocab: list[str] | None = None
         self._files: dict[int, IndexedFile] = {}
         self._checked: set[str] = set()
+        self._common_names: frozenset[int] | None = None
         # No base code at build time: the table is empty, skip the query.
         self._no_common = not meta.get("base")
 
@@ -180,6 +187,12 @@ class Index:
         if self._no_common:
             return set()
         return {h for (h,) in self._query_in("SELECT h FROM common WHERE h", list(hashes))}
+
+    def common_names(self) -> frozenset[int]:
+        """Name codes that many indexed files have (see ``build.common_names``)."""
+        if self._common_names is None:
+            self._common_names = frozenset(c for (c,) in self._query("SELECT code FROM common_names"))
+        return self._common_names
 
     def file(self, fid: int) -> IndexedFile:
         f = self._files.get(fid)

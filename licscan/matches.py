@@ -181,7 +181,8 @@ class _Query(NamedTuple):
     names: list[int]
     """``fingerprints.name_codes``."""
     telling: list[bool]
-    """Whether the token is a name or literal that ``fingerprints.telling`` keeps."""
+    """Whether the token is a name or literal that says where code came from:
+    ``fingerprints.telling``, and not common in the index."""
 
 
 @dataclass
@@ -266,7 +267,9 @@ class Matcher:
         ranked = sorted(hits.items(), key=lambda kv: -len({h for _, _, h in kv[1]}))
         regions: list[_Region] = []
         qnames = fpr.name_codes(ts) if ranked else []
-        query = _Query(codes, qnames, [c >= 0 and fpr.telling(r) for c, r in zip(qnames, ts.raw)])
+        common = self.index.common_names() if ranked else frozenset()
+        query = _Query(codes, qnames, [c >= 0 and c not in common and fpr.telling(r)
+                                       for c, r in zip(qnames, ts.raw)])
         for fid, fh in ranked[:_MAX_CANDIDATES]:
             several = len({h for _, _, h in fh}) >= 2
             # Two hits at the same spacing in both texts (one diagonal) are where an

@@ -273,3 +273,48 @@ def test_block_of_repeated_rows_is_found_at_its_own_rows(tmp_path: Path, n0: int
     assert Matcher(open_index(out)).scan_text(host, "c") == []
     monkeypatch.setattr(matches, "runs", lambda *a, **k: [])
     assert Matcher(open_index(out)).scan_text(host, "c") == []
+
+
+_FIELDS = ["st_year", "st_month", "st_day", "st_hour", "st_minute"]
+COPY_STAMP = ("static void copy_stamp(const struct stamp *src, struct stamp *dst)\n{\n"
+              + "".join(f"    dst->{f} = src->{f};\n" for f in _FIELDS)
+              + "    if (src->st_zone > 0)\n        dst->st_zone = src->st_zone;\n"
+              + "    dst->st_valid = stamp_check(dst);\n}\n")
+# Written against the same struct, independently: other parameter names, one more field.
+STAMP_ASSIGN = ("void stamp_assign(struct stamp *out, const struct stamp *in)\n{\n"
+                + "".join(f"    out->{f} = in->{f};\n" for f in _FIELDS)
+                + "    out->st_second = 0;\n"
+                + "    if (in->st_zone > 0)\n        out->st_zone = in->st_zone;\n"
+                + "    out->st_valid = stamp_check(out);\n}\n")
+
+
+def test_names_that_many_projects_use_tell_nothing(tmp_path: Path) -> None:
+    # Four other projects use the struct's fields and its checker in ten files each:
+    # they are an API, not the GPL function's own text.
+    def users(p: int) -> dict[str, str]:
+        return {f"use{n}.c": "int stamp_sum_%d_%d(const struct stamp *s)\n{\n    return s->st_year * %d + %s"
+                " + s->st_zone + s->st_valid + stamp_check(s);\n}\n"
+                % (p, n, n, " + ".join(f"s->{f}" for f in _FIELDS[1:])) for n in range(10)}
+
+    spdx = "/* SPDX-License-Identifier: GPL-2.0-or-later */\n"
+    gpl = write(tmp_path / "gplproj", {"stamp.c": spdx + COPY_STAMP})
+    apis = [write(tmp_path / f"app{p}", users(p)) for p in range(4)]
+    from licscan.build import BuildParams
+
+    # The exemption for matches rich in rare anchors is off: this index is too
+    # small for anything to be shared, so every anchor of it is rare.
+    t = Thresholds(renamed_min_rare=10_000)
+    out = tmp_path / "api.lsi"
+    build_index([gpl, *apis], out, workers=1, licenses=False)
+    idx = open_index(out)
+    stamp = fpr.name_codes(tokenize("st_year stamp_check copy_stamp", "c"))
+    assert stamp[0] in idx.common_names() and stamp[1] in idx.common_names()
+    assert stamp[2] not in idx.common_names()
+    assert Matcher(idx, t).scan_text(STAMP_ASSIGN, "c") == []
+    # Used by fewer projects, the same names are evidence: the variant is a copy.
+    loose = tmp_path / "loose.lsi"
+    build_index([gpl, *apis], loose, workers=1, licenses=False, params=BuildParams(common_name_projects=5))
+    assert open_index(loose).common_names() == frozenset()
+    found = Matcher(open_index(loose), t).scan_text(STAMP_ASSIGN, "c")
+    assert [f.source.path for f in found] == ["gplproj/stamp.c"]
+    assert found[0].similarity < Thresholds().generic_min_similarity
