@@ -172,9 +172,9 @@ def common_names(files: Sequence[tuple[str, bytes]], params: BuildParams) -> lis
     for path, blob in files:
         df = per.setdefault(path.split("/", 1)[0], np.zeros(1 << 16, np.int32))
         df[np.unique(np.frombuffer(zlib.decompress(blob), np.uint16))] += 1
-    projects = sum((df >= params.common_name_files).astype(np.int32) for df in per.values())
-    if isinstance(projects, int):  # no files
-        return []
+    projects = np.zeros(1 << 16, np.int32)
+    for df in per.values():
+        projects += df >= params.common_name_files
     return np.flatnonzero(projects >= params.common_name_projects).tolist()
 
 

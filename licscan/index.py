@@ -11,8 +11,8 @@ Layout:
   so that a lookup is one index probe and the table is its own index;
 - ``common``: fingerprints of ``fp`` that the build's base code (permissive code
   given with ``--base``) also contains: shared, so not specific to any source;
-- ``common_names``: name codes found in many indexed files (``malloc``, ``tm_sec``,
-  ``NULL``): a match that kept only these kept nothing of its source's own.
+- ``common_names``: name codes that many indexed projects use (``malloc``,
+  ``errno``, ``NULL``): a match that kept only these kept nothing of its source's own.
 """
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ class Index:
         return {h for (h,) in self._query_in("SELECT h FROM common WHERE h", list(hashes))}
 
     def common_names(self) -> frozenset[int]:
-        """Name codes that many indexed files have (see ``build.common_names``)."""
+        """Name codes that many indexed projects use (see ``build.common_names``)."""
         if self._common_names is None:
             self._common_names = frozenset(c for (c,) in self._query("SELECT code FROM common_names"))
         return self._common_names
