@@ -348,13 +348,12 @@ class Matcher:
         # Kept names vouch for code shared among copyleft projects, not for code the
         # base (known permissive) has whole: that is a permissive function that a
         # copyleft project vendored. Some generic anchors in base code are normal.
-        verbatim = (self.t.may_be_verbatim(matched, sim, diversity)
-                    and not all(h in based for *_, h in chain))
+        in_base = all(h in based for *_, h in chain)
+        verbatim = self.t.may_be_verbatim(matched, sim, diversity) and not in_base
         if exact:
             # One fingerprint repeated along a run is a row shape; base code that
             # has a row of that shape does not have these rows.
-            if matched < self.t.verbatim_min_tokens or (
-                    len({h for *_, h in chain}) > 1 and all(h in based for *_, h in chain)):
+            if matched < self.t.verbatim_min_tokens or (in_base and len({h for *_, h in chain}) > 1):
                 return None
             enough = lambda names, same, _telling: self.t.kept_verbatim(names, same)  # noqa: E731
         elif verbatim or self.t.accepts(matched, sim, rare, diversity):
