@@ -115,17 +115,38 @@ def _finish(h: int) -> int:
 def kgram_hashes(codes: Sequence[int], dist: Sequence[int], k: int = K) -> list[int]:
     """Hash of every k-gram (pure Python). Identifier distances count only when the
     previous occurrence lies inside the same k-gram, so a k-gram's hash depends on
-    its own tokens alone and a snippet hashes like the file it came from."""
+    its own tokens alone and a snippet hashes like the file it came from.
+
+    Rolling, so O(n) instead of O(n k): a cold scan has no numpy to spare. The one
+    subtlety is that a token's term changes as the window slides: the identifier
+    at ``i`` with distance ``d`` is mixed while its previous occurrence is inside
+    the window (starts ``s <= i - d``) and plain afterwards, so its mixed-minus-plain
+    difference is taken out of the sum when the window starts past ``i - d``."""
     n = len(codes) - k + 1
-    out: list[int] = []
-    for s in range(max(n, 0)):
-        h = 0
-        for o in range(k):
-            c = codes[s + o]
-            d = dist[s + o]
-            if 0 < d <= o:
-                c ^= (d * _MIX) & 0xFFFFFFFF
-            h = (h * _P + c) & _M64
+    if n <= 0:
+        return []
+    m64, p = _M64, _P
+    pk = pow(p, k, 1 << 64)
+    pw = [pow(p, e, 1 << 64) for e in range(k + 1)]
+    # leave[s]: what the window loses when it moves on from start s (besides the
+    # token at s itself), as already multiplied out for the next start.
+    leave = [0] * n
+    mixed = [0] * len(codes)
+    for i, (c, d) in enumerate(zip(codes, dist)):
+        if 0 < d < k:
+            mc = c ^ ((d * _MIX) & 0xFFFFFFFF)
+            mixed[i] = mc
+            if 0 <= i - d < n:
+                leave[i - d] = (leave[i - d] + (mc - c) * pw[k - d]) & m64
+        else:
+            mixed[i] = c
+    h = 0
+    for o in range(k):
+        d = dist[o]
+        h = (h * p + (mixed[o] if 0 < d <= o else codes[o])) & m64
+    out = [_finish(h)]
+    for s in range(n - 1):
+        h = (h * p - codes[s] * pk - leave[s] + mixed[s + k]) & m64
         out.append(_finish(h))
     return out
 

@@ -217,24 +217,24 @@ class Index:
 
     def tokens(self, fid: int) -> tuple[array, array]:
         """(vocab ids, line numbers) of a file's normalized token stream."""
-        rows = self._query("SELECT tokens, lines FROM files WHERE id = ?", (fid,))
-        if not rows:
-            raise LicscanError(f"index {self.path} is corrupt: file {fid} is missing")
-        try:
-            ids = decode_ints(rows[0][0], "H")
-            deltas = decode_ints(rows[0][1], "I")
-        except zlib.error as e:
-            raise LicscanError(f"index {self.path} is corrupt: {e}") from None
-        return ids, array("I", accumulate(deltas))
+        return self.token_ids(fid), array("I", accumulate(self._ints(fid, "lines", "I")))
+
+    def token_ids(self, fid: int) -> array:
+        """The vocab ids of a file's token stream, without its line numbers (which
+        only a finding needs; rebuilding them costs more than the ids)."""
+        return self._ints(fid, "tokens", "H")
 
     def names(self, fid: int) -> array:
         """The hash of each name or literal of a file's stream, in order
         (``fingerprints.name_codes`` without the -1 entries)."""
-        rows = self._query("SELECT names FROM files WHERE id = ?", (fid,))
+        return self._ints(fid, "names", "H")
+
+    def _ints(self, fid: int, column: str, typecode: str) -> array:
+        rows = self._query(f"SELECT {column} FROM files WHERE id = ?", (fid,))
         if not rows:
             raise LicscanError(f"index {self.path} is corrupt: file {fid} is missing")
         try:
-            return decode_ints(rows[0][0], "H")
+            return decode_ints(rows[0][0], typecode)
         except zlib.error as e:
             raise LicscanError(f"index {self.path} is corrupt: {e}") from None
 

@@ -35,8 +35,9 @@ from .tokens import TokenStream, tokenize
 
 _MAX_CANDIDATES = 64
 _MAX_QPOS = 16
-_LEXICAL_CODES = frozenset(zlib.crc32(t.encode("utf-8")) for t in fpr.LEXICAL)
-"""Token codes (as ``_source`` makes them) of the normalized name and literal tokens."""
+_OVERFLOW_ID = 0xFFFF
+"""The vocabulary id that the build shares among rare tokens (``build``): it stands
+for many different tokens, so nothing may align with it."""
 _FAMILY = {"cpp": "c", "typescript": "javascript", "tsx": "javascript"}
 """Languages whose code moves between each other unchanged (C into C++, JS into TS)."""
 
@@ -211,8 +212,9 @@ class Matcher:
         self.batch = batch
         self.t = thresholds or Thresholds()
         self.k = int(index.params["k"])
-        self._vcodes: list[int] | None = None
-        self._streams: dict[int, tuple[list[int], array]] = {}
+        self._vids: dict[int, int] | None = None
+        self._lexical: frozenset[int] = frozenset()
+        self._streams: dict[int, list[int]] = {}
         self._names: dict[int, array] = {}
 
     # ------------------------------------------------------------------ public
@@ -268,8 +270,12 @@ class Matcher:
         regions: list[_Region] = []
         qnames = fpr.name_codes(ts) if ranked else []
         common = self.index.common_names() if ranked else frozenset()
-        query = _Query(codes, qnames, [c >= 0 and c not in common and fpr.telling(r)
-                                       for c, r in zip(qnames, ts.raw)])
+        # Aligned in the index's vocabulary ids: decoding a source is then one
+        # C-level copy, not a lookup per token (sources can be 100k tokens long).
+        vids = self._vocab_ids() if ranked else {}
+        aligned = [vids.get(c, ~c) for c in codes]
+        query = _Query(aligned, qnames, [c >= 0 and c not in common and fpr.telling(r)
+                                         for c, r in zip(qnames, ts.raw)])
         for fid, fh in ranked[:_MAX_CANDIDATES]:
             several = len({h for _, _, h in fh}) >= 2
             # Two hits at the same spacing in both texts (one diagonal) are where an
@@ -279,7 +285,7 @@ class Matcher:
                 continue
             found = [r for chain in (chains(fh) if several else [])
                      if (r := self._verify(fid, chain, query, df, based)) is not None]
-            for chain in runs(fh, codes, qnames, self._source(fid)[0], partial(self._source_names, fid),
+            for chain in runs(fh, aligned, qnames, self._source(fid), partial(self._source_names, fid),
                               self.k, self.t.verbatim_min_tokens,
                               [(r.q0, r.q1) for r in found]) if paired else []:
                 r = self._verify(fid, chain, query, df, based, exact=True)
@@ -290,28 +296,32 @@ class Matcher:
 
     # ----------------------------------------------------------------- stages
 
-    def _source(self, fid: int) -> tuple[list[int], array]:
+    def _vocab_ids(self) -> dict[int, int]:
+        """Token code (``fingerprints.token_codes``) -> vocabulary id. A scanned token
+        that is not in the vocabulary becomes ``~code``: negative, so it matches no
+        source token, and still distinct from every other scanned token."""
+        if self._vids is None:
+            vocab = self.index.vocab()
+            self._vids = {_code(t): i for i, t in enumerate(vocab) if i != _OVERFLOW_ID}
+            self._lexical = frozenset(self._vids[c] for c in map(_code, fpr.LEXICAL) if c in self._vids)
+        return self._vids
+
+    def _source(self, fid: int) -> list[int]:
+        """An indexed file's normalized tokens, as vocabulary ids."""
         s = self._streams.get(fid)
         if s is None:
-            if self._vcodes is None:
-                self._vcodes = [zlib.crc32(t.encode("utf-8")) for t in self.index.vocab()]
-                # The shared overflow id stands for many different rare tokens:
-                # it must never align with anything.
-                if len(self._vcodes) > 0xFFFF:
-                    self._vcodes[0xFFFF] = -1
-            ids, lines = self.index.tokens(fid)
-            v = self._vcodes
-            s = self._streams[fid] = ([v[i] for i in ids], lines)
+            s = self._streams[fid] = self.index.token_ids(fid).tolist()
         return s
 
     def _source_names(self, fid: int) -> array:
         """``fingerprints.name_codes`` of an indexed file, rebuilt from its stored bytes."""
         out = self._names.get(fid)
         if out is None:
-            codes, _ = self._source(fid)  # the token stream is decoded already
+            self._vocab_ids()
+            lexical = self._lexical
             stored = iter(self.index.names(fid))
-            out = self._names[fid] = array("l", [next(stored, -1) if c in _LEXICAL_CODES else -1
-                                                 for c in codes])
+            out = self._names[fid] = array("l", [next(stored, -1) if c in lexical else -1
+                                                 for c in self._source(fid)])
         return out
 
     def _verify(self, fid: int, chain: list[tuple[int, int, int]], query: _Query,
@@ -319,7 +329,7 @@ class Matcher:
         """``exact``: the chain is one exact run (``chains.runs``), which only the verbatim
         path may accept: its shape is certain, and only its names can say it is a copy."""
         q = query.codes
-        s, _ = self._source(fid)
+        s = self._source(fid)
         k = self.k
         spans: list[tuple[int, int, int]] = []  # aligned (scanned, source, length) runs
         q_cov_end = -1  # anchors overlap: count each scanned token once
@@ -395,7 +405,7 @@ class Matcher:
 
     def _finding(self, r: _Region, ts: TokenStream, path: str) -> Finding:
         f = self.index.file(r.fid)
-        _, slines = self._source(r.fid)
+        _, slines = self.index.tokens(r.fid)
         also = r.also + self.index.aliases(r.fid)
         return Finding(
             path=path,
@@ -411,6 +421,10 @@ class Matcher:
                    "names_kept": round(r.same / r.names, 3) if r.names else None,
                    "token_range": [r.q0, r.q1], "source_token_range": [r.s0, r.s1]},
         )
+
+
+def _code(token: str) -> int:
+    return zlib.crc32(token.encode("utf-8"))
 
 
 def _kept_names(spans: list[tuple[int, int, int]], query: _Query, s: list[int],

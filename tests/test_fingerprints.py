@@ -17,20 +17,26 @@ int lcm(int x, int y) { return x / gcd(x, y) * y; }
 """
 
 
-def _random_stream(rng: random.Random, n: int) -> tuple[list[int], list[int]]:
+def _random_stream(rng: random.Random, n: int, k: int = fpr.K) -> tuple[list[int], list[int]]:
     codes = [rng.choice([1, 2, 3, 0xFFFFFFFF, 12345678]) for _ in range(n)]
-    dist = [rng.choice([0, 0, 1, 3, 11, 12, 40]) for _ in range(n)]
+    # Distances at and around the k-gram's edges, and ones reaching before the start.
+    dist = [rng.choice([0, 0, 1, 3, k - 1, k, k + 1, 40]) for _ in range(n)]
     return codes, dist
 
 
+@pytest.mark.parametrize("k", [1, 2, 5, fpr.K, 16])
 @pytest.mark.parametrize("seed", range(5))
-def test_numpy_and_python_kgram_hashes_are_identical(seed: int) -> None:
+def test_numpy_and_python_kgram_hashes_are_identical(seed: int, k: int) -> None:
+    """The rolling pure-Python hash against the direct numpy one, on streams that are
+    shorter than, as long as and much longer than one k-gram."""
     rng = random.Random(seed)
-    codes, dist = _random_stream(rng, 300)
-    py = fpr.kgram_hashes(codes, dist)
-    nump = fpr.kgram_hashes_np(np.array(codes, np.uint32), np.array(dist, np.int64)).tolist()
-    assert py == nump
-    assert all(0 <= h < 2**fpr.FP_BITS for h in py)
+    for n in (0, k - 1, k, k + 1, 300):
+        codes, dist = _random_stream(rng, n, k)
+        py = fpr.kgram_hashes(codes, dist, k)
+        nump = fpr.kgram_hashes_np(np.array(codes, np.uint32), np.array(dist, np.int64), k).tolist()
+        assert py == nump
+        assert len(py) == max(0, n - k + 1)
+        assert all(0 <= h < 2**fpr.FP_BITS for h in py)
 
 
 def test_hash_is_invariant_under_consistent_renaming_but_not_under_swaps() -> None:
