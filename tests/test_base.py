@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from licscan.build import build_index
 from licscan.cli import app
 from licscan.index import open_index
-from licscan.matches import Matcher
+from licscan.matches import Matcher, Thresholds
 
 from conftest import write
 
@@ -124,3 +124,30 @@ def test_a_table_matches_no_other_table(tmp_path: Path) -> None:
                       "overline".split())
     table = f"static const struct attr_name names[] = {{\n{other}\n}};\n"
     assert Matcher(open_index(out)).scan_text(table, "c") == []
+
+
+def test_a_few_base_shaped_anchors_do_not_make_a_copy_base_code(tmp_path: Path) -> None:
+    """Fingerprints are normalized: a short verbatim block whose two to four anchors
+    all have look-alikes somewhere in a large base is still a copy; only a match
+    with ``base_min_anchors`` anchors or more can show that the base has it whole."""
+    gpl, _ = _corpus(tmp_path)
+    out = tmp_path / "plain.lsi"
+    build_index([gpl], out, workers=1, licenses=False)
+    # Three lines of the digest, kept verbatim: 45 tokens, four anchors.
+    block = "\n".join(DISTINCT.format(name="rolling_digest", buf="buf", len="len", seed="seed")
+                      .splitlines()[4:7]) + "\n"
+    helper = HELPER.format(name="first_difference", a="left", b="right", n="count", i="k")
+
+    def scan(text: str, **t: int) -> list:
+        idx = open_index(out)
+        idx.common = lambda hashes: set(hashes)  # a base that has every shape
+        return Matcher(idx, Thresholds(**t)).scan_text(text, "c")
+
+    found = scan(block)
+    assert len(found) == 1 and found[0].source.path == "gplproj/util.c"
+    assert 2 <= found[0].extra["anchors"] < Thresholds().base_min_anchors
+    # Counting every chain as base code would lose it ...
+    assert scan(block, base_min_anchors=1) == []
+    # ... while the whole helper, all of whose anchors the base has, stays base code.
+    assert scan(helper) == []
+    assert len(scan(helper, base_min_anchors=100)) == 1
