@@ -50,6 +50,9 @@ class BuildParams:
     per project, because a project's own API (busybox's ``bb_perror_msg_and_die``,
     in 75 of its files) is evidence; and with a floor of files, because each 16-bit
     code also stands for a dozen rare names scattered over the corpus."""
+    literal_min_chars: int = fpr.LITERAL_MIN_CHARS
+    """Also fingerprint k-grams over the text of string literals this long
+    (``fingerprints.literal_codes``); 0 turns it off."""
     max_bytes: int = 2 * 1024 * 1024
     store_text: bool = False
     """Keep compressed source text in the index (about half its size), so evidence
@@ -121,7 +124,30 @@ def _process_base(job: tuple[str, str, str, BuildParams]) -> np.ndarray | tuple[
         return got  # type: ignore[return-value]
     codes, dist = fpr.token_codes(got[1])
     h = fpr.kgram_hashes_np(np.asarray(codes, np.uint32), np.asarray(dist, np.int64), job[3].k)
+    lit = _literal_kgrams(got[1], codes, dist, job[3])
+    if lit is not None:
+        h = np.concatenate((h, lit[0][~lit[1]]))
     return np.unique(h)
+
+
+def _literal_kgrams(ts: TokenStream, codes: list[int], dist: list[int],
+                    params: BuildParams) -> tuple[np.ndarray, np.ndarray] | None:
+    """Hashes of the k-grams over ``fingerprints.literal_codes``, and a mask of those
+    not worth keeping (no long literal in them, or repetitive), or None."""
+    lit = fpr.literal_codes(ts, codes, params.literal_min_chars) if params.literal_min_chars else None
+    if lit is None:
+        return None
+    lc = np.asarray(lit, dtype=np.uint32)
+    changed = np.concatenate(([0], np.cumsum(lc != np.asarray(codes, dtype=np.uint32))))
+    held = changed[params.k:] - changed[:len(changed) - params.k] > 0
+    lh = fpr.kgram_hashes_np(lc, np.asarray(dist, dtype=np.int64), params.k)
+    return lh, ~held | fpr.low_information(lc, params.k)
+
+
+def _winnowed(h: np.ndarray, skip: np.ndarray, w: int) -> np.ndarray:
+    """Winnowed positions of ``h``, none of them where ``skip`` is set."""
+    pos = fpr.winnow(np.where(skip, np.iinfo(np.int64).max, h), w)
+    return pos[~skip[pos]]
 
 
 def _process(job: tuple[str, str, str, BuildParams]) -> _FileResult | tuple[str, str]:
@@ -135,13 +161,17 @@ def _process(job: tuple[str, str, str, BuildParams]) -> _FileResult | tuple[str,
     c = np.asarray(codes, dtype=np.uint32)
     h = fpr.kgram_hashes_np(c, np.asarray(dist, dtype=np.int64), params.k)
     low = fpr.low_information(c, params.k)
-    masked = np.where(low, np.iinfo(np.int64).max, h)
-    pos = fpr.winnow(masked, params.w)
-    pos = pos[~low[pos]]
+    pos = _winnowed(h, low, params.w)
+    hsel = h[pos]
+    lit = _literal_kgrams(ts, codes, dist, params)
+    if lit is not None:
+        # A second stream, winnowed on its own: see fingerprints.literal_codes.
+        lh, skip = lit
+        lpos = _winnowed(lh, skip, params.w)
+        hsel, pos = np.concatenate((hsel, lh[lpos])), np.concatenate((pos, lpos))
     # A few postings per (fingerprint, file): files repeat their own structure
     # (similar functions side by side), and a copy of the third one must not be
     # chained to the first. More than a few adds size, not evidence.
-    hsel = h[pos]
     order = np.lexsort((pos, hsel))
     hsel, pos = hsel[order], pos[order]
     idx = np.arange(len(hsel))

@@ -103,6 +103,38 @@ def telling(raw: str) -> bool:
     return len(t) >= 3 and t.lower() not in GENERIC_NAMES
 
 
+LITERAL_MIN_CHARS = 16
+"""Shortest string literal (whitespace aside) whose text is its own evidence: a line of
+help text, a message, a protocol string; not "%s: %s\n" or "r"."""
+
+
+def literal_codes(ts: TokenStream, codes: Sequence[int], min_chars: int = LITERAL_MIN_CHARS) -> list[int] | None:
+    """``codes`` with every long string literal's code replaced by a hash of its text,
+    or None if the stream has no long literal.
+
+    Code whose shape is boilerplate (a ``usage()`` made of ``fputs (_("..."), stdout);``,
+    a ``switch`` of ``sb.append("...")``) has every normalized k-gram capped or masked
+    as repetitive, yet its text is what was written. k-grams hashed over these codes
+    find it again. Whitespace is dropped from the text: reformatting re-indents the
+    continuation lines of a C string. Equal literal hashes imply equal normalized
+    k-grams, so a hit is an ordinary anchor for the alignment."""
+    out: list[int] | None = None
+    for i, (norm, raw) in enumerate(zip(ts.norm, ts.raw)):
+        if norm != STR:
+            continue
+        text = "".join(raw.split()).strip("\"'`")
+        if len(text) < min_chars:
+            continue
+        if out is None:
+            out = list(codes)
+        out[i] = zlib.crc32(text.encode("utf-8", "surrogatepass")) ^ _LITERAL_SALT
+    return out
+
+
+_LITERAL_SALT = 0x5A17C0DE
+"""Keeps a literal's code apart from every token kind's code."""
+
+
 def _finish(h: int) -> int:
     h ^= h >> 33
     h = (h * _F1) & _M64

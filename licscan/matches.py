@@ -218,6 +218,8 @@ class Matcher:
         self.batch = batch
         self.t = thresholds or Thresholds()
         self.k = int(index.params["k"])
+        # Indexes built before literal k-grams existed have none to find.
+        self.literal_min = int(index.params.get("literal_min_chars", 0))
         self._vids: dict[int, int] | None = None
         self._lexical: frozenset[int] = frozenset()
         self._streams: dict[int, list[int]] = {}
@@ -245,6 +247,10 @@ class Matcher:
             hashes = fpr.kgram_hashes(codes, dist, self.k)
         qpos: dict[int, list[int]] = defaultdict(list)
         for i, h in enumerate(hashes):
+            ps = qpos[h]
+            if len(ps) < _MAX_QPOS:
+                ps.append(i)
+        for i, h in self._literal_kgrams(ts, codes, dist):
             ps = qpos[h]
             if len(ps) < _MAX_QPOS:
                 ps.append(i)
@@ -301,6 +307,22 @@ class Matcher:
         return [self._finding(r, ts, path) for r in self._select(regions)]
 
     # ----------------------------------------------------------------- stages
+
+    def _literal_kgrams(self, ts: TokenStream, codes: list[int], dist: list[int]) -> list[tuple[int, int]]:
+        """(position, hash) of the k-grams that hold a long string literal, hashed over
+        its text (``fingerprints.literal_codes``), if the index has them."""
+        lit = fpr.literal_codes(ts, codes, self.literal_min) if self.literal_min else None
+        if lit is None:
+            return []
+        k = self.k
+        changed = [i for i, (a, b) in enumerate(zip(lit, codes)) if a != b]
+        starts = sorted({s for i in changed for s in range(max(0, i - k + 1), min(i, len(codes) - k) + 1)})
+        if not starts:
+            return []
+        # Hash only the stretch that holds them: a file can be long and its literals few.
+        lo, hi = starts[0], starts[-1] + k
+        lh = fpr.kgram_hashes(lit[lo:hi], dist[lo:hi], k)
+        return [(s, lh[s - lo]) for s in starts]
 
     def _vocab_ids(self) -> dict[int, int]:
         """Token code (``fingerprints.token_codes``) -> vocabulary id. A scanned token
