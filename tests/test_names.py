@@ -318,3 +318,21 @@ def test_names_that_many_projects_use_tell_nothing(tmp_path: Path) -> None:
     found = Matcher(open_index(loose), t).scan_text(STAMP_ASSIGN, "c")
     assert [f.source.path for f in found] == ["gplproj/stamp.c"]
     assert found[0].similarity < Thresholds().generic_min_similarity
+
+
+def test_the_source_whose_names_were_kept_ranks_first(tmp_path: Path) -> None:
+    """Two files of a project with one function, renamed in the second: the copy kept
+    the first one's names, while the second one's next lines happen to align a few
+    tokens further. The names decide which is the source."""
+    gpl = write(tmp_path / "gplproj", {
+        "a.c": SEARCH.format(**ORIGINAL) + "\nstatic int spare;\n",
+        "b.c": SEARCH.format(**RENAMED) + "\nstatic int tally(int n) { return n + 1; }\n",
+    })
+    out = tmp_path / "r.lsi"
+    build_index([gpl], out, workers=1, licenses=False)
+    text = SEARCH.format(**ORIGINAL) + "\nstatic int twice(int v) { return v * 2; }\n"
+    found = Matcher(open_index(out)).scan_text(text, "c")
+    assert found and found[0].source.path == "gplproj/a.c"
+    # b.c aligns further, as an alternative source or a listed look-alike.
+    assert any(f.source.path == "gplproj/b.c" or "gplproj/b.c" in f.extra["also_in"] for f in found)
+    assert found[0].extra["names_kept"] > 0.9
