@@ -102,11 +102,14 @@ class Thresholds:
     generic_min_similarity: float = 0.98
     """A match that kept fewer than this many distinct *telling* names and literals
     (not i, n, len, 0, ...: ``fingerprints.telling``) has only its shape for evidence,
-    which must then be strong: exact, or ``min_similarity_short`` with
-    ``renamed_min_rare`` rare anchors (a renamed and edited copy). Independent code
-    for one idiom (compare two arrays, walk a list) differs in a statement or two
-    and has few anchors of its own. Measured on bench/accuracy.py: every detected
-    copy that kept fewer was exact, and no false positive left was."""
+    which must then be strong: at least ``min_tokens`` long, and exact or
+    ``min_similarity_short`` with ``renamed_min_rare`` rare anchors (a renamed and
+    edited copy). Independent code for one idiom (compare two arrays, walk a list)
+    differs in a statement or two and has few anchors of its own; a short one
+    (skip "." and "..", unlink a node from a doubly linked list) is written the same
+    way, token for token, by everyone. Measured on bench/accuracy.py: every detected
+    copy that kept fewer was exact and 50 tokens or longer, and every false
+    positive with fewer was not."""
     table_diversity: float = 0.3
     table_min_same: float = 0.3
     """A match below ``table_diversity`` is table-shaped; its names and literals must
@@ -156,9 +159,9 @@ class Thresholds:
         """The verdict on a match, names included; ``verbatim``: the verbatim path is open
         (``may_be_verbatim``, and the base code does not hold every anchor);
         ``telling``: distinct telling names and literals kept."""
-        if telling < self.telling_min_names and not (
+        if telling < self.telling_min_names and (matched < self.min_tokens or not (
                 sim >= self.generic_min_similarity
-                or (rare >= self.renamed_min_rare and sim >= self.min_similarity_short)):
+                or (rare >= self.renamed_min_rare and sim >= self.min_similarity_short))):
             return False
         if self.accepts(matched, sim, rare, diversity) and self.names_agree(matched, rare, diversity, names, same):
             return True

@@ -155,7 +155,12 @@ def test_short_snippet_needs_its_names(index: Path) -> None:
     verbatim = [f for f in m.scan_text(_loop(ORIGINAL), "c") if f.source.path == "gplproj/search.c"]
     assert len(verbatim) == 1 and verbatim[0].tokens < Thresholds().min_tokens
     assert m.scan_text(_loop(RENAMED), "c") == []
-    loose = Matcher(open_index(index), Thresholds(short_min_same=0.0))
+    # The rename kept no telling name in these lines (value, lo, hi, NULL), so two
+    # rules stand between it and a finding: the share of names kept, and the
+    # telling names a match under min_tokens needs.
+    for rule in ({"short_min_same": 0.0}, {"telling_min_names": 0}):
+        assert Matcher(open_index(index), Thresholds(**rule)).scan_text(_loop(RENAMED), "c") == []
+    loose = Matcher(open_index(index), Thresholds(short_min_same=0.0, telling_min_names=0))
     assert "gplproj/search.c" in {f.source.path for f in loose.scan_text(_loop(RENAMED), "c")}
 
 
@@ -336,3 +341,51 @@ def test_the_source_whose_names_were_kept_ranks_first(tmp_path: Path) -> None:
     # b.c aligns further, as an alternative source or a listed look-alike.
     assert any(f.source.path == "gplproj/b.c" or "gplproj/b.c" in f.extra["also_in"] for f in found)
     assert found[0].extra["names_kept"] > 0.9
+
+
+# Unlinking a node from a doubly linked list: written the same way, token for token,
+# by everyone, with names that tell nothing (prev, next, NULL).
+UNLINK_GPL = """/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <stdlib.h>
+struct node { struct node *prev, *next; int weight; };
+
+static int spool_depth;
+
+void spool_release(struct node *node, struct node **list)
+{
+    spool_depth -= node->weight;
+    if (node->prev != NULL)
+        node->prev->next = node->next;
+    else
+        *list = node->next;
+    if (node->next != NULL)
+        node->next->prev = node->prev;
+    free(node);
+}
+"""
+UNLINK_MINE = """#include <stdlib.h>
+struct item { struct item *prev, *next; };
+
+int remove_item(struct item **head, struct item *it, int count)
+{
+    if (it->prev != NULL)
+        it->prev->next = it->next;
+    else
+        *head = it->next;
+    if (it->next != NULL)
+        it->next->prev = it->prev;
+    return count - 1;
+}
+"""
+
+
+def test_short_exact_idiom_without_telling_names_is_not_a_copy(tmp_path: Path) -> None:
+    """Exactness does not make a short idiom a copy when no telling name came along:
+    under ``min_tokens`` it is what anyone writes."""
+    out = tmp_path / "unlink.lsi"
+    build_index([write(tmp_path / "gplproj", {"spool.c": UNLINK_GPL})], out, workers=1, licenses=False)
+    assert Matcher(open_index(out)).scan_text(UNLINK_MINE, "c") == []
+    # The shape is exact and its anchors are rare: only the telling rule stops it.
+    loose = Matcher(open_index(out), Thresholds(telling_min_names=0)).scan_text(UNLINK_MINE, "c")
+    assert len(loose) == 1 and loose[0].similarity == 1.0 and loose[0].extra["rare_anchors"] >= 3
+    assert loose[0].tokens < Thresholds().min_tokens
