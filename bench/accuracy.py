@@ -343,7 +343,7 @@ def print_tables(cases, tools: dict[str, dict[str, dict]], perf: dict[str, dict]
     for c in cases:
         if c.cls == "neg":
             neg_by[c.origin.rsplit("_", 1)[0]].append(c)
-    related = {p.name: p.copied_into for p in packages("all") if p.copied_into}
+    copied = {c.id: where for c in cases if c.cls == "neg" and (where := copied_elsewhere(c.origin, c.source_path))}
     for grp in ("neg", "idiom"):
         if grp not in aggs[names[0]]:
             continue
@@ -353,22 +353,25 @@ def print_tables(cases, tools: dict[str, dict[str, dict]], perf: dict[str, dict]
             a = aggs[t][grp]
             row += f"{a['fp']:>7} ={pct(a['fp_rate']):>7} "
         print(row)
-        if grp == "neg" and any(k in related for k in neg_by):
-            cs = [c for k, v in neg_by.items() if k not in related for c in v]
+        if grp == "neg" and copied:
+            cs = [c for v in neg_by.values() for c in v if c.id not in copied]
             row = f"{'  excluding *':<28}{len(cs):>5}"
             for t in names:
                 fp = sum(tools[t][c.id]["fp"] for c in cs)
                 row += f"{fp:>7} ={pct(fp / max(1, len(cs))):>7} "
             print(row)
     for pkg, cs in sorted(neg_by.items()):
-        row = f"  {pkg + (' *' if pkg in related else ''):<26}{len(cs):>5}"
+        row = f"  {pkg + (' *' if any(c.id in copied for c in cs) else ''):<26}{len(cs):>5}"
         for t in names:
             fp = sum(tools[t][c.id]["fp"] for c in cs)
             row += f"{fp:>7} ={pct(fp / len(cs)):>7} "
         print(row)
-    for k, v in sorted(related.items()):
-        if k in neg_by:
-            print(f"  * {k}: code of it is in the indexed corpus: {v}")
+    for pkg, cs in sorted(neg_by.items()):
+        wheres = sorted({copied[c.id] for c in cs if c.id in copied})
+        n = sum(c.id in copied for c in cs)
+        for w in wheres:
+            part = "" if n == len(cs) else f" ({n} of its {len(cs)} cases)"
+            print(f"  * {pkg}{part}: code of it is in the indexed corpus: {w}")
     print()
     print("Line ranges of detected cases: mean IoU with the true range, and share of ALL cases of the")
     print("class with IoU >= 0.5 (case file side | source side); 'outside' = cases with a finding off the copied lines")
@@ -416,12 +419,21 @@ def print_tables(cases, tools: dict[str, dict[str, dict]], perf: dict[str, dict]
         print(row)
 
 
+def copied_elsewhere(origin: str, path: str) -> str:
+    """Where the indexed corpus has a copy of a negative package's file ('' if nowhere
+    known): ``origin`` is its tree's name, ``path`` the file's path with or without it."""
+    name = origin.rsplit("_", 1)[0]
+    for p in packages("all"):
+        if name in (p.name, (p.pypi or "").split("==")[0]):
+            return p.copied(path[len(origin) + 1:] if path.startswith(origin + "/") else path)
+    return ""
+
+
 def print_file_negatives(neg_files, permissive, file_fp) -> None:
     print()
     print("Whole files of the permissive packages (code files of the case languages, <= 1 MB): files with")
     print("any finding / files. 'x-lang' = licscan findings whose source is in another language.")
     names = list(file_fp)
-    related = {p.name: p.copied_into for p in packages("all") if p.copied_into}
     hdr = f"{'package':<28}{'files':>7}{'MB':>7}" + "".join(f"{t + ' FP files':>20}" for t in names) + f"{'x-lang':>9}"
     print(hdr)
     print("-" * len(hdr))
@@ -433,16 +445,15 @@ def print_file_negatives(neg_files, permissive, file_fp) -> None:
             continue
         pkg = t.name.rsplit("_", 1)[0]
         mb = sum(Path(p).stat().st_size for p in fs) / 1e6
-        row = f"{pkg + (' *' if pkg in related else ''):<28}{len(fs):>7}{mb:>7.1f}"
+        own = [p for p in fs if not copied_elsewhere(t.name, os.path.relpath(p, t.path))]
+        row = f"{pkg + (' *' if len(own) < len(fs) else ''):<28}{len(fs):>7}{mb:>7.1f}"
         for n in names:
             k = sum(1 for p in fs if file_fp[n].get(p))
             row += f"{k:>10} ={pct(k / len(fs)):>7} "
-            if pkg not in related:
-                tot[n] += k
+            tot[n] += sum(1 for p in own if file_fp[n].get(p))
         xl = sum(1 for p in fs for f in file_fp.get("licscan", {}).get(p, []) if ext_lang(f["source_path"]) != ext_lang(p))
         row += f"{xl:>9}"
-        if pkg not in related:
-            tot["files"] += len(fs)
+        tot["files"] += len(own)
         print(row)
     if tot["files"]:
         print(f"{'all, excluding *':<28}{tot['files']:>7}{'':>7}" + "".join(f"{tot[n]:>10} ={pct(tot[n] / tot['files']):>7} " for n in names))

@@ -50,6 +50,15 @@ class Package:
     copied_into: str = ""
     """For negatives: a copyleft corpus package known to contain copies of this code
     (so matches are true copies, though of permissively licensed code)."""
+    copied_paths: tuple[tuple[str, str], ...] = ()
+    """The same for parts of a negative package: (path prefix in its tree, where the
+    indexed corpus has a copy)."""
+
+    def copied(self, rel: str) -> str:
+        """Where the indexed corpus has a copy of this package's file ``rel`` ('' if nowhere known)."""
+        if self.copied_into:
+            return self.copied_into
+        return next((where for prefix, where in self.copied_paths if rel.startswith(prefix)), "")
 
 
 def _p(name, license, role, sets, **kw) -> Package:
@@ -78,7 +87,9 @@ PACKAGES: list[Package] = [
     _p("gimp", "GPL-3.0+", "copyleft", "large"),
     _p("gdb", "GPL-3.0+", "copyleft", "large"),
     # --- permissive: negatives ---------------------------------------------------------
-    _p("musl", "MIT", "permissive", "quick accuracy negatives", note="libc: reimplements what gnulib does"),
+    _p("musl", "MIT", "permissive", "quick accuracy negatives", note="libc: reimplements what gnulib does",
+       copied_paths=(("debian/musl-fts/", "gawk (extension/gawkfts.c) and gnulib (lib/fts.c) derive from the "
+                                          "same 4.4BSD fts as musl-fts"),)),
     _p("dash", "BSD-3-Clause", "permissive", "quick accuracy negatives", note="a POSIX shell, like bash",
        copied_into="busybox (shell/ash.c is derived from dash)"),
     _p("original-awk", "MIT", "permissive", "accuracy negatives", note="an awk, like gawk"),
