@@ -1,17 +1,19 @@
 """Scanned tokens + index -> verified matches with line evidence.
 
 1. Every k-gram of the scanned text is looked up (the index holds the winnowed
-   ones), giving hits (scan position, source file, source position).
+   ones), and so is every k-gram hashed over a long literal's text
+   (``fingerprints.literal_codes``), giving hits (scan position, source file,
+   source position).
 2. Hits of one source file are chained: increasing in both files, with bounded
    gaps and drift, which is what a copy with edits looks like; and followed
    along their diagonal while the tokens agree, which is what a verbatim copy of
    repetitive code needs (``chains``).
 3. Each chain is verified by aligning the normalized tokens between and around
    its anchors; the alignment gives both line ranges and the similarity.
-4. Weak matches are dropped (too few matched tokens, unless the anchors are
-   rare; too few names and literals kept from the source; a table whose values
-   differ; only generic names kept and the shape not exact), and variants of
-   one source (a family) are reported once.
+4. Weak matches are dropped (``thresholds``: too few matched tokens, unless the
+   anchors are rare; too few names and literals kept from the source; a table
+   whose values differ; only generic names kept and the shape not long and
+   exact), and variants of one source (a family) are reported once.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import zlib
 from array import array
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from functools import partial
 from typing import NamedTuple
@@ -31,6 +33,7 @@ from .chains import NAMES_ALIGN_MAX, chains, runs
 from .index import Index
 from .languages import canonical
 from .model import Finding, SourceRef
+from .thresholds import Thresholds
 from .tokens import TokenStream, tokenize
 
 _MAX_CANDIDATES = 64
@@ -40,148 +43,6 @@ _OVERFLOW_ID = 0xFFFF
 for many different tokens, so nothing may align with it."""
 _FAMILY = {"cpp": "c", "typescript": "javascript", "tsx": "javascript"}
 """Languages whose code moves between each other unchanged (C into C++, JS into TS)."""
-
-
-@dataclass
-class Thresholds:
-    """When an aligned region counts as a copy.
-
-    A match with at least one *rare* anchor (a fingerprint that only its source
-    family has in the index, and the index's base code has not) needs 50
-    normalized tokens at 75 % similarity, the field's usual floor for code
-    clones; chat-sized snippets count from 40 tokens when near-verbatim (90 %),
-    and from 30 with three rare anchors. A match made only of fingerprints that
-    other programs share is a common token shape: it needs 50 tokens, 90 %
-    similarity and must not be table-shaped.
-
-    Normalized tokens forget names and values, so every match is also asked what
-    it kept of them. A copy keeps some: renaming stops at the names a program
-    calls or exports, and at most of its constants. Two programs that merely share
-    a token shape usually keep none (measured on the permissive negatives: half
-    of their matches agree on no name or literal at all, while every detected
-    renamed copy kept at least two). A data table is only a copy if its values
-    are. Conversely, a near-verbatim match whose names and literals are nearly all
-    kept is a copy from 35 tokens on, whatever its rarity among the indexed
-    projects (not if the base code has it whole). The numbers come from
-    bench/accuracy.py (see the README).
-    """
-
-    min_tokens: int = 50
-    min_similarity: float = 0.75
-    min_tokens_short: int = 40
-    min_similarity_short: float = 0.9
-    min_tokens_rare: int = 30
-    min_rare_anchors: int = 3
-    min_similarity_rare: float = 0.85
-    common_min_similarity: float = 0.9
-    """Least similarity of a match that has no fingerprint rare to its source family."""
-    min_diversity: float = 0.25
-    """Least distinct-6-gram share of such a match: tables and lists repeat one short
-    row shape (``{ "name", CONST },``), so their 6-grams recur; ordinary code falls
-    below 0.3 only when it is itself a run of near-identical statements."""
-    min_tokens_table: int = 200
-    """A near-verbatim table this long is a copy, however repetitive (if its values agree)."""
-    min_same_names: int = 2
-    """Least number of aligned names and literals whose raw text the copy kept."""
-    renamed_min_tokens: int = 150
-    renamed_min_rare: int = 5
-    """A long match with this many rare anchors needs no kept names: a thorough
-    rename of a whole function is still a copy, and that much structure is evidence."""
-    short_min_same: float = 0.5
-    """A match shorter than ``min_tokens`` (a chat-sized snippet) must keep at least
-    this share of its names and literals: short shapes recur, short texts do not."""
-    verbatim_min_tokens: int = 35
-    verbatim_min_similarity: float = 0.9
-    verbatim_min_same: float = 0.9
-    verbatim_min_names: int = 6
-    """A near-verbatim match that kept this share of at least this many names and
-    literals is a copy from ``verbatim_min_tokens`` on, rare anchors or not: code
-    vendored in several indexed projects (gnulib) has no rare fingerprint, and its
-    names are evidence enough."""
-    telling_min_names: int = 2
-    generic_min_similarity: float = 0.98
-    """A match that kept fewer than this many distinct *telling* names and literals
-    (not i, n, len, 0, ...: ``fingerprints.telling``) has only its shape for evidence,
-    which must then be strong: at least ``min_tokens`` long, and exact or
-    ``min_similarity_short`` with ``renamed_min_rare`` rare anchors (a renamed and
-    edited copy). Independent code for one idiom (compare two arrays, walk a list)
-    differs in a statement or two and has few anchors of its own; a short one
-    (skip "." and "..", unlink a node from a doubly linked list) is written the same
-    way, token for token, by everyone. Measured on bench/accuracy.py: every detected
-    copy that kept fewer was exact and 50 tokens or longer, and every false
-    positive with fewer was not."""
-    table_diversity: float = 0.3
-    table_min_same: float = 0.3
-    """A match below ``table_diversity`` is table-shaped; its names and literals must
-    agree at least this often (two CRC tables of different polynomials align perfectly)."""
-    base_min_anchors: int = 5
-    """Fewest anchors that can show the base code has a match *whole*. Fingerprints
-    are normalized, so two to four of them in a large base are the shape of a
-    statement or two (``x[sizeof x - 1] = 0; strncpy (...)``), not the code:
-    measured on bench/accuracy.py, counting shorter chains as base code lost 5
-    detected copies over five case sets and spared no permissive file or function."""
-    max_sources: int = 3
-
-    def adjusted(self, min_tokens: int | None = None, min_similarity: float | None = None) -> Thresholds:
-        """A copy with the user's floors; the snippet paths never ask for more than they do."""
-        t = replace(self)
-        if min_tokens is not None:
-            t.min_tokens = min_tokens
-            t.min_tokens_short = min(t.min_tokens_short, min_tokens)
-            t.min_tokens_rare = min(t.min_tokens_rare, min_tokens)
-            t.verbatim_min_tokens = min(t.verbatim_min_tokens, min_tokens)
-        if min_similarity is not None:
-            t.min_similarity = min_similarity
-            t.common_min_similarity = max(min_similarity, t.common_min_similarity)
-        return t
-
-    def accepts(self, matched: int, sim: float, rare: int, diversity: float) -> bool:
-        """Whether the aligned token shape is enough for a copy (names aside)."""
-        if rare == 0:
-            # Without a single fingerprint specific to this source, accept only a
-            # near-verbatim match that is not table-shaped: macro lists, constant
-            # runs and data arrays repeat a few token patterns and align with
-            # every other table.
-            return (matched >= self.min_tokens and sim >= self.common_min_similarity
-                    and (diversity >= self.min_diversity or matched >= self.min_tokens_table))
-        return ((matched >= self.min_tokens and sim >= self.min_similarity)
-                or (matched >= self.min_tokens_short and sim >= self.min_similarity_short)
-                or (matched >= self.min_tokens_rare and rare >= self.min_rare_anchors
-                    and sim >= self.min_similarity_rare))
-
-    def may_be_verbatim(self, matched: int, sim: float, diversity: float) -> bool:
-        """Whether the token shape leaves room for the verbatim path (names not known yet)."""
-        return (matched >= self.verbatim_min_tokens and sim >= self.verbatim_min_similarity
-                and diversity >= self.table_diversity)
-
-    def judge(self, matched: int, sim: float, rare: int, diversity: float, verbatim: bool,
-              names: int, same: int, telling: int) -> bool:
-        """The verdict on a match, names included; ``verbatim``: the verbatim path is open
-        (``may_be_verbatim``, and the base code does not hold every anchor);
-        ``telling``: distinct telling names and literals kept."""
-        if telling < self.telling_min_names and (matched < self.min_tokens or not (
-                sim >= self.generic_min_similarity
-                or (rare >= self.renamed_min_rare and sim >= self.min_similarity_short))):
-            return False
-        if self.accepts(matched, sim, rare, diversity) and self.names_agree(matched, rare, diversity, names, same):
-            return True
-        return verbatim and self.kept_verbatim(names, same)
-
-    def kept_verbatim(self, names: int, same: int) -> bool:
-        """Whether nearly all of enough names and literals were kept (the verbatim path)."""
-        return names >= self.verbatim_min_names and same >= self.verbatim_min_same * names
-
-    def names_agree(self, matched: int, rare: int, diversity: float, names: int, same: int) -> bool:
-        """Whether the match kept enough of its source's names and literals.
-        ``names``: aligned name/literal pairs; ``same``: those whose raw text agrees."""
-        table = diversity < self.table_diversity
-        if table and names and same < self.table_min_same * names:
-            return False
-        # Below the usual floor, only distinctive tokens make a copy: the names too.
-        if matched < self.min_tokens and same < self.short_min_same * names:
-            return False
-        return same >= self.min_same_names or (
-            matched >= self.renamed_min_tokens and rare >= self.renamed_min_rare and not table)
 
 
 class _Query(NamedTuple):
