@@ -130,7 +130,7 @@ def own_rows(q: list[int], s: list[int], qn: list[int], sn: array, a: int, e: in
     lo, hi = max(0, a + d - _SHIFT), min(len(s) - n, a + d + _SHIFT)
     shifts: set[int] = set()
     for i, x in {names[0], names[len(names) // 2]}:
-        shifts.update(y - i - a for y in range(lo + i, hi + i + 1) if sn[y] == x)
+        shifts.update(y - i - a for y in _positions(sn, x, lo + i, hi + i + 1))
     seg = q[a:e]
     for dd in sorted(shifts - {d}):
         if s[a + dd:e + dd] == seg:
@@ -138,3 +138,16 @@ def own_rows(q: list[int], s: list[int], qn: list[int], sn: array, a: int, e: in
             if kk > most:
                 best, most = dd, kk
     return best
+
+
+def _positions(arr: array, x: int, lo: int, hi: int) -> list[int]:
+    """Every index of ``x`` in ``arr[lo:hi]``: ``array.index`` searches in C, and a
+    name occurs a few times in the thousands of tokens around a run."""
+    out: list[int] = []
+    try:
+        y = arr.index(x, lo, hi)
+        while True:
+            out.append(y)
+            y = arr.index(x, y + 1, hi)
+    except ValueError:
+        return out
