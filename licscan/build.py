@@ -137,7 +137,7 @@ def _literal_kgrams(ts: TokenStream, codes: list[int], dist: list[int],
     lit = fpr.literal_codes(ts, codes, params.literal_min_chars) if params.literal_min_chars else None
     if lit is None:
         return None
-    lc = np.asarray(lit, dtype=np.uint32)
+    lc = np.asarray(lit[0], dtype=np.uint32)
     changed = np.concatenate(([0], np.cumsum(lc != np.asarray(codes, dtype=np.uint32))))
     held = changed[params.k:] - changed[:len(changed) - params.k] > 0
     lh = fpr.kgram_hashes_np(lc, np.asarray(dist, dtype=np.int64), params.k)

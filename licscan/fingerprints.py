@@ -108,9 +108,10 @@ LITERAL_MIN_CHARS = 16
 help text, a message, a protocol string; not "%s: %s\n" or "r"."""
 
 
-def literal_codes(ts: TokenStream, codes: Sequence[int], min_chars: int = LITERAL_MIN_CHARS) -> list[int] | None:
+def literal_codes(ts: TokenStream, codes: Sequence[int],
+                  min_chars: int = LITERAL_MIN_CHARS) -> tuple[list[int], list[int]] | None:
     """``codes`` with every long string literal's code replaced by a hash of its text,
-    or None if the stream has no long literal.
+    and the positions of those literals; None if the stream has no long literal.
 
     Code whose shape is boilerplate (a ``usage()`` made of ``fputs (_("..."), stdout);``,
     a ``switch`` of ``sb.append("...")``) has every normalized k-gram capped or masked
@@ -119,16 +120,22 @@ def literal_codes(ts: TokenStream, codes: Sequence[int], min_chars: int = LITERA
     continuation lines of a C string. Equal literal hashes imply equal normalized
     k-grams, so a hit is an ordinary anchor for the alignment."""
     out: list[int] | None = None
-    for i, (norm, raw) in enumerate(zip(ts.norm, ts.raw)):
-        if norm != STR:
-            continue
-        text = "".join(raw.split()).strip("\"'`")
+    where: list[int] = []
+    norm, raw = ts.norm, ts.raw
+    i = -1
+    while True:
+        try:
+            i = norm.index(STR, i + 1)  # a C-level search: literals are a few percent of tokens
+        except ValueError:
+            break
+        text = "".join(raw[i].split()).strip("\"'`")
         if len(text) < min_chars:
             continue
         if out is None:
             out = list(codes)
         out[i] = zlib.crc32(text.encode("utf-8", "surrogatepass")) ^ _LITERAL_SALT
-    return out
+        where.append(i)
+    return (out, where) if out is not None else None
 
 
 _LITERAL_SALT = 0x5A17C0DE

@@ -100,15 +100,7 @@ class Matcher:
             return []
         self.index.check_language(ts.lang)
         codes, dist = fpr.token_codes(ts)
-        # numpy hashes ~10x faster but costs 0.1 s to import: worth it for big
-        # inputs, or once a batch scan has paid for it already.
-        if len(codes) > 20000 or (len(codes) > 500 and "numpy" in sys.modules) or self.batch:
-            import numpy as np
-
-            hashes = fpr.kgram_hashes_np(np.asarray(codes, np.uint32), np.asarray(dist, np.int64),
-                                         self.k).tolist()
-        else:
-            hashes = fpr.kgram_hashes(codes, dist, self.k)
+        hashes = self._kgram_hashes(codes, dist)
         qpos: dict[int, list[int]] = defaultdict(list)
         for i, h in enumerate(hashes):
             ps = qpos[h]
@@ -175,18 +167,27 @@ class Matcher:
     def _literal_kgrams(self, ts: TokenStream, codes: list[int], dist: list[int]) -> list[tuple[int, int]]:
         """(position, hash) of the k-grams that hold a long string literal, hashed over
         its text (``fingerprints.literal_codes``), if the index has them."""
-        lit = fpr.literal_codes(ts, codes, self.literal_min) if self.literal_min else None
-        if lit is None:
+        got = fpr.literal_codes(ts, codes, self.literal_min) if self.literal_min else None
+        if got is None:
             return []
+        lit, changed = got
         k = self.k
-        changed = [i for i, (a, b) in enumerate(zip(lit, codes)) if a != b]
         starts = sorted({s for i in changed for s in range(max(0, i - k + 1), min(i, len(codes) - k) + 1)})
         if not starts:
             return []
         # Hash only the stretch that holds them: a file can be long and its literals few.
         lo, hi = starts[0], starts[-1] + k
-        lh = fpr.kgram_hashes(lit[lo:hi], dist[lo:hi], k)
+        lh = self._kgram_hashes(lit[lo:hi], dist[lo:hi])
         return [(s, lh[s - lo]) for s in starts]
+
+    def _kgram_hashes(self, codes: list[int], dist: list[int]) -> list[int]:
+        # numpy hashes ~10x faster but costs 0.1 s to import: worth it for big
+        # inputs, or once a batch scan has paid for it already.
+        if len(codes) > 20000 or (len(codes) > 500 and "numpy" in sys.modules) or self.batch:
+            import numpy as np
+
+            return fpr.kgram_hashes_np(np.asarray(codes, np.uint32), np.asarray(dist, np.int64), self.k).tolist()
+        return fpr.kgram_hashes(codes, dist, self.k)
 
     def _vocab_ids(self) -> dict[int, int]:
         """Token code (``fingerprints.token_codes``) -> vocabulary id. A scanned token

@@ -104,14 +104,15 @@ def test_the_shape_with_other_text_is_boilerplate(indexes: dict[int, Path]) -> N
 def test_literal_codes() -> None:
     ts = tokenize('f("a short one"); g("  a literal long enough\\n"); h(x);', "c")
     codes, _ = fpr.token_codes(ts)
-    lit = fpr.literal_codes(ts, codes)
-    assert lit is not None
+    got = fpr.literal_codes(ts, codes)
+    assert got is not None
+    lit, where = got
     changed = [ts.raw[i] for i, (a, b) in enumerate(zip(lit, codes)) if a != b]
-    assert changed == ['"  a literal long enough\\n"']
+    assert changed == ['"  a literal long enough\\n"'] == [ts.raw[i] for i in where]
     # Re-indenting the text does not change its code; changing a word does.
     again = tokenize('g("a literal     long enough\\n");', "c")
     other = tokenize('g("a literal long enougH\\n");', "c")
-    code = lambda t: fpr.literal_codes(t, fpr.token_codes(t)[0])[2]  # noqa: E731
-    assert code(again) == lit[ts.raw.index('"  a literal long enough\\n"')] != code(other)
+    code = lambda t: fpr.literal_codes(t, fpr.token_codes(t)[0])[0][2]  # noqa: E731
+    assert code(again) == lit[where[0]] != code(other)
     short = tokenize('f("short"); g(1);', "c")
     assert fpr.literal_codes(short, fpr.token_codes(short)[0]) is None
