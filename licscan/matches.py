@@ -41,6 +41,12 @@ _MAX_QPOS = 16
 _OVERFLOW_ID = 0xFFFF
 """The vocabulary id that the build shares among rare tokens (``build``): it stands
 for many different tokens, so nothing may align with it."""
+_CLOSERS = ("}", ")", "]", ";", ",", "end", "fi", "done", "esac")
+_OPENERS = ("{", "(", "[", ",")
+_ENDS = (";", "{", "}")
+"""Tokens a copied region cannot start or end with (bash closes blocks with words), and
+those that end a statement in the languages that have them."""
+_NO_STATEMENT_ENDS = frozenset({"python", "ruby", "bash", "text"})
 _FAMILY = {"cpp": "c", "typescript": "javascript", "tsx": "javascript"}
 """Languages whose code moves between each other unchanged (C into C++, JS into TS)."""
 
@@ -54,6 +60,9 @@ class _Query(NamedTuple):
     telling: list[bool]
     """Whether the token is a name or literal that says where code came from:
     ``fingerprints.telling``, and not common in the index."""
+    statements: bool = True
+    """Whether ``;``, ``{`` and ``}`` end statements in its language (not in Python,
+    Ruby or shell, where braces are dicts, blocks or parameter expansions)."""
 
 
 @dataclass
@@ -86,6 +95,7 @@ class Matcher:
         self.literal_min = int(index.params.get("literal_min_chars", 0))
         self._vids: dict[int, int] | None = None
         self._lexical: frozenset[int] = frozenset()
+        self._edges: tuple[frozenset[int], ...] = (frozenset(), frozenset(), frozenset())
         self._streams: dict[int, list[int]] = {}
         self._names: dict[int, array] = {}
 
@@ -143,7 +153,8 @@ class Matcher:
         vids = self._vocab_ids() if ranked else {}
         aligned = [vids.get(c, ~c) for c in codes]
         query = _Query(aligned, qnames, [c >= 0 and c not in common and fpr.telling(r)
-                                         for c, r in zip(qnames, ts.raw)])
+                                         for c, r in zip(qnames, ts.raw)],
+                       ts.lang not in _NO_STATEMENT_ENDS)
         for fid, fh in ranked[:_MAX_CANDIDATES]:
             several = len({h for _, _, h in fh}) >= 2
             # Two hits at the same spacing in both texts (one diagonal) are where an
@@ -197,6 +208,8 @@ class Matcher:
             vocab = self.index.vocab()
             self._vids = {_code(t): i for i, t in enumerate(vocab) if i != _OVERFLOW_ID}
             self._lexical = frozenset(self._vids[c] for c in map(_code, fpr.LEXICAL) if c in self._vids)
+            self._edges = tuple(frozenset(self._vids[c] for c in map(_code, toks) if c in self._vids)
+                                for toks in (_CLOSERS, _OPENERS, _ENDS))
         return self._vids
 
     def _source(self, fid: int) -> list[int]:
@@ -224,6 +237,12 @@ class Matcher:
         q = query.codes
         s = self._source(fid)
         k = self.k
+        q0, s0 = chain[0][0], chain[0][1]
+        while q0 > 0 and s0 > 0 and q[q0 - 1] == s[s0 - 1]:
+            q0, s0 = q0 - 1, s0 - 1
+        q1, s1 = chain[-1][0] + k, chain[-1][1] + k
+        while q1 < len(q) and s1 < len(s) and q[q1] == s[s1]:
+            q1, s1 = q1 + 1, s1 + 1
         spans: list[tuple[int, int, int]] = []  # aligned (scanned, source, length) runs
         q_cov_end = -1  # anchors overlap: count each scanned token once
         for i, (qa, sa, _h) in enumerate(chain):
@@ -236,12 +255,6 @@ class Matcher:
                 if qa + k < qb and sa + k < sb:
                     sm = SequenceMatcher(None, q[qa + k:qb], s[sa + k:sb], autojunk=False)
                     spans.extend((qa + k + a, sa + k + b, n) for a, b, n in sm.get_matching_blocks() if n)
-        q0, s0 = chain[0][0], chain[0][1]
-        while q0 > 0 and s0 > 0 and q[q0 - 1] == s[s0 - 1]:
-            q0, s0 = q0 - 1, s0 - 1
-        q1, s1 = chain[-1][0] + k, chain[-1][1] + k
-        while q1 < len(q) and s1 < len(s) and q[q1] == s[s1]:
-            q1, s1 = q1 + 1, s1 + 1
         spans.append((q0, s0, chain[0][0] - q0))
         spans.append((chain[-1][0] + k, chain[-1][1] + k, q1 - chain[-1][0] - k))
         matched = sum(n for _, _, n in spans)
@@ -267,8 +280,38 @@ class Matcher:
                                            (q0, q1, s0, s1), diversity < self.t.table_diversity, enough)
         if not enough(names, same, telling):
             return None
+        # Judged on all that aligns, reported without the edges that belong to the
+        # code around the copy.
+        q0, s0, q1, s1 = self._edges_trimmed(q, (q0, s0, q1, s1), chain[0][0] + k, chain[-1][0],
+                                             query.statements)
         return _Region(fid, q0, q1, s0, s1, matched, len(chain), rare, min(sim, 1.0), diversity,
                        names, same)
+
+    def _edges_trimmed(self, q: list[int], region: tuple[int, int, int, int], head_end: int,
+                       tail_start: int, statements: bool) -> tuple[int, int, int, int]:
+        """The region without a partial statement or a closer at its start, nor a partial
+        statement or an opener at its end, trimming no further than into its first
+        anchor (which ends at ``head_end``) and its last one (which starts at
+        ``tail_start``). The end of what precedes a copy (`return 1; }` of the function
+        before it) often matches what precedes its source, even as the head of the first
+        anchor; the head of what follows it (`static int f (`) likewise."""
+        q0, s0, q1, s1 = region
+        closers, openers, ends = self._edges
+        if not statements:
+            ends = frozenset()
+        if q0 > 0 and q[q0 - 1] not in ends:
+            cut = next((i for i in range(q0, min(head_end, q1)) if q[i] in ends), None)
+            if cut is not None:
+                q0, s0 = cut + 1, s0 + cut + 1 - q0
+        while q0 < min(head_end, q1 - 1) and q[q0] in closers:
+            q0, s0 = q0 + 1, s0 + 1
+        if q1 < len(q) and q[q1 - 1] not in ends:
+            cut = next((i for i in range(q1 - 1, max(tail_start, q0), -1) if q[i] in ends), None)
+            if cut is not None:
+                q1, s1 = cut + 1, s1 - (q1 - cut - 1)
+        while q1 > max(tail_start + 1, q0 + 1) and q[q1 - 1] in openers:
+            q1, s1 = q1 - 1, s1 - 1
+        return q0, s0, q1, s1
 
     def _select(self, regions: list[_Region]) -> list[_Region]:
         """One finding per family for a region, at most ``max_sources`` distinct sources."""
@@ -332,7 +375,7 @@ def _kept_names(spans: list[tuple[int, int, int]], query: _Query, s: list[int],
     region is aligned again on tokens and raw names together: in repetitive code
     (a switch, rows of a table) the normalized alignment may pair each row with
     its neighbour, which makes a verbatim copy look renamed."""
-    q, qn, qt = query
+    q, qn, qt, _ = query
     names = same = 0
     told: set[int] = set()
     for qa, sa, n in spans:
