@@ -43,10 +43,8 @@ _OVERFLOW_ID = 0xFFFF
 for many different tokens, so nothing may align with it."""
 _CLOSERS = ("}", ")", "]", ";", ",", "end", "fi", "done", "esac")
 _OPENERS = ("{", "(", "[", ",")
-_ENDS = (";", "{", "}")
-"""Tokens a copied region cannot start or end with (bash closes blocks with words), and
-those that end a statement in the languages that have them."""
-_NO_STATEMENT_ENDS = frozenset({"python", "ruby", "bash", "text"})
+"""Tokens a copied region cannot start or end with (bash closes blocks with words)."""
+_NO_BRACE_BLOCKS = frozenset({"python", "ruby", "bash", "text"})
 _FAMILY = {"cpp": "c", "typescript": "javascript", "tsx": "javascript"}
 """Languages whose code moves between each other unchanged (C into C++, JS into TS)."""
 
@@ -61,8 +59,8 @@ class _Query(NamedTuple):
     """Whether the token is a name or literal that says where code came from:
     ``fingerprints.telling``, and not common in the index."""
     statements: bool = True
-    """Whether ``;``, ``{`` and ``}`` end statements in its language (not in Python,
-    Ruby or shell, where braces are dicts, blocks or parameter expansions)."""
+    """Whether ``{`` and ``}`` delimit blocks of statements in its language (not in
+    Python, Ruby or shell, where braces are dicts, blocks or parameter expansions)."""
 
 
 @dataclass
@@ -95,7 +93,8 @@ class Matcher:
         self.literal_min = int(index.params.get("literal_min_chars", 0))
         self._vids: dict[int, int] | None = None
         self._lexical: frozenset[int] = frozenset()
-        self._edges: tuple[frozenset[int], ...] = (frozenset(), frozenset(), frozenset())
+        self._edges: tuple[frozenset[int], ...] = (frozenset(), frozenset())
+        self._braces = (-1, -1)
         self._streams: dict[int, list[int]] = {}
         self._names: dict[int, array] = {}
 
@@ -154,7 +153,7 @@ class Matcher:
         aligned = [vids.get(c, ~c) for c in codes]
         query = _Query(aligned, qnames, [c >= 0 and c not in common and fpr.telling(r)
                                          for c, r in zip(qnames, ts.raw)],
-                       ts.lang not in _NO_STATEMENT_ENDS)
+                       ts.lang not in _NO_BRACE_BLOCKS)
         for fid, fh in ranked[:_MAX_CANDIDATES]:
             several = len({h for _, _, h in fh}) >= 2
             # Two hits at the same spacing in both texts (one diagonal) are where an
@@ -209,7 +208,8 @@ class Matcher:
             self._vids = {_code(t): i for i, t in enumerate(vocab) if i != _OVERFLOW_ID}
             self._lexical = frozenset(self._vids[c] for c in map(_code, fpr.LEXICAL) if c in self._vids)
             self._edges = tuple(frozenset(self._vids[c] for c in map(_code, toks) if c in self._vids)
-                                for toks in (_CLOSERS, _OPENERS, _ENDS))
+                                for toks in (_CLOSERS, _OPENERS))
+            self._braces = (self._vids.get(_code("}"), -1), self._vids.get(_code("{"), -1))
         return self._vids
 
     def _source(self, fid: int) -> list[int]:
@@ -289,26 +289,25 @@ class Matcher:
 
     def _edges_trimmed(self, q: list[int], region: tuple[int, int, int, int], head_end: int,
                        tail_start: int, statements: bool) -> tuple[int, int, int, int]:
-        """The region without a partial statement or a closer at its start, nor a partial
-        statement or an opener at its end, trimming no further than into its first
-        anchor (which ends at ``head_end``) and its last one (which starts at
-        ``tail_start``). The end of what precedes a copy (`return 1; }` of the function
-        before it) often matches what precedes its source, even as the head of the first
-        anchor; the head of what follows it (`static int f (`) likewise."""
+        """The region without the tail of a block at its start (`return 1; }` of the
+        function before a copy often matches what precedes its source, even as the
+        head of the first anchor) or a closer there, and without an opener at its
+        end; never trimmed past its first anchor (which ends at ``head_end``) or
+        into its last one (which starts at ``tail_start``). Only a block's tail is
+        cut, not a partial statement: an edit in the copy also ends an alignment
+        mid-statement, and what follows it was copied."""
         q0, s0, q1, s1 = region
-        closers, openers, ends = self._edges
-        if not statements:
-            ends = frozenset()
-        if q0 > 0 and q[q0 - 1] not in ends:
-            cut = next((i for i in range(q0, min(head_end, q1)) if q[i] in ends), None)
-            if cut is not None:
-                q0, s0 = cut + 1, s0 + cut + 1 - q0
+        closers, openers = self._edges
+        close, open_ = self._braces
+        if statements and q0 > 0:
+            for i in range(q0, min(head_end, q1)):
+                if q[i] == open_:
+                    break
+                if q[i] == close:
+                    q0, s0 = i + 1, s0 + i + 1 - q0
+                    break
         while q0 < min(head_end, q1 - 1) and q[q0] in closers:
             q0, s0 = q0 + 1, s0 + 1
-        if q1 < len(q) and q[q1 - 1] not in ends:
-            cut = next((i for i in range(q1 - 1, max(tail_start, q0), -1) if q[i] in ends), None)
-            if cut is not None:
-                q1, s1 = cut + 1, s1 - (q1 - cut - 1)
         while q1 > max(tail_start + 1, q0 + 1) and q[q1 - 1] in openers:
             q1, s1 = q1 - 1, s1 - 1
         return q0, s0, q1, s1

@@ -402,14 +402,3 @@ def test_region_does_not_start_with_the_brace_before_it(tmp_path: Path) -> None:
     found = Matcher(open_index(out)).scan_text(text, "c")
     assert [(f.start_line, f.source.start_line) for f in found] == [(6, 6)]
 
-
-def test_region_does_not_end_with_the_head_of_what_follows(tmp_path: Path) -> None:
-    """Likewise `static int f (` after a copy and after its source: not part of the copy."""
-    after = "\nstatic int helper(void)\n{\n    return 1;\n}\n"
-    gpl = write(tmp_path / "gplproj", {"s.c": SEARCH.format(**ORIGINAL) + after})
-    out = tmp_path / "e.lsi"
-    build_index([gpl], out, workers=1, licenses=False)
-    text = SEARCH.format(**ORIGINAL) + "\nstatic int other(int v)\n{\n    return v * 3;\n}\n"
-    found = Matcher(open_index(out)).scan_text(text, "c")
-    last = SEARCH.count("\n")
-    assert [(f.end_line, f.source.end_line) for f in found] == [(last, last)]
