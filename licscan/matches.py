@@ -58,7 +58,7 @@ class _Query(NamedTuple):
     telling: list[bool]
     """Whether the token is a name or literal that says where code came from:
     ``fingerprints.telling``, and not common in the index."""
-    statements: bool = True
+    brace_blocks: bool = True
     """Whether ``{`` and ``}`` delimit blocks of statements in its language (not in
     Python, Ruby or shell, where braces are dicts, blocks or parameter expansions)."""
 
@@ -283,12 +283,12 @@ class Matcher:
         # Judged on all that aligns, reported without the edges that belong to the
         # code around the copy.
         q0, s0, q1, s1 = self._edges_trimmed(q, (q0, s0, q1, s1), chain[0][0] + k, chain[-1][0],
-                                             query.statements)
+                                             query.brace_blocks)
         return _Region(fid, q0, q1, s0, s1, matched, len(chain), rare, min(sim, 1.0), diversity,
                        names, same)
 
     def _edges_trimmed(self, q: list[int], region: tuple[int, int, int, int], head_end: int,
-                       tail_start: int, statements: bool) -> tuple[int, int, int, int]:
+                       tail_start: int, brace_blocks: bool) -> tuple[int, int, int, int]:
         """The region without the tail of a block at its start (`return 1; }` of the
         function before a copy often matches what precedes its source, even as the
         head of the first anchor) or a closer there, and without an opener at its
@@ -299,7 +299,7 @@ class Matcher:
         q0, s0, q1, s1 = region
         closers, openers = self._edges
         close, open_ = self._braces
-        if statements and q0 > 0:
+        if brace_blocks and q0 > 0:
             for i in range(q0, min(head_end, q1)):
                 if q[i] == open_:
                     break
