@@ -55,7 +55,7 @@ def run_rusage(cmd: list[str], stdout_path: Path, **kw) -> tuple[int, float, int
 BUILD_CODE = """
 import json, sys, dataclasses
 from pathlib import Path
-from licscan.build import build_index
+from licscan.engine.build import build_index
 roots = [Path(p) for p in json.loads(sys.argv[1])]
 base = [Path(p) for p in json.loads(sys.argv[5])] if len(sys.argv) > 5 else []
 s = build_index(roots, Path(sys.argv[2]), workers=int(sys.argv[3]) or None, licenses=sys.argv[4] == "1",
@@ -81,8 +81,8 @@ def build(trees: list[Tree], out: Path, *, workers: int, licenses: bool, base: l
 
 def scan_worker(index: str, casedir: str, out: str) -> None:
     """In a subprocess: scan every case with one Matcher, write findings + latencies as JSON."""
-    from licscan.index import open_index
-    from licscan.matches import Matcher
+    from licscan.engine.index import open_index
+    from licscan.engine.matcher import Matcher
 
     t0 = time.perf_counter()
     idx = open_index(index)
@@ -110,8 +110,8 @@ def scan_worker(index: str, casedir: str, out: str) -> None:
 
 def scan_files_worker(index: str, list_json: str, out: str) -> None:
     """In a subprocess: scan whole files [(path, lang)], write their findings as JSON."""
-    from licscan.index import open_index
-    from licscan.matches import Matcher
+    from licscan.engine.index import open_index
+    from licscan.engine.matcher import Matcher
 
     m = Matcher(open_index(index))
     res, errors = {}, {}

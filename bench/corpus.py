@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark corpora: real copyleft source to index, real permissive source as negatives.
 
-Everything is fetched with :mod:`licscan.debian` from the machine's own apt sources
+Everything is fetched with :mod:`licscan.corpus.debian` from the machine's own apt sources
 (Debian source packages, whatever version the configured suites offer) or, where
 the mirror has no orig tarball, from the PyPI sdist of the same version. Trees live
 in a cache outside the repository (``~/.cache/licscan/bench`` or
@@ -26,9 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from licscan.corpus import Source  # noqa: E402
-from licscan.debian import fetch_debian_source, fetch_pypi_sdist, show_debian_source  # noqa: E402
-from licscan.fetch import fetch_source  # noqa: E402
+from licscan.corpus.manifest import Source  # noqa: E402
+from licscan.corpus.debian import fetch_debian_source, fetch_pypi_sdist, show_debian_source  # noqa: E402
+from licscan.corpus.fetch import fetch_source  # noqa: E402
 from licscan.model import LicscanError  # noqa: E402
 
 

@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     if not importlib.util.find_spec("licensedcode"):
         print("scancode-toolkit is not installed", file=sys.stderr)
         return 2
-    import licscan.licenses as new
+    import licscan.licenses.detect as new
 
     trees = {t: code_files(t) for t in find_trees(args.trees, args.cache)}
     mods = {"new": new} if args.no_old else {"old": load_old(args.old_ref), "new": new}

@@ -10,7 +10,7 @@ Measures, on the real corpus:
   * index bytes per byte of indexed code files, and per byte of the whole source trees;
   * cold CLI latency: `licscan scan --index X --format json FILE`, new process each run;
   * in-process query latency: Matcher.scan_text on a few hundred snippets (one Matcher);
-  * scan throughput: licscan.scan.scan_paths over directories of many files, in process.
+  * scan throughput: licscan.inputs.paths.scan_paths over directories of many files, in process.
 """
 
 from __future__ import annotations
@@ -98,9 +98,9 @@ INPROC_CODE = r"""
 import json, random, sys, time, resource
 from pathlib import Path
 sys.path.insert(0, sys.argv[4])
-from licscan.index import open_index
-from licscan.matches import Matcher
-from licscan.scan import scan_paths
+from licscan.engine.index import open_index
+from licscan.engine.matcher import Matcher
+from licscan.inputs.paths import scan_paths
 from licscan.files import walk, classify, Skipped
 
 index, snippets_json, dirs_json = sys.argv[1], sys.argv[2], sys.argv[3]

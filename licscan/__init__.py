@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .model import Finding
+    from licscan.model import Finding
 
 _matchers: dict[str, object] = {}
 
@@ -20,9 +20,9 @@ def scan_text(code: str, lang: str | None = None, *, index: str | None = None) -
     """
     import os
 
-    from .index import open_index
-    from .matches import Matcher
-    from .model import LicscanError
+    from licscan.engine.index import open_index
+    from licscan.engine.matcher import Matcher
+    from licscan.model import LicscanError
 
     path = index or os.environ.get("LICSCAN_INDEX")
     if not path:

@@ -1,3 +1,3 @@
-from .cli import main
+from licscan.cli import main
 
 main()

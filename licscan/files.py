@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import languages
+from licscan import languages
 
 MAX_BYTES = 2 * 1024 * 1024
 """Files above this are skipped: real hand-written sources are far smaller,

@@ -20,7 +20,7 @@ def write(root: Path, files: dict[str, str]) -> Path:
 @pytest.fixture(scope="session")
 def core_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An index of the project's own GPL fixture corpus (one file per language)."""
-    from licscan.build import build_index
+    from licscan.engine.build import build_index
 
     out = tmp_path_factory.mktemp("core") / "core.lsi"
     build_index([FIXTURES / "langs" / "corpus"], out, workers=1)

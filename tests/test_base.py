@@ -9,10 +9,10 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from licscan.build import build_index
+from licscan.engine.build import build_index
 from licscan.cli import app
-from licscan.index import open_index
-from licscan.matches import Matcher, Thresholds
+from licscan.engine.index import open_index
+from licscan.engine.matcher import Matcher, Thresholds
 
 from conftest import write
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, write
-from licscan.baseline import Baseline, finding_id, rebuild
+from licscan.policy.baseline import Baseline, finding_id, rebuild
 from licscan.model import Finding, SourceRef
 
 COPIES = FIXTURES / "langs" / "copies"
@@ -26,8 +26,8 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def findings(index: Path, path: Path) -> list[Finding]:
-    from licscan.index import open_index
-    from licscan.scan import scan_paths
+    from licscan.engine.index import open_index
+    from licscan.inputs.paths import scan_paths
 
     result = scan_paths(open_index(index), [str(path)])
     assert result.findings, path

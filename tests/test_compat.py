@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from licscan import compat
-from licscan.compat import VERDICTS, admitted, evaluate, is_copyleft, satisfies
+from licscan.policy import compat
+from licscan.policy.compat import VERDICTS, admitted, evaluate, is_copyleft, satisfies
 
 from test_obligations import COPYLEFT, PERMISSIVE
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from licscan.corpus import is_manifest, load_manifest, parse_manifest
+from licscan.corpus.manifest import is_manifest, load_manifest, parse_manifest
 from licscan.model import LicscanError
 
 CORPORA = Path(__file__).resolve().parent.parent / "corpora"

@@ -1,4 +1,4 @@
-"""Tests of licscan.debian: deb-src derivation, fetching with a fake apt-get, sdists."""
+"""Tests of licscan.corpus.debian: deb-src derivation, fetching with a fake apt-get, sdists."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from licscan import debian
-from licscan.debian import (
+from licscan.corpus import debian
+from licscan.corpus.debian import (
     deb_src_stanzas,
     fetch_debian_source,
     fetch_pypi_sdist,

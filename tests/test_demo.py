@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, write
-from licscan.demo import candidates, disguise, make_leaks, run_demo
-from licscan.index import open_index
+from licscan.integrations.demo import candidates, disguise, make_leaks, run_demo
+from licscan.engine.index import open_index
 from licscan.model import LicscanError
-from licscan.tokens import tokenize
+from licscan.engine.tokens import tokenize
 
 CORPUS = FIXTURES / "langs" / "corpus"
 
@@ -110,7 +110,7 @@ def test_seeds_pick_different_functions(core_index: Path) -> None:
 
 
 def test_demo_without_usable_functions_is_a_clean_error(tmp_path: Path) -> None:
-    from licscan.build import build_index
+    from licscan.engine.build import build_index
 
     root = write(tmp_path / "shellonly", {"run.sh": (CORPUS / "bash" / "logtender.sh").read_text()})
     build_index([root], tmp_path / "sh.lsi", workers=1, licenses=False)

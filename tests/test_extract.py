@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from licscan.extract import Limits, Refused, extract_archive
+from licscan.corpus.extract import Limits, Refused, extract_archive
 from licscan.model import LicscanError
 
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, write
-from licscan import debian
-from licscan.corpus import load_manifest, parse_manifest
-from licscan.fetch import cache_dir, entry_dir, fetch_manifest, fetch_source, resolve_roots
+from licscan.corpus import debian
+from licscan.corpus.manifest import load_manifest, parse_manifest
+from licscan.corpus.fetch import cache_dir, entry_dir, fetch_manifest, fetch_source, resolve_roots
 from licscan.model import LicscanError
 
 C_FILE = next((FIXTURES / "langs" / "corpus" / "c").glob("*.c"))
@@ -243,7 +243,7 @@ def fake_debian_payload(version: str = "1.0-2") -> list[tuple[str, bytes]]:
 
 @pytest.fixture
 def private_apt(monkeypatch):
-    """licscan.debian against a made-up mirror: no system apt configuration is read."""
+    """licscan.corpus.debian against a made-up mirror: no system apt configuration is read."""
     monkeypatch.setattr(debian, "system_deb_src", lambda *a: "Types: deb-src\nURIs: http://mirror.invalid/debian"
                         "\nSuites: bookworm\nComponents: main\n")
     monkeypatch.setattr(debian, "_dpkg_source_available", lambda: False)
@@ -260,7 +260,7 @@ def test_debian_with_fake_apt(tmp_path: Path, private_apt) -> None:
     assert any(c[-1] == "tool=1.0-2" for c in fake.calls)
     n = len(fake.calls)
     assert fetch_source(one(tmp_path, body), tmp_path / "c", runner=fake).cached and len(fake.calls) == n
-    # nothing of licscan.debian's work area is left but its private apt state
+    # nothing of licscan.corpus.debian's work area is left but its private apt state
     assert sorted(p.name for p in (tmp_path / "c" / ".debian").iterdir()) == [".apt"]
 
     wrong = body.replace(dsc_sha, "0" * 64)
@@ -348,8 +348,8 @@ def test_real_debian_package_end_to_end(tmp_path: Path, monkeypatch) -> None:
     assert len(res.extra_meta["sources"][0]["sha256"]) == 64  # of the .dsc apt downloaded
     assert resolve_roots([tmp_path / "m.toml"], cache).roots == [root]  # second time: cached
 
-    from licscan.build import build_index
-    from licscan.index import open_index
+    from licscan.engine.build import build_index
+    from licscan.engine.index import open_index
 
     out = tmp_path / "hello.lsi"
     build_index(res.roots, out, workers=1, extra_meta=res.extra_meta)

@@ -8,8 +8,8 @@ import random
 import numpy as np
 import pytest
 
-from licscan import fingerprints as fpr
-from licscan.tokens import tokenize
+from licscan.engine import fingerprints as fpr
+from licscan.engine.tokens import tokenize
 
 C_SRC = """
 static int gcd(int a, int b) { while (b) { int t = a % b; a = b; b = t; } return a; }

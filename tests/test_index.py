@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from licscan.build import build_index
-from licscan.index import SCHEMA_VERSION, open_index
+from licscan.engine.build import build_index
+from licscan.engine.index import SCHEMA_VERSION, open_index
 from licscan.model import LicscanError
 
 from conftest import FIXTURES, write
@@ -33,7 +33,7 @@ def test_truncated_index_is_refused(core_index: Path, tmp_path: Path) -> None:
     p.write_bytes(data[: len(data) // 3])
     with pytest.raises(LicscanError, match="corrupt|not a licscan"):
         idx = open_index(p)
-        from licscan.matches import Matcher
+        from licscan.engine.matcher import Matcher
 
         src = (FIXTURES / "langs" / "corpus" / "c").glob("*.c")
         Matcher(idx).scan_text(next(src).read_text(), "c")
@@ -59,7 +59,7 @@ def test_grammar_mismatch_is_refused(core_index: Path, tmp_path: Path) -> None:
     with sqlite3.connect(p) as db:
         db.execute("UPDATE meta SET value = '{\"c\": \"abi0:kinds1:fields1\"}' "
                    "WHERE key = 'grammar_signatures'")
-    from licscan.matches import Matcher
+    from licscan.engine.matcher import Matcher
 
     with pytest.raises(LicscanError, match="rebuild the index"):
         Matcher(open_index(p)).scan_text("int main(void) { return 0; }\n" * 20, "c")
@@ -81,7 +81,7 @@ def test_failed_build_leaves_previous_index_intact(tmp_path: Path, monkeypatch: 
     build_index([corpus], out, workers=1, licenses=False)
     before = out.read_bytes()
 
-    import licscan.index as index_mod
+    import licscan.engine.index as index_mod
 
     def boom(self: object, rows: object) -> None:
         raise RuntimeError("disk full")
@@ -95,7 +95,7 @@ def test_failed_build_leaves_previous_index_intact(tmp_path: Path, monkeypatch: 
 
 
 def test_scans_read_an_index_while_it_is_being_rebuilt(core_index: Path, tmp_path: Path) -> None:
-    from licscan.matches import Matcher
+    from licscan.engine.matcher import Matcher
 
     out = tmp_path / "live.lsi"
     out.write_bytes(core_index.read_bytes())
@@ -114,7 +114,7 @@ def test_identical_files_are_stored_once(tmp_path: Path) -> None:
     out = tmp_path / "d.lsi"
     s = build_index([corpus], out, workers=1, licenses=False)
     assert s.files == 1 and s.duplicates == 1
-    from licscan.matches import Matcher
+    from licscan.engine.matcher import Matcher
 
     found = Matcher(open_index(out)).scan_text(text, "python")
     assert found and {found[0].source.path, *found[0].extra["also_in"]} == {"dup/a/x.py", "dup/b/y.py"}
@@ -128,7 +128,7 @@ def test_source_text_comes_from_the_tree_or_the_index(tmp_path: Path) -> None:
     name = next(tree.glob("*.c")).name
     lean, full = tmp_path / "lean.lsi", tmp_path / "full.lsi"
     build_index([tree], lean, workers=1, licenses=False)
-    from licscan.build import BuildParams
+    from licscan.engine.build import BuildParams
 
     build_index([tree], full, workers=1, licenses=False, params=BuildParams(store_text=True))
     stored = "SELECT count(text) FROM files"

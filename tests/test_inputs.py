@@ -12,9 +12,9 @@ import pytest
 
 from conftest import FIXTURES
 
-from licscan.index import open_index
-from licscan.inputs import CONTEXT_LINES, configured_index, guess_languages, scan_inputs
-from licscan.markdown import code_blocks, tag_language
+from licscan.engine.index import open_index
+from licscan.inputs.units import CONTEXT_LINES, configured_index, guess_languages, scan_inputs
+from licscan.inputs.markdown import code_blocks, tag_language
 from licscan.model import LicscanError
 
 CORPUS = FIXTURES / "langs" / "corpus"

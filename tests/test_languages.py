@@ -1,6 +1,6 @@
 """Per-language checks: the fixtures parse, and tokenization normalizes alike in all 12 languages.
 
-``licscan.tokens.tokenize(text, lang)`` must make a text's normalized stream
+``licscan.engine.tokens.tokenize(text, lang)`` must make a text's normalized stream
 (``.norm``) blind to what a copier changes for free: identifier names, numeric
 literal values, whitespace/line breaks, comments and docstrings. Identifiers
 become "$ID", numbers "$NUM", strings "$STR"; keywords and operators keep their
@@ -746,7 +746,7 @@ count_above() {
 
 
 def _tok(text: str, lang: str):
-    from licscan.tokens import tokenize
+    from licscan.engine.tokens import tokenize
 
     ts = tokenize(text, lang)
     assert len(ts.norm) == len(ts.raw) == len(ts.lines), lang

@@ -13,15 +13,15 @@ from typing import Any
 
 import pytest
 
-import licscan.licenses as lic
-from licscan.licenses import (
+import licscan.licenses.detect as lic
+from licscan.licenses.detect import (
     LicenseResult,
     detect_licenses,
     detect_licenses_detailed,
     scancode_available,
 )
-from licscan.licenses_debian import debian_to_spdx, match_dep5, parse_dep5
-from licscan.licenses_text import LIGHT_ENGINE, extract_notice, find_spdx_tag, light_match, text_key
+from licscan.licenses.debian import debian_to_spdx, match_dep5, parse_dep5
+from licscan.licenses.text import LIGHT_ENGINE, extract_notice, find_spdx_tag, light_match, text_key
 
 FIX = Path(__file__).parent / "fixtures" / "licenses"
 GPLTREE = FIX / "gpltree"
@@ -519,7 +519,7 @@ def test_seq_notices_and_whole_license_text(scancode_run: tuple[dict[str, Licens
 @pytest.mark.slow
 @needs_scancode
 def test_whole_license_file_is_hash_matched(scancode_run: tuple[dict[str, LicenseResult], Path]) -> None:
-    from licscan.licenses_text import license_file_text
+    from licscan.licenses.text import license_file_text
 
     raw = (FIX / "fulltext" / "COPYING").read_text()
     body = license_file_text(raw)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from licscan import fingerprints as fpr
-from licscan.build import BuildParams, build_index
-from licscan.index import open_index
-from licscan.matches import Matcher
-from licscan.tokens import tokenize
+from licscan.engine import fingerprints as fpr
+from licscan.engine.build import BuildParams, build_index
+from licscan.engine.index import open_index
+from licscan.engine.matcher import Matcher
+from licscan.engine.tokens import tokenize
 
 from conftest import write
 

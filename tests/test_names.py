@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from licscan import fingerprints as fpr
-from licscan.build import build_index
-from licscan.index import open_index
-from licscan.matches import Matcher, Thresholds
-from licscan.tokens import tokenize
+from licscan.engine import fingerprints as fpr
+from licscan.engine.build import build_index
+from licscan.engine.index import open_index
+from licscan.engine.matcher import Matcher, Thresholds
+from licscan.engine.tokens import tokenize
 
 from conftest import write
 
@@ -272,7 +272,8 @@ def test_block_of_repeated_rows_is_found_at_its_own_rows(tmp_path: Path, n0: int
     assert f.source.start_line >= first - 1  # the ';' before the rows may join in
     assert f.end_line == 18 and f.extra["names_kept"] == 1.0
     # Each half of the mechanism is needed: exact runs, and moving them to their rows.
-    from licscan import chains, matches
+    from licscan.engine import chains
+    from licscan.engine import matcher as matches
 
     monkeypatch.setattr(chains, "own_rows", lambda q, s, qn, sn, a, e, d: d)
     assert Matcher(open_index(out)).scan_text(host, "c") == []
@@ -304,7 +305,7 @@ def test_names_that_many_projects_use_tell_nothing(tmp_path: Path) -> None:
     spdx = "/* SPDX-License-Identifier: GPL-2.0-or-later */\n"
     gpl = write(tmp_path / "gplproj", {"stamp.c": spdx + COPY_STAMP})
     apis = [write(tmp_path / f"app{p}", users(p)) for p in range(4)]
-    from licscan.build import BuildParams
+    from licscan.engine.build import BuildParams
 
     # The exemption for matches rich in rare anchors is off: this index is too
     # small for anything to be shared, so every anchor of it is rare.

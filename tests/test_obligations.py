@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from licscan import obligations as obl
+from licscan.policy import obligations as obl
 
 COPYLEFT = ["GPL-2.0-only", "GPL-2.0-or-later", "GPL-3.0-only", "GPL-3.0-or-later",
             "LGPL-2.1-only", "LGPL-2.1-or-later", "LGPL-3.0-only", "LGPL-3.0-or-later",

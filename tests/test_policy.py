@@ -12,7 +12,7 @@ import pytest
 
 from conftest import FIXTURES, write
 from licscan.model import LicscanError
-from licscan.policy import apply_policy, find_config, load_policy, path_matches
+from licscan.policy.gate import apply_policy, find_config, load_policy, path_matches
 
 CORPUS = FIXTURES / "langs" / "corpus"
 COPIES = FIXTURES / "langs" / "copies"
@@ -32,7 +32,7 @@ COPY_OF = {"c": "t1_rlepack.c", "python": "t1_exprcalc.py", "java": "t1_BloomFil
 
 @pytest.fixture(scope="module")
 def licensed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from licscan.build import build_index
+    from licscan.engine.build import build_index
 
     root = tmp_path_factory.mktemp("lic") / "lic"
     for rel, spdx in LICENSED.items():
@@ -56,8 +56,8 @@ def mine(tmp_path: Path) -> Path:
 
 
 def scan(index: Path, proj: Path, **policy_args: object):
-    from licscan.index import open_index
-    from licscan.scan import scan_paths
+    from licscan.engine.index import open_index
+    from licscan.inputs.paths import scan_paths
 
     policy = load_policy(cwd=proj, **policy_args)  # type: ignore[arg-type]
     result = scan_paths(open_index(index), [str(proj / "src")], thresholds=policy.thresholds())
@@ -168,7 +168,7 @@ def test_path_globs() -> None:
 ])
 def test_project_license_detection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict,
                                    expected: str, origin: str) -> None:
-    from licscan.project import detect
+    from licscan.policy.project import detect
 
     monkeypatch.setenv("LICSCAN_LICENSE_ENGINE", "light")
     write(tmp_path, files)
@@ -177,7 +177,7 @@ def test_project_license_detection(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_project_license_missing(tmp_path: Path) -> None:
-    from licscan.project import detect
+    from licscan.policy.project import detect
 
     assert detect(tmp_path)[0] is None
     write(tmp_path, {"package.json": '{"name": "x"}'})
@@ -186,8 +186,8 @@ def test_project_license_missing(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_project_license_from_copying_with_scancode(tmp_path: Path) -> None:
-    from licscan.licenses import scancode_available
-    from licscan.project import detect
+    from licscan.licenses.detect import scancode_available
+    from licscan.policy.project import detect
 
     if not scancode_available():
         pytest.skip("scancode-toolkit not installed")

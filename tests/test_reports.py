@@ -13,9 +13,9 @@ import pytest
 
 from conftest import FIXTURES
 
-from licscan.index import open_index
+from licscan.engine.index import open_index
 from licscan.reports import FORMATS, renderer
-from licscan.scan import ScanResult, scan_paths
+from licscan.inputs.paths import ScanResult, scan_paths
 
 CORPUS = FIXTURES / "langs" / "corpus"
 COPIES = FIXTURES / "langs" / "copies"
@@ -306,7 +306,7 @@ def test_report_libraries_stay_off_the_scan_path(core_index: Path, tmp_path: Pat
     f = tmp_path / "one.c"
     f.write_text("int main(void) { return 0; }\n")
     code = ("import atexit, sys\n"
-            "heavy = ('jsonschema', 'spdx_tools', 'cyclonedx', 'rich', 'licscan.gitdiff', 'licscan.reports.sarif')\n"
+            "heavy = ('jsonschema', 'spdx_tools', 'cyclonedx', 'rich', 'licscan.inputs.git', 'licscan.reports.sarif')\n"
             "atexit.register(lambda: print(sorted(m for m in sys.modules if m.startswith(heavy)), file=sys.stderr))\n"
             "from licscan.cli import main\n"
             f"sys.argv = ['licscan', 'scan', '--index', {str(core_index)!r}, {str(f)!r}]\n"

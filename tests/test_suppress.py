@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, write
-from licscan.suppress import find, parse_line
+from licscan.policy.suppress import find, parse_line
 
 COPY = (FIXTURES / "langs" / "copies" / "c" / "t1_rlepack.c").read_text()
 

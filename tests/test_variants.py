@@ -32,9 +32,9 @@ CORPUS_FILES = sorted(p.relative_to(CORPUS).as_posix() for p in CORPUS.glob("*/*
 
 @pytest.fixture(scope="session")
 def matcher(tmp_path_factory):
-    from licscan.build import build_index
-    from licscan.index import open_index
-    from licscan.matches import Matcher
+    from licscan.engine.build import build_index
+    from licscan.engine.index import open_index
+    from licscan.engine.matcher import Matcher
 
     out = tmp_path_factory.mktemp("langs-index") / "corpus.idx"
     summary = build_index([CORPUS], out, workers=1)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import importlib
 from typing import Protocol, TextIO
 
-from ..index import Index
-from ..model import LicscanError
-from ..scan import ScanResult
+from licscan.engine.index import Index
+from licscan.model import LicscanError
+from licscan.inputs.paths import ScanResult
 
 FORMATS: dict[str, str] = {"text": "text", "json": "json"}
 FORMATS["sarif"] = "sarif"

@@ -10,8 +10,8 @@ import hashlib
 import re
 from typing import Any
 
-from ..index import Index
-from ..model import Finding
+from licscan.engine.index import Index
+from licscan.model import Finding
 
 VERDICTS = ("incompatible", "obligations", "unknown", "compatible")
 LEVELS = {"incompatible": "error", "obligations": "warning", "unknown": "warning", "compatible": "note"}

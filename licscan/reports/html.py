@@ -8,11 +8,11 @@ from __future__ import annotations
 from html import escape
 from typing import TextIO
 
-from .. import __version__
-from ..index import Index
-from ..scan import ScanResult
-from . import common
-from .markdown import headline, ordered
+from licscan import __version__
+from licscan.engine.index import Index
+from licscan.inputs.paths import ScanResult
+from licscan.reports import common
+from licscan.reports.markdown import headline, ordered
 
 _STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#1f2328}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import TextIO
 
-from ..index import Index
-from ..scan import ScanResult
+from licscan.engine.index import Index
+from licscan.inputs.paths import ScanResult
 
 
 def render(result: ScanResult, index: Index, out: TextIO, *, side_by_side: bool = False) -> None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from typing import TextIO
 
-from ..index import Index
-from ..model import Finding
-from ..scan import ScanResult
-from . import common
+from licscan.engine.index import Index
+from licscan.model import Finding
+from licscan.inputs.paths import ScanResult
+from licscan.reports import common
 
 _MARK = {"incompatible": "**error**", "obligations": "warning", "unknown": "warning", "compatible": "note"}
 

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import quote
 
-from .. import __version__
-from ..index import Index
-from ..model import Finding
-from ..scan import ScanResult
-from . import common
+from licscan import __version__
+from licscan.engine.index import Index
+from licscan.model import Finding
+from licscan.inputs.paths import ScanResult
+from licscan.reports import common
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 

@@ -18,11 +18,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
-from .. import __version__
-from ..index import Index
-from ..model import Finding, LicscanError
-from ..scan import ScanResult
-from . import common
+from licscan import __version__
+from licscan.engine.index import Index
+from licscan.model import Finding, LicscanError
+from licscan.inputs.paths import ScanResult
+from licscan.reports import common
 
 
 def render(result: ScanResult, index: Index, out: TextIO, *, side_by_side: bool = False) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from ..index import Index
-from ..model import Finding
-from ..scan import ScanResult
+from licscan.engine.index import Index
+from licscan.model import Finding
+from licscan.inputs.paths import ScanResult
 
 
 def summary_line(result: ScanResult) -> str:
@@ -86,8 +86,8 @@ def line_pairs(mine: list[str], theirs: list[str], lang: str) -> list[tuple[int 
     source instead of drifting. Unpaired lines get a row of their own."""
     from difflib import SequenceMatcher
 
-    from ..languages import LANGUAGES
-    from ..tokens import tokenize
+    from licscan.languages import LANGUAGES
+    from licscan.engine.tokens import tokenize
 
     lang = lang if lang in LANGUAGES else "text"
     a, b = tokenize("\n".join(mine), lang), tokenize("\n".join(theirs), lang)

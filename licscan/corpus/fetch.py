@@ -5,7 +5,7 @@ Cache layout (``$LICSCAN_CACHE``, else ``$XDG_CACHE_HOME/licscan/corpora``, else
 
     <kind>/<name>-<key>/<name>/      the extracted tree, indexed as <name>/<path>
     <kind>/<name>-<key>/source.json  what was fetched: spec, version, sha256
-    .debian/                         licscan.debian's private apt state
+    .debian/                         licscan.corpus.debian's private apt state
 
 ``key`` hashes what pins the source (kind, spec, version), so an entry is complete
 or absent: it is assembled in a temporary directory and renamed into place, and a
@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .corpus import Manifest, Source, is_manifest, load_manifest
-from .extract import Limits, extract_archive
-from .model import LicscanError
+from licscan.corpus.manifest import Manifest, Source, is_manifest, load_manifest
+from licscan.corpus.extract import Limits, extract_archive
+from licscan.model import LicscanError
 
 Runner = Callable[..., Any]
 META = "source.json"
@@ -184,7 +184,7 @@ def _swap_into_place(new: Path, entry: Path) -> None:
 
 
 def _fetch_debian(src: Source, tmp: Path, cache: Path, runner: Runner, limits: Limits) -> tuple[Path, str | None]:
-    from .debian import fetch_debian_source
+    from licscan.corpus.debian import fetch_debian_source
 
     found: dict[str, str] = {}
 
@@ -197,7 +197,7 @@ def _fetch_debian(src: Source, tmp: Path, cache: Path, runner: Runner, limits: L
                 found["sha256"] = _verify(src, dscs[0])
         return res
 
-    # licscan.debian keeps its private apt state and transient trees in one work root. A
+    # licscan.corpus.debian keeps its private apt state and transient trees in one work root. A
     # tree left there by an interrupted run would be returned unverified: drop it first.
     work = cache / ".debian"
     for stale in work.glob(f"{src.spec}_*") if work.is_dir() else ():
@@ -261,8 +261,8 @@ def _fetch_path(src: Source, tmp: Path, cache: Path, runner: Runner, limits: Lim
 
 
 def _unpack_dsc(src: Source, dsc: Path, tmp: Path, runner: Runner) -> Path:
-    """A local Debian source package: dpkg-source when installed, else licscan.debian's fallback."""
-    from . import debian
+    """A local Debian source package: dpkg-source when installed, else licscan.corpus.debian's fallback."""
+    from licscan.corpus import debian
 
     out = tmp / "dsc-tree"
     if shutil.which("dpkg-source"):

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .model import LicscanError
+from licscan.model import LicscanError
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from .model import LicscanError
+from licscan.model import LicscanError
 
 if TYPE_CHECKING:
-    from .index import Index
-    from .policy import Outcome, Policy
-    from .scan import ScanResult
+    from licscan.engine.index import Index
+    from licscan.policy.gate import Outcome, Policy
+    from licscan.inputs.paths import ScanResult
 
 REWRITTEN = 3
 
@@ -43,9 +43,9 @@ def obligations_command(
     fmt: Annotated[str, typer.Option("--format", "-f", help="text or json")] = "text",
 ) -> None:
     """What keeping code under LICENSE obliges you to do, for a distribution profile."""
-    from . import compat
-    from . import obligations as obl
-    from .licenses_text import normalize_expression
+    from licscan.policy import compat
+    from licscan.policy import obligations as obl
+    from licscan.licenses.text import normalize_expression
 
     obl.check_profile(profile)
     if fmt not in ("text", "json"):
@@ -70,15 +70,15 @@ def obligations_command(
 
 
 def _scan(paths: list[str], index: Optional[Path], lang: Optional[str], policy: Policy) -> tuple[Index, ScanResult]:
-    from .index import open_index
-    from .inputs import resolve_index, scan_inputs
+    from licscan.engine.index import open_index
+    from licscan.inputs.units import resolve_index, scan_inputs
 
     idx = open_index(resolve_index(index or policy.index))
     return idx, scan_inputs(idx, paths, lang=lang, thresholds=policy.thresholds())
 
 
 def _baseline_path(given: Optional[Path], policy: Policy) -> Path:
-    from .baseline import DEFAULT_NAME
+    from licscan.policy.baseline import DEFAULT_NAME
 
     return given or policy.baseline or policy.root / DEFAULT_NAME
 
@@ -86,7 +86,7 @@ def _baseline_path(given: Optional[Path], policy: Policy) -> Path:
 def _current(paths: list[str], index: Optional[Path], lang: Optional[str], config: Optional[Path],
              ) -> tuple[Policy, Outcome, list[Any]]:
     """Findings to put in a baseline: after excludes and suppressions, ignoring any baseline."""
-    from .policy import apply_policy, load_policy
+    from licscan.policy.gate import apply_policy, load_policy
 
     policy = load_policy(config)
     _, result = _scan(paths, index, lang, policy)
@@ -96,7 +96,7 @@ def _current(paths: list[str], index: Optional[Path], lang: Optional[str], confi
 
 
 def _meta(reason: Optional[str], author: Optional[str], expires: Optional[str]) -> dict[str, Any]:
-    from .baseline import parse_date
+    from licscan.policy.baseline import parse_date
 
     parse_date(expires, "--expires")
     return {"reason": reason, "author": author, "expires": expires}
@@ -109,7 +109,7 @@ def baseline_create(paths: PathsArg, index: IndexOpt = None, baseline: FileOpt =
                     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing baseline "
                                                         "(its reasons are lost; prefer update).")] = False) -> None:
     """Accept every current finding under PATHS: write a new baseline."""
-    from .baseline import rebuild
+    from licscan.policy.baseline import rebuild
 
     meta = _meta(reason, author, expires)
     policy, outcome, current = _current(paths, index, lang, config)
@@ -130,7 +130,7 @@ def baseline_update(paths: PathsArg, index: IndexOpt = None, baseline: FileOpt =
 
     Run it over the same paths as `create`: entries of files not scanned are dropped.
     """
-    from .baseline import Baseline, rebuild
+    from licscan.policy.baseline import Baseline, rebuild
 
     meta = _meta(reason, author, expires)
     policy, outcome, current = _current(paths, index, lang, config)
@@ -156,8 +156,8 @@ def baseline_check(paths: PathsArg, index: IndexOpt = None, baseline: FileOpt = 
                    fail_on: Annotated[Optional[str], typer.Option(help="incompatible, copyleft, any, "
                                                                   "never.")] = None) -> None:
     """Fail (exit 1) on findings the baseline does not accept, or accepts only with an expired entry."""
-    from .baseline import Baseline
-    from .policy import apply_policy, load_policy
+    from licscan.policy.baseline import Baseline
+    from licscan.policy.gate import apply_policy, load_policy
 
     policy = load_policy(config, fail_on=fail_on, profile=profile, project_license=project_license)
     policy.baseline = _baseline_path(baseline, policy)

@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .tokens import ID, NUM, STR, TokenStream
+from licscan.engine.tokens import ID, NUM, STR, TokenStream
 
 if TYPE_CHECKING:
     import numpy as np

@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .model import LicscanError
+from licscan.model import LicscanError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Find code copied from copyleft projects, with its license and source.")
@@ -42,9 +42,9 @@ def index_build(
     """Index every code file under ROOTS into one index file (written atomically)."""
     from rich.console import Console
 
-    from .build import BuildParams, build_index
-    from .cli_corpus import report_fetched, report_start
-    from .fetch import resolve_roots
+    from licscan.engine.build import BuildParams, build_index
+    from licscan.cli.corpus import report_fetched, report_start
+    from licscan.corpus.fetch import resolve_roots
 
     res = resolve_roots(roots, on_start=report_start, on_fetched=report_fetched)  # manifests -> trees
     base_roots = resolve_roots(base, on_start=report_start, on_fetched=report_fetched).roots if base else []
@@ -77,8 +77,8 @@ def index_info(
     """Show what an index holds: files, languages, licenses, build parameters."""
     import json
 
-    from .cli_corpus import index_sources, render_sources
-    from .index import open_index
+    from licscan.cli.corpus import index_sources, render_sources
+    from licscan.engine.index import open_index
 
     idx = open_index(index)
     info = {"path": str(index), "bytes": index.stat().st_size, **idx.stats(),
@@ -126,17 +126,17 @@ def scan(
     baseline: Annotated[Optional[Path], typer.Option(help="Accept the findings of this baseline.")] = None,
 ) -> None:
     """Report regions of PATHS copied from indexed copyleft code; exit 1 if they fail the policy."""
-    from .index import open_index
-    from .reports import renderer
-    from .scan import scan_paths
+    from licscan.engine.index import open_index
+    from licscan.reports import renderer
+    from licscan.inputs.paths import scan_paths
 
     render = renderer(fmt)
-    from .policy import apply_policy, load_policy
+    from licscan.policy.gate import apply_policy, load_policy
 
     policy = load_policy(config, fail_on=fail_on, profile=profile, project_license=project_license,
                          baseline=baseline, min_tokens=min_tokens, min_similarity=min_similarity)
     t = policy.thresholds()
-    from .inputs import resolve_index, scan_inputs
+    from licscan.inputs.units import resolve_index, scan_inputs
 
     idx = open_index(resolve_index(index or policy.index))
     result = scan_inputs(idx, paths, lang=lang, thresholds=t, staged=staged, diff=diff, markdown=markdown)
@@ -189,7 +189,7 @@ def main() -> None:
         sys.exit(2)
 
 
-from . import cli_corpus  # noqa: E402,F401 - registers `corpus` and `demo` on app
-from .mcp import command as _mcp_command  # noqa: E402 - `licscan mcp`: the check_code tool over MCP stdio
+from licscan.cli import corpus as cli_corpus  # noqa: E402,F401 - registers `corpus` and `demo` on app
+from licscan.integrations.mcp import command as _mcp_command  # noqa: E402 - `licscan mcp`: the check_code tool over MCP stdio
 app.command("mcp")(_mcp_command)
-from .cli_policy import register as _register_policy; _register_policy(app)  # noqa: E402,E702 - `obligations`, `baseline`
+from licscan.cli.policy import register as _register_policy; _register_policy(app)  # noqa: E402,E702 - `obligations`, `baseline`

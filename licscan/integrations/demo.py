@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from .index import Index, open_index
-from .model import Finding, LicscanError
+from licscan.engine.index import Index, open_index
+from licscan.model import Finding, LicscanError
 
 FUNCTION_KINDS: dict[str, set[str]] = {
     "c": {"function_definition"}, "cpp": {"function_definition"}, "python": {"function_definition"},
@@ -65,7 +65,7 @@ class Leak:
 def _parse(text: bytes, lang: str) -> Any:
     import tree_sitter
 
-    from .languages import grammar
+    from licscan.languages import grammar
 
     return tree_sitter.Parser(grammar(lang)).parse(text)
 
@@ -424,8 +424,8 @@ def _caught(findings: list[Finding], leak: Leak) -> Finding | None:
 
 def run_demo(index_path: Path, out_dir: Path, out: TextIO, *, seed: int = 0, tries: int = 30) -> Leak:
     """Write a leak into ``out_dir``, scan it, print the report side by side; return the leak."""
-    from .reports import renderer
-    from .scan import scan_paths
+    from licscan.reports import renderer
+    from licscan.inputs.paths import scan_paths
 
     idx = open_index(index_path)
     roots = {r["name"]: Path(r["path"]) for r in idx.meta.get("roots") or []}

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from .cli import _progress_wanted, app
+from licscan.cli import _progress_wanted, app
 
 if TYPE_CHECKING:
-    from .fetch import Fetched
-    from .index import Index
+    from licscan.corpus.fetch import Fetched
+    from licscan.engine.index import Index
 
 corpus_app = typer.Typer(no_args_is_help=True,
                          help="Fetch pinned copyleft sources listed in manifests (corpora/*.toml).")
@@ -48,8 +48,8 @@ def corpus_fetch(
     force: Annotated[bool, typer.Option("--force", help="Download again even when cached.")] = False,
 ) -> None:
     """Download, verify and safely extract every source of MANIFESTS (a second run is a no-op)."""
-    from .corpus import load_manifest
-    from .fetch import fetch_manifest
+    from licscan.corpus.manifest import load_manifest
+    from licscan.corpus.fetch import fetch_manifest
 
     for path in manifests:
         m = load_manifest(path)
@@ -63,8 +63,8 @@ def corpus_show(
     cache: _CacheOpt = None,
 ) -> None:
     """List the sources of MANIFESTS and whether each is in the cache."""
-    from .corpus import load_manifest
-    from .fetch import cache_dir, entry_dir
+    from licscan.corpus.manifest import load_manifest
+    from licscan.corpus.fetch import cache_dir, entry_dir
 
     for path in manifests:
         m = load_manifest(path)
@@ -93,7 +93,7 @@ def demo(
     Without --index (or when it does not exist yet) the quickstart corpus is fetched
     and indexed first, into quickstart.lsi.
     """
-    from .demo import run_demo
+    from licscan.integrations.demo import run_demo
 
     index = index or Path("quickstart.lsi")
     if not index.exists():
@@ -102,8 +102,8 @@ def demo(
 
 
 def _build(manifest: Path, out: Path) -> None:
-    from .build import build_index
-    from .fetch import resolve_roots
+    from licscan.engine.build import build_index
+    from licscan.corpus.fetch import resolve_roots
 
     res = resolve_roots([manifest], on_start=report_start, on_fetched=report_fetched)
     s = build_index(res.roots, out, progress=_progress_wanted(), license_overrides=res.license_overrides,

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .files import decode, looks_generated
-from .index import Index
-from .languages import canonical, detect
-from .matches import Matcher, Thresholds
-from .model import LicscanError
-from .scan import ScanResult, scan_paths
-from .tokens import tokenize
+from licscan.files import decode, looks_generated
+from licscan.engine.index import Index
+from licscan.languages import canonical, detect
+from licscan.engine.matcher import Matcher, Thresholds
+from licscan.model import LicscanError
+from licscan.inputs.paths import ScanResult, scan_paths
+from licscan.engine.tokens import tokenize
 
 _MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd", ".mdx")
 CONTEXT_LINES = 300
@@ -107,7 +107,7 @@ def scan_inputs(index: Index, paths: list[str] | None, *, lang: str | None = Non
     for p in paths:
         if p in plain:
             continue
-        from .markdown import looks_like_markdown
+        from licscan.inputs.markdown import looks_like_markdown
 
         if p == "-":
             text, reason = decode(sys.stdin.buffer.read())
@@ -131,7 +131,7 @@ def scan_inputs(index: Index, paths: list[str] | None, *, lang: str | None = Non
 def markdown_units(path: str, text: str, default_lang: str | None = None,
                    ranges: list[tuple[int, int]] | None = None) -> list[Unit]:
     """One unit per fenced code block; blocks without a known tag get ``default_lang`` or a guess."""
-    from .markdown import code_blocks
+    from licscan.inputs.markdown import code_blocks
 
     units = []
     for b in code_blocks(text):
@@ -149,7 +149,7 @@ def markdown_units(path: str, text: str, default_lang: str | None = None,
 
 def _scan_changes(index: Index, paths: list[str], *, staged: bool, diff: str | None,
                   thresholds: Thresholds | None) -> ScanResult:
-    from . import gitdiff
+    from licscan.inputs import git as gitdiff
 
     env_from, env_to = os.environ.get("PRE_COMMIT_FROM_REF"), os.environ.get("PRE_COMMIT_TO_REF")
     if diff:
@@ -326,7 +326,7 @@ def configured_index(start: Path | None = None) -> str | None:
     if env:
         return env
     try:
-        from . import policy  # the shared configuration loader, when present
+        from licscan.policy import gate as policy  # the shared configuration loader, when present
 
         loader = getattr(policy, "configured_index", None)
         if loader is not None:

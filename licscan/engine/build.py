@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from . import fingerprints as fpr
-from .files import SourceFile, Skipped, discover, looks_generated, read_text
-from .index import MAGIC, SCHEMA_VERSION, IndexWriter
-from .languages import LANGUAGES, grammar_signature, grammar_versions
-from .model import LicscanError
-from .tokens import TokenStream, tokenize
+from licscan.engine import fingerprints as fpr
+from licscan.files import SourceFile, Skipped, discover, looks_generated, read_text
+from licscan.engine.index import MAGIC, SCHEMA_VERSION, IndexWriter
+from licscan.languages import LANGUAGES, grammar_signature, grammar_versions
+from licscan.model import LicscanError
+from licscan.engine.tokens import TokenStream, tokenize
 
 VOCAB_LIMIT = 0xFFFF
 """Token ids are stored as uint16; the rare tokens past the limit share the last id."""
@@ -333,7 +333,7 @@ def _base_hashes(base: Sequence[Path], params: BuildParams, workers: int, ui: _P
 def _detect_licenses(roots: Sequence[Path], per_root: dict[Path, list[str]],
                      results: list[_FileResult], workers: int, ui: _Progress,
                      summary: BuildSummary) -> dict[str, str | None]:
-    from . import licenses
+    from licscan.licenses import detect as licenses
 
     summary.scancode = licenses.scancode_available()
     kept = {r.name for r in results}

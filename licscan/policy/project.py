@@ -16,8 +16,8 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
-from .licenses_debian import _PLAIN_LICENSE_FILE as _FILE  # LICENSE, COPYING(.txt|.md|.rst): what index builds read
-from .licenses_text import LICENSE_FILE_BYTES, license_file_text, light_match, normalize_expression, read_text
+from licscan.licenses.debian import _PLAIN_LICENSE_FILE as _FILE  # LICENSE, COPYING(.txt|.md|.rst): what index builds read
+from licscan.licenses.text import LICENSE_FILE_BYTES, license_file_text, light_match, normalize_expression, read_text
 
 _ID_LIKE = re.compile(r"^[\w.+\-:() ]+$")
 _CLASSIFIERS = {
@@ -41,7 +41,7 @@ _NPM_PROPRIETARY = {"UNLICENSED": "LicenseRef-Proprietary"}
 
 
 def _toml(path: Path) -> dict[str, Any] | None:
-    from .policy import load_toml
+    from licscan.policy.gate import load_toml
 
     try:
         return load_toml(path)
@@ -58,14 +58,14 @@ def _expr(value: str) -> str | None:
 
 def _file_license(root: Path, names: list[str]) -> str | None:
     """License of named text files: scancode when installed, else the light matcher."""
-    from .licenses import ENGINE_ENV, scancode_available
+    from licscan.licenses.detect import ENGINE_ENV, scancode_available
 
     use_scancode = scancode_available() and os.environ.get(ENGINE_ENV, "").strip().lower() != "light"
     if use_scancode and all("/" not in n and _FILE.match(n) for n in names):
         # The build-time detector caches scancode's answers per text on disk; for a
         # file without a notice it falls back to the nearest LICENSE/COPYING files,
         # which is exactly the question here, so ask it about a file that does not exist.
-        from .licenses import detect_licenses_detailed
+        from licscan.licenses.detect import detect_licenses_detailed
 
         res = detect_licenses_detailed(root, [".licscan-project-license"], workers=1)
         expr = next(iter(res.values())).license

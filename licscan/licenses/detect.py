@@ -49,8 +49,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 # LicenseResult and Method are public here; project.py reads _PLAIN_LICENSE_FILE from this module.
-from licscan.licenses_debian import _PLAIN_LICENSE_FILE, LicenseResult, Method, _parent, _Tree  # noqa: F401
-from licscan.licenses_text import (
+from licscan.licenses.debian import _PLAIN_LICENSE_FILE, LicenseResult, Method, _parent, _Tree  # noqa: F401
+from licscan.licenses.text import (
     HEAD_BYTES,
     LIGHT_ENGINE,
     combine_detections,

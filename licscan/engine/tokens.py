@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .languages import LANGUAGES, grammar
+from licscan.languages import LANGUAGES, grammar
 
 ID, NUM, STR = "$ID", "$NUM", "$STR"
 

@@ -28,13 +28,13 @@ from difflib import SequenceMatcher
 from functools import partial
 from typing import NamedTuple
 
-from . import fingerprints as fpr
-from .chains import NAMES_ALIGN_MAX, chains, runs
-from .index import Index
-from .languages import canonical
-from .model import Finding, SourceRef
-from .thresholds import Thresholds
-from .tokens import TokenStream, tokenize
+from licscan.engine import fingerprints as fpr
+from licscan.engine.chains import NAMES_ALIGN_MAX, chains, runs
+from licscan.engine.index import Index
+from licscan.languages import canonical
+from licscan.model import Finding, SourceRef
+from licscan.engine.rules import Thresholds
+from licscan.engine.tokens import TokenStream, tokenize
 
 _MAX_CANDIDATES = 64
 _MAX_QPOS = 16

@@ -13,12 +13,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .model import LicscanError
-from .policy import DEFAULT_PROFILE, PROFILES, check_profile, parse_toml
+from licscan.model import LicscanError
+from licscan.policy.gate import DEFAULT_PROFILE, PROFILES, check_profile, parse_toml
 
 __all__ = ["DEFAULT_PROFILE", "PROFILES", "Obligation", "check_profile", "for_license", "for_licenses", "table"]
 
-DATA = Path(__file__).parent / "data" / "obligations.toml"
+DATA = Path(__file__).parent.parent / "data" / "obligations.toml"
 COPYLEFT_KINDS = ("weak", "strong", "network")
 
 

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from licscan.licenses_text import (
+from licscan.licenses.text import (
     LICENSE_FILE_BYTES,
     PUBLIC_DOMAIN,
     _spdx_licensing,

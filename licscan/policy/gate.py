@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .model import Finding, LicscanError
+from licscan.model import Finding, LicscanError
 
 if TYPE_CHECKING:
-    from .baseline import Baseline
-    from .matches import Thresholds
-    from .scan import ScanResult
+    from licscan.policy.baseline import Baseline
+    from licscan.engine.matcher import Thresholds
+    from licscan.inputs.paths import ScanResult
 
 FAIL_ON = ("incompatible", "copyleft", "any", "never")
 PROFILES = ("source", "binary", "network")
@@ -123,7 +123,7 @@ class Policy:
     config_path: Path | None = None
 
     def thresholds(self) -> Thresholds:
-        from .matches import Thresholds
+        from licscan.engine.matcher import Thresholds
 
         return Thresholds().adjusted(self.min_tokens, self.min_similarity)
 
@@ -291,8 +291,8 @@ def apply_policy(result: ScanResult, policy: Policy, *, use_baseline: bool = Tru
                   project_license_origin=policy.project_license_origin)
     if not result.findings:
         return out
-    from . import suppress
-    from .baseline import Baseline, finding_id
+    from licscan.policy import suppress
+    from licscan.policy.baseline import Baseline, finding_id
 
     today = today or dt.date.today()
     base = None
@@ -330,12 +330,12 @@ def apply_policy(result: ScanResult, policy: Policy, *, use_baseline: bool = Tru
 
 
 def _judge(findings: list[Finding], policy: Policy, out: Outcome) -> None:
-    from . import compat
-    from . import obligations as obl
-    from .licenses_text import normalize_expression
+    from licscan.policy import compat
+    from licscan.policy import obligations as obl
+    from licscan.licenses.text import normalize_expression
 
     if out.project_license is None:
-        from .project import detect
+        from licscan.policy.project import detect
 
         out.project_license, out.project_license_origin = detect(policy.root)
     licenses = {normalize_expression(a) for a in policy.allow if not _is_glob(a)}
@@ -361,7 +361,7 @@ def _allowed_by(f: Finding, licenses: set[str], globs: list[str]) -> str | None:
         if any(path_matches(s, g) for s in sources):
             return g
     if licenses and f.license:
-        from .compat import satisfies
+        from licscan.policy.compat import satisfies
 
         if satisfies(f.license, licenses):
             return f.license
@@ -374,7 +374,7 @@ def _fails(fail_on: str, verdict: str, license: str | None) -> bool:
     if fail_on == "any" or verdict in _FAILING_VERDICTS:
         return True
     if fail_on == "copyleft":
-        from .compat import is_copyleft
+        from licscan.policy.compat import is_copyleft
 
         return is_copyleft(license)
     return False

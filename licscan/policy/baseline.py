@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .model import Finding, LicscanError
+from licscan.model import Finding, LicscanError
 
 VERSION = 1
 DEFAULT_NAME = ".licscan-baseline.json"
@@ -44,7 +44,7 @@ def finding_id(f: Finding, text: str | None) -> str:
     lines = (text or "").splitlines()[f.start_line - 1:f.end_line]
     norm: list[str] = []
     if lines:
-        from .tokens import tokenize
+        from licscan.engine.tokens import tokenize
 
         norm = tokenize("\n".join(lines), f.language or "text").norm
     if not norm:  # no text or no tokens (a finding built by hand): whitespace-free lines

@@ -6,12 +6,12 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .files import Skipped, classify, decode, read_text, walk
-from .index import Index
-from .languages import canonical
-from .matches import Matcher, Thresholds
-from .model import Finding, LicscanError
-from .tokens import tokenize
+from licscan.files import Skipped, classify, decode, read_text, walk
+from licscan.engine.index import Index
+from licscan.languages import canonical
+from licscan.engine.matcher import Matcher, Thresholds
+from licscan.model import Finding, LicscanError
+from licscan.engine.tokens import tokenize
 
 
 @dataclass

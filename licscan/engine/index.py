@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .files import decode
-from .model import LicscanError
+from licscan.files import decode
+from licscan.model import LicscanError
 
 SCHEMA_VERSION = 4
 MAGIC = "licscan-index"
@@ -160,7 +160,7 @@ class Index:
         node kinds and token boundaries would differ, and so would every hash."""
         if lang in self._checked:
             return
-        from .languages import LANGUAGES, grammar_signature
+        from licscan.languages import LANGUAGES, grammar_signature
 
         if lang in LANGUAGES:
             built = self.meta.get("grammar_signatures", {}).get(lang)

@@ -20,7 +20,7 @@ from typing import Annotated, Any, BinaryIO, Optional
 
 import typer
 
-from . import __version__
+from licscan import __version__
 
 PROTOCOL_VERSIONS = ("2025-06-18", "2025-03-26", "2024-11-05")
 
@@ -50,12 +50,12 @@ class Server:
     """The JSON-RPC dispatcher, independent of the transport (tests drive it directly)."""
 
     def __init__(self, index_path: str | Path) -> None:
-        from .index import open_index
-        from .matches import Matcher
+        from licscan.engine.index import open_index
+        from licscan.engine.matcher import Matcher
 
         self.index = open_index(index_path)
         try:
-            from .policy import load_policy
+            from licscan.policy.gate import load_policy
         except ImportError:  # pragma: no cover - a build without the policy stage
             self.policy = None
         else:
@@ -101,9 +101,9 @@ class Server:
             return _ok(mid, {"content": [{"type": "text", "text": f"licscan error: {e}"}], "isError": True})
 
     def check_code(self, code: str, language: str | None = None) -> dict[str, Any]:
-        from .inputs import Unit, guessed_unit, markdown_units, scan_units
-        from .languages import canonical
-        from .markdown import looks_like_markdown
+        from licscan.inputs.units import Unit, guessed_unit, markdown_units, scan_units
+        from licscan.languages import canonical
+        from licscan.inputs.markdown import looks_like_markdown
 
         name = "<code>"
         lang = (language or "").strip().lower()
@@ -115,7 +115,7 @@ class Server:
             units = [guessed_unit(name, code)]
         result = scan_units(self.index, units, matcher=self.matcher)
         if self.policy is not None:
-            from .policy import apply_policy
+            from licscan.policy.gate import apply_policy
 
             apply_policy(result, self.policy, use_baseline=False)
         findings = [_public(f.to_dict()) for f in result.findings]
@@ -175,7 +175,7 @@ def command(
         help="Index file (default: `index` in .licscan.toml or pyproject tool.licscan).")] = None,
 ) -> None:
     """Serve the check_code tool to coding agents over MCP (stdio)."""
-    from .inputs import resolve_index
+    from licscan.inputs.units import resolve_index
 
     server = Server(resolve_index(index))
     serve(server, sys.stdin.buffer, sys.stdout.buffer)

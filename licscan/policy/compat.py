@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from . import obligations as obl
-from .model import LicscanError
+from licscan.policy import obligations as obl
+from licscan.model import LicscanError
 
 VERDICTS = ("compatible", "obligations", "unknown", "incompatible")
 _RANK = {v: i for i, v in enumerate(VERDICTS)}
@@ -64,7 +64,7 @@ class Verdict:
 
 @lru_cache(maxsize=1)
 def _licensing() -> Any:
-    from .licenses_text import _spdx_licensing
+    from licscan.licenses.text import _spdx_licensing
 
     lic = _spdx_licensing()
     if lic is None:
