@@ -1,3 +1,3 @@
-from licscan.cli import main
+from licscan.cli.main import main
 
 main()

@@ -10,7 +10,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from licscan.engine.build import build_index
-from licscan.cli import app
+from licscan.cli.main import app
 from licscan.engine.index import open_index
 from licscan.engine.matcher import Matcher, Thresholds
 

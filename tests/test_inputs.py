@@ -13,7 +13,8 @@ import pytest
 from conftest import FIXTURES
 
 from licscan.engine.index import open_index
-from licscan.inputs.units import CONTEXT_LINES, configured_index, guess_languages, scan_inputs
+from licscan.config import configured_index
+from licscan.inputs.units import CONTEXT_LINES, guess_languages, scan_inputs
 from licscan.inputs.markdown import code_blocks, tag_language
 from licscan.model import LicscanError
 

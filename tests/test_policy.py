@@ -12,7 +12,8 @@ import pytest
 
 from conftest import FIXTURES, write
 from licscan.model import LicscanError
-from licscan.policy.gate import apply_policy, find_config, load_policy, path_matches
+from licscan.config import find_config
+from licscan.policy.gate import apply_policy, load_policy, path_matches
 
 CORPUS = FIXTURES / "langs" / "corpus"
 COPIES = FIXTURES / "langs" / "copies"

@@ -308,7 +308,7 @@ def test_report_libraries_stay_off_the_scan_path(core_index: Path, tmp_path: Pat
     code = ("import atexit, sys\n"
             "heavy = ('jsonschema', 'spdx_tools', 'cyclonedx', 'rich', 'licscan.inputs.git', 'licscan.reports.sarif')\n"
             "atexit.register(lambda: print(sorted(m for m in sys.modules if m.startswith(heavy)), file=sys.stderr))\n"
-            "from licscan.cli import main\n"
+            "from licscan.cli.main import main\n"
             f"sys.argv = ['licscan', 'scan', '--index', {str(core_index)!r}, {str(f)!r}]\n"
             "main()\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

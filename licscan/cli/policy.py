@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
+from licscan.cli.app import app
 from licscan.model import LicscanError
 
 if TYPE_CHECKING:
@@ -71,7 +72,8 @@ def obligations_command(
 
 def _scan(paths: list[str], index: Optional[Path], lang: Optional[str], policy: Policy) -> tuple[Index, ScanResult]:
     from licscan.engine.index import open_index
-    from licscan.inputs.units import resolve_index, scan_inputs
+    from licscan.config import resolve_index
+    from licscan.inputs.units import scan_inputs
 
     idx = open_index(resolve_index(index or policy.index))
     return idx, scan_inputs(idx, paths, lang=lang, thresholds=policy.thresholds())
@@ -179,7 +181,5 @@ def _report_problems(outcome: Outcome) -> None:
         print(f"licscan: {p.path}:{p.line}: {p.message}", file=sys.stderr)
 
 
-def register(app: typer.Typer) -> None:
-    """Add ``obligations`` and ``baseline`` to the main app (one line in cli.py)."""
-    app.command("obligations")(obligations_command)
-    app.add_typer(baseline_app, name="baseline")
+app.command("obligations")(obligations_command)
+app.add_typer(baseline_app, name="baseline")

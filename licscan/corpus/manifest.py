@@ -18,17 +18,12 @@ to the manifest) per source. Every error is one line naming the manifest and ent
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from licscan.config import parse_toml
 from licscan.model import LicscanError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 KINDS = ("debian", "pypi", "npm", "git", "path")
 _KEYS = {"name", "version", "rev", "sha256", "spdx", *KINDS}
@@ -104,10 +99,7 @@ def load_manifest(path: str | Path) -> Manifest:
 def parse_manifest(text: str, path: str | Path = "<manifest>") -> Manifest:
     """Validate manifest text; relative ``path`` sources resolve against the manifest's directory."""
     p = Path(path)
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise LicscanError(f"{p}: invalid TOML: {e}") from None
+    doc = parse_toml(text, p)
     unknown = sorted(set(doc) - _TOP_KEYS)
     if unknown:
         raise LicscanError(f"{p}: unknown top-level key {unknown[0]!r} (allowed: name, description, [[source]])")

@@ -1,4 +1,4 @@
-"""``licscan mcp``: a Model Context Protocol server on stdio, so that coding agents
+"""A Model Context Protocol server on stdio, so that coding agents
 can check code before they write it.
 
 Implements the subset of MCP a tool server needs (``initialize``, ``ping``,
@@ -16,9 +16,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO, Optional
-
-import typer
+from typing import Any, BinaryIO
 
 from licscan import __version__
 
@@ -167,15 +165,3 @@ def serve(server: Server, inp: BinaryIO, out: BinaryIO) -> None:
         if resp is not None:
             out.write(json.dumps(resp, separators=(",", ":")).encode("utf-8") + b"\n")
             out.flush()
-
-
-def command(
-    index: Annotated[Optional[Path], typer.Option(
-        "--index", "-i", envvar="LICSCAN_INDEX",
-        help="Index file (default: `index` in .licscan.toml or pyproject tool.licscan).")] = None,
-) -> None:
-    """Serve the check_code tool to coding agents over MCP (stdio)."""
-    from licscan.inputs.units import resolve_index
-
-    server = Server(resolve_index(index))
-    serve(server, sys.stdin.buffer, sys.stdout.buffer)

@@ -29,6 +29,7 @@ from typing import Any
 
 from licscan.policy import obligations as obl
 from licscan.model import LicscanError
+from licscan.policy.profiles import DEFAULT_PROFILE, check_profile
 
 VERDICTS = ("compatible", "obligations", "unknown", "incompatible")
 _RANK = {v: i for i, v in enumerate(VERDICTS)}
@@ -205,9 +206,9 @@ def _in_matrix(lic: str) -> bool:
 # -- verdicts ---------------------------------------------------------------------------------
 
 
-def evaluate(source: str | None, project: str | None, profile: str = obl.DEFAULT_PROFILE) -> Verdict:
+def evaluate(source: str | None, project: str | None, profile: str = DEFAULT_PROFILE) -> Verdict:
     """Verdict for code under ``source`` kept in a project under ``project``."""
-    obl.check_profile(profile)
+    check_profile(profile)
     if not source:
         return Verdict("unknown", "the license of the matched source was not detected")
     if not project:

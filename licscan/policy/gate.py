@@ -1,8 +1,6 @@
 """Policy a gate can enforce: configuration, then verdicts and the exit code for a scan.
 
-Configuration comes from ``.licscan.toml`` or ``[tool.licscan]`` in
-``pyproject.toml``, the first found from the working directory upward (stopping
-at the repository root), or from ``--config``; command-line flags override it.
+Configuration is found and read by ``licscan.config``; command-line flags override it.
 
 ``apply_policy`` filters a scan's findings (excluded paths, inline suppressions,
 baseline) and judges the rest (verdict, obligations, fail or pass). A scan with
@@ -13,13 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
-import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from licscan.config import find_config, project_root, read_table
 from licscan.model import Finding, LicscanError
+from licscan.policy.profiles import DEFAULT_PROFILE, check_profile
 
 if TYPE_CHECKING:
     from licscan.policy.baseline import Baseline
@@ -27,10 +26,6 @@ if TYPE_CHECKING:
     from licscan.inputs.paths import ScanResult
 
 FAIL_ON = ("incompatible", "copyleft", "any", "never")
-PROFILES = ("source", "binary", "network")
-"""How the project reaches others: as source, as built artifacts, or only as a network service."""
-DEFAULT_PROFILE = "binary"
-CONFIG_NAME = ".licscan.toml"
 KEYS = ("fail-on", "allow", "exclude", "profile", "project-license", "min-similarity", "min-tokens", "baseline",
         "index")
 _FAILING_VERDICTS = ("incompatible", "unknown")
@@ -38,72 +33,6 @@ _FAILING_VERDICTS = ("incompatible", "unknown")
 
 
 # -- configuration ----------------------------------------------------------------------------
-
-
-def check_profile(profile: str) -> str:
-    if profile not in PROFILES:
-        raise LicscanError(f"unknown profile {profile!r}; choose one of: {', '.join(PROFILES)}")
-    return profile
-
-
-def parse_toml(text: str) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
-    return tomllib.loads(text)
-
-
-def load_toml(path: Path) -> dict[str, Any]:
-    return parse_toml(Path(path).read_text(encoding="utf-8"))
-
-
-def _table(path: Path, text: str | None = None) -> dict[str, Any] | None:
-    """The licscan table of a config file; None for a pyproject.toml without one."""
-    try:
-        doc = parse_toml(text if text is not None else Path(path).read_text(encoding="utf-8"))
-    except OSError as e:
-        raise LicscanError(f"cannot read config {path}: {e}") from None
-    except ValueError as e:
-        raise LicscanError(f"invalid TOML in {path}: {e}") from None
-    if Path(path).name == "pyproject.toml":
-        table = doc.get("tool", {}).get("licscan")
-        return table if isinstance(table, dict) else None
-    return doc
-
-
-def find_config(start: Path) -> tuple[Path, dict[str, Any]] | None:
-    """The nearest config from ``start`` upward; the repository root (``.git``) ends the search."""
-    for d in [start, *start.parents]:
-        own = d / CONFIG_NAME
-        if own.is_file():
-            return own, _table(own) or {}
-        py = d / "pyproject.toml"
-        if py.is_file():
-            text = py.read_text(encoding="utf-8", errors="replace")
-            # Parse only pyprojects that mention us: TOML parsing is not free on a cold start.
-            table = _table(py, text) if "licscan" in text else None
-            if table is not None:
-                return py, table
-        if (d / ".git").exists():
-            return None
-    return None
-
-
-def configured_index(start: Path | None = None) -> str | None:
-    """``index`` of the nearest config (inputs.resolve_index asks this), relative to the config file."""
-    found = find_config((start or Path.cwd()).resolve())
-    value = found[1].get("index") if found else None
-    return str(found[0].parent / value) if found and isinstance(value, str) and value else None
-
-
-def project_root(start: Path) -> Path:
-    """Nearest directory upward that looks like a project root; ``start`` if none does."""
-    markers = (".git", "pyproject.toml", "package.json", "Cargo.toml", "LICENSE", "COPYING")
-    for d in [start, *start.parents]:
-        if any((d / m).exists() for m in markers):
-            return d
-    return start
 
 
 @dataclass
@@ -181,7 +110,7 @@ def load_policy(config: Path | None = None, *, cwd: Path | None = None, fail_on:
     if config is not None:
         if not Path(config).is_file():
             raise LicscanError(f"config not found: {config}")
-        found = (Path(config), _table(Path(config)) or {})
+        found = (Path(config), read_table(Path(config)) or {})
     else:
         found = find_config(cwd)
     p = Policy(root=project_root(cwd))

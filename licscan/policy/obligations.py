@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from licscan.model import LicscanError
-from licscan.policy.gate import DEFAULT_PROFILE, PROFILES, check_profile, parse_toml
+from licscan.config import parse_toml
+from licscan.policy.profiles import DEFAULT_PROFILE, PROFILES, check_profile
 
 __all__ = ["DEFAULT_PROFILE", "PROFILES", "Obligation", "check_profile", "for_license", "for_licenses", "table"]
 

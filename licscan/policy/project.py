@@ -41,7 +41,7 @@ _NPM_PROPRIETARY = {"UNLICENSED": "LicenseRef-Proprietary"}
 
 
 def _toml(path: Path) -> dict[str, Any] | None:
-    from licscan.policy.gate import load_toml
+    from licscan.config import load_toml
 
     try:
         return load_toml(path)

@@ -1,0 +1,44 @@
+"""``licscan demo``: make an assistant-style leak from the index, then catch it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from licscan.cli.app import app, progress_wanted, report_fetched, report_start, stderr
+
+
+@app.command("demo")
+def demo(
+    index: Annotated[Optional[Path], typer.Option("--index", "-i", envvar="LICSCAN_INDEX",
+                                                  help="Index to take the leak from and scan against.")] = None,
+    manifest: Annotated[Path, typer.Option(help="Manifest to fetch and index when the index is missing.")]
+    = Path("corpora/quickstart.toml"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the generated file.")]
+    = Path("licscan-demo"),
+    seed: Annotated[int, typer.Option(help="Pick another function with another seed.")] = 0,
+) -> None:
+    """Make an assistant-style leak from real GPL code in the index, then catch it, side by side.
+
+    Without --index (or when it does not exist yet) the quickstart corpus is fetched
+    and indexed first, into quickstart.lsi.
+    """
+    from licscan.integrations.demo import run_demo
+
+    index = index or Path("quickstart.lsi")
+    if not index.exists():
+        _build(manifest, index)
+    run_demo(index, out, sys.stdout, seed=seed)
+
+
+def _build(manifest: Path, out: Path) -> None:
+    from licscan.engine.build import build_index
+    from licscan.corpus.fetch import resolve_roots
+
+    res = resolve_roots([manifest], on_start=report_start, on_fetched=report_fetched)
+    s = build_index(res.roots, out, progress=progress_wanted(), license_overrides=res.license_overrides,
+                    extra_meta=res.extra_meta)
+    stderr(f"indexed {s.files} files in {s.seconds:.1f} s -> {out}\n")

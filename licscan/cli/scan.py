@@ -1,0 +1,65 @@
+"""``licscan scan``: the gate. Report copied regions of PATHS; exit 1 when they fail the policy."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from licscan.cli.app import app
+
+
+@app.command()
+def scan(
+    paths: Annotated[Optional[list[str]], typer.Argument(help="Files, directories, or - for stdin.")] = None,
+    index: Annotated[Optional[Path], typer.Option("--index", "-i", envvar="LICSCAN_INDEX", help="Index file "
+                                                  "(default: `index` in .licscan.toml or pyproject tool.licscan).")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text, json, sarif, spdx, cyclonedx, markdown "
+                                     "or html")] = "text",
+    lang: Annotated[Optional[str], typer.Option(help="Language of stdin / files without extension.")] = None,
+    side_by_side: Annotated[bool, typer.Option("--side-by-side", "-s",
+                                               help="Show matched lines next to the source.")] = False,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report here.")] = None,
+    min_tokens: Annotated[Optional[int], typer.Option(help="Smallest match, in normalized tokens.")] = None,
+    min_similarity: Annotated[Optional[float], typer.Option(help="Smallest similarity (0-1).")] = None,
+    staged: Annotated[bool, typer.Option("--staged", help="Only lines added in staged changes (pre-commit).")] = False,
+    diff: Annotated[Optional[str], typer.Option("--diff", metavar="BASE", help="Only lines added since git "
+                                                "revision BASE (merge base; A..B also works).")] = None,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Inputs are Markdown: scan fenced code blocks "
+                                           "(.md files always are).")] = False,
+    config: Annotated[Optional[Path], typer.Option("--config", help="Policy file (default: nearest "
+                                                   ".licscan.toml or pyproject [tool.licscan]).")] = None,
+    project_license: Annotated[Optional[str], typer.Option(help="Your project's SPDX license.")] = None,
+    profile: Annotated[Optional[str], typer.Option(help="source, binary (default) or network.")] = None,
+    fail_on: Annotated[Optional[str], typer.Option(help="incompatible (default), copyleft, any or never.")] = None,
+    baseline: Annotated[Optional[Path], typer.Option(help="Accept the findings of this baseline.")] = None,
+) -> None:
+    """Report regions of PATHS copied from indexed copyleft code; exit 1 if they fail the policy."""
+    from licscan.engine.index import open_index
+    from licscan.reports import renderer
+    from licscan.inputs.paths import scan_paths
+
+    render = renderer(fmt)
+    from licscan.policy.gate import apply_policy, load_policy
+
+    policy = load_policy(config, fail_on=fail_on, profile=profile, project_license=project_license,
+                         baseline=baseline, min_tokens=min_tokens, min_similarity=min_similarity)
+    t = policy.thresholds()
+    from licscan.config import resolve_index
+    from licscan.inputs.units import scan_inputs
+
+    idx = open_index(resolve_index(index or policy.index))
+    result = scan_inputs(idx, paths, lang=lang, thresholds=t, staged=staged, diff=diff, markdown=markdown)
+    outcome = apply_policy(result, policy)
+    if output:
+        tmp = output.with_name(f".{output.name}.tmp")
+        with tmp.open("w", encoding="utf-8") as fh:
+            render(result, idx, fh, side_by_side=side_by_side)
+        os.replace(tmp, output)
+    else:
+        render(result, idx, sys.stdout, side_by_side=side_by_side)
+    outcome.report(sys.stderr)
+    raise typer.Exit(outcome.exit_code)
