@@ -27,7 +27,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from licscan.corpus.manifest import Source  # noqa: E402
-from licscan.corpus.debian import fetch_debian_source, fetch_pypi_sdist, show_debian_source  # noqa: E402
+from debian_offers import show_debian_source  # noqa: E402
+from licscan.corpus.debian import fetch_debian_source  # noqa: E402
 from licscan.corpus.fetch import fetch_source  # noqa: E402
 from licscan.model import LicscanError  # noqa: E402
 
@@ -150,11 +151,19 @@ class Tree:
         return self.path.name
 
 
+def _pypi_sdist(spec: str, cache: Path) -> Path:
+    """An sdist (``NAME==VERSION``) through licscan's own PyPI fetcher, in a tree named
+    ``<canonical name>_<version>`` as the corpora have always been named."""
+    name, _, ver = spec.partition("==")
+    tree = f"{re.sub(r'[-_.]+', '-', name).lower()}_{ver}"
+    return fetch_source(Source(name=tree, kind="pypi", spec=spec, version=ver), cache).root
+
+
 def fetch(pkg: Package, cache: Path, *, log=print) -> Tree:
     """Fetch one package: Debian source first, the PyPI sdist when that fails and one is known."""
     if pkg.kind == "pypi":
         assert pkg.pypi
-        return Tree(pkg, fetch_pypi_sdist(pkg.pypi, cache / "pypi"), "pypi")
+        return Tree(pkg, _pypi_sdist(pkg.pypi, cache / "pypi"), "pypi")
     if pkg.kind == "npm":
         got = fetch_source(Source(name=pkg.name.replace("@", "_"), kind="npm", spec=pkg.name), cache / "npm")
         return Tree(pkg, got.root, "npm")
@@ -184,7 +193,7 @@ def fetch(pkg: Package, cache: Path, *, log=print) -> Tree:
         if not pkg.pypi:
             raise e
         log(f"  {pkg.name}: Debian source failed ({e}); using PyPI sdist {pkg.pypi}")
-        return Tree(pkg, fetch_pypi_sdist(pkg.pypi, cache / "pypi"), "pypi")
+        return Tree(pkg, _pypi_sdist(pkg.pypi, cache / "pypi"), "pypi")
 
 
 def fetch_all(pkgs: list[Package], cache: Path, *, log=print, strict: bool = False) -> list[Tree]:

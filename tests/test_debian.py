@@ -1,4 +1,4 @@
-"""Tests of licscan.corpus.debian: deb-src derivation, fetching with a fake apt-get, sdists."""
+"""Tests of licscan.corpus.apt and .debian: deb-src derivation, fetching with a fake apt-get."""
 
 from __future__ import annotations
 
@@ -13,15 +13,8 @@ from pathlib import Path
 import pytest
 
 from licscan.corpus import debian
-from licscan.corpus.debian import (
-    deb_src_stanzas,
-    fetch_debian_source,
-    fetch_pypi_sdist,
-    parse_deb822,
-    parse_one_line,
-    render_deb822,
-    system_deb_src,
-)
+from licscan.corpus.apt import deb_src_stanzas, parse_deb822, parse_one_line, render_deb822, system_deb_src
+from licscan.corpus.debian import fetch_debian_source
 from licscan.model import LicscanError
 
 DEB822 = """\
@@ -244,44 +237,19 @@ def test_tar_extraction_is_safe(tmp_path):
     assert not (tmp_path / "escape.c").exists()
 
 
-# --------------------------------------------------------------------------
-# PyPI sdists with a fake pip
+def test_fallback_extraction_has_the_archive_limits(tmp_path, etc_apt):
+    """Without dpkg-source, Debian tarballs are unpacked with extract.py's limits, not unbounded."""
+    from licscan.corpus.extract import Limits, Refused
 
-
-def test_fetch_pypi_sdist_fake(tmp_path):
-    calls = []
-
-    def fake_pip(cmd, cwd=None, **kw):
-        calls.append(cmd)
-        assert cmd[1:4] == ["-m", "pip", "download"] and "--no-binary" in cmd and "--no-deps" in cmd
-        d = Path(cmd[cmd.index("-d") + 1])
-        (d / "My_Pkg-2.0.tar.gz").write_bytes(_tar_bytes({"My_Pkg-2.0/my_pkg/__init__.py": "X = 1\n"}))
-        return subprocess.CompletedProcess(cmd, 0, "", "")
-
-    tree = fetch_pypi_sdist("My_Pkg==2.0", tmp_path, runner=fake_pip)
-    assert tree == tmp_path / "my-pkg_2.0"
-    assert (tree / "my_pkg" / "__init__.py").read_text() == "X = 1\n"
-    assert fetch_pypi_sdist("my-pkg==2.0", tmp_path, runner=fake_pip) == tree
-    assert fetch_pypi_sdist("my.pkg", tmp_path, runner=fake_pip) == tree
-    assert len(calls) == 1
-
-
-def test_fetch_pypi_sdist_zip_and_failure(tmp_path):
-    def fake_zip(cmd, cwd=None, **kw):
-        d = Path(cmd[cmd.index("-d") + 1])
-        with zipfile.ZipFile(d / "z-1.0.zip", "w") as zf:
-            zf.writestr("z-1.0/z.py", "pass\n")
-        return subprocess.CompletedProcess(cmd, 0, "", "")
-
-    tree = fetch_pypi_sdist("z", tmp_path, runner=fake_zip)
-    assert tree.name == "z_1.0" and (tree / "z.py").is_file()
-
-    def failing(cmd, cwd=None, **kw):
-        return subprocess.CompletedProcess(cmd, 1, "", "ERROR: No matching distribution found for nope==9\n")
-
-    with pytest.raises(LicscanError, match="No matching distribution"):
-        fetch_pypi_sdist("nope==9", tmp_path / "x", runner=failing)
-    assert [p.name for p in (tmp_path / "x").iterdir()] == []
+    with pytest.raises(Refused):
+        fetch_debian_source("tool", None, tmp_path / "few", runner=FakeApt(), extractor="tarfile",
+                            etc_apt=etc_apt, limits=Limits(max_files=1))
+    assert not list((tmp_path / "few").glob("tool_*"))
+    with pytest.raises(Refused):
+        fetch_debian_source("tool", None, tmp_path / "small", runner=FakeApt(), extractor="tarfile",
+                            etc_apt=etc_apt, limits=Limits(max_bytes=4))
+    tree = fetch_debian_source("tool", None, tmp_path / "ok", runner=FakeApt(), extractor="tarfile", etc_apt=etc_apt)
+    assert tree.is_dir()
 
 
 # --------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, write
-from licscan.corpus import debian
+from licscan.corpus import apt, debian
 from licscan.corpus.manifest import load_manifest, parse_manifest
 from licscan.corpus.fetch import cache_dir, entry_dir, fetch_manifest, fetch_source, resolve_roots
 from licscan.model import LicscanError
@@ -244,7 +244,7 @@ def fake_debian_payload(version: str = "1.0-2") -> list[tuple[str, bytes]]:
 @pytest.fixture
 def private_apt(monkeypatch):
     """licscan.corpus.debian against a made-up mirror: no system apt configuration is read."""
-    monkeypatch.setattr(debian, "system_deb_src", lambda *a: "Types: deb-src\nURIs: http://mirror.invalid/debian"
+    monkeypatch.setattr(apt, "system_deb_src", lambda *a: "Types: deb-src\nURIs: http://mirror.invalid/debian"
                         "\nSuites: bookworm\nComponents: main\n")
     monkeypatch.setattr(debian, "_dpkg_source_available", lambda: False)
 
@@ -340,7 +340,10 @@ def test_real_debian_package_end_to_end(tmp_path: Path, monkeypatch) -> None:
         pytest.skip("no apt on this machine")
     monkeypatch.setenv("LICSCAN_LICENSE_ENGINE", "light")
     cache = tmp_path / "cache"
-    offered = debian.show_debian_source("hello", cache / ".debian")[0]["version"]
+    state = apt.AptState(cache / ".debian" / ".apt", apt.ETC_APT)
+    apt.apt_update(state, subprocess.run)
+    res = apt.run(subprocess.run, ["apt-cache", *state.options(), "showsrc", "--only-source", "hello"], what="showsrc")
+    offered = apt.parse_deb822(res.stdout)[0]["Version"]
     (tmp_path / "m.toml").write_text(f'[[source]]\ndebian = "hello"\nversion = "{offered}"\n')
     res = resolve_roots([tmp_path / "m.toml"], cache)
     (root,) = res.roots

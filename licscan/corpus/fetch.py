@@ -202,7 +202,7 @@ def _fetch_debian(src: Source, tmp: Path, cache: Path, runner: Runner, limits: L
     work = cache / ".debian"
     for stale in work.glob(f"{src.spec}_*") if work.is_dir() else ():
         shutil.rmtree(stale, ignore_errors=True)
-    tree = fetch_debian_source(src.spec, src.version, work, runner=verifying)
+    tree = fetch_debian_source(src.spec, src.version, work, runner=verifying, limits=limits)
     if "sha256" not in found and src.sha256:
         raise LicscanError(f"{src.label()}: cannot verify sha256: no .dsc was downloaded")
     moved = tmp / "debian-tree"
@@ -256,11 +256,11 @@ def _fetch_path(src: Source, tmp: Path, cache: Path, runner: Runner, limits: Lim
         return out, None
     digest = _verify(src, local)
     if local.name.endswith(".dsc"):
-        return _unpack_dsc(src, local, tmp, runner), digest
+        return _unpack_dsc(src, local, tmp, runner, limits), digest
     return extract_archive(local, tmp / "x", what=src.label(), limits=limits), digest
 
 
-def _unpack_dsc(src: Source, dsc: Path, tmp: Path, runner: Runner) -> Path:
+def _unpack_dsc(src: Source, dsc: Path, tmp: Path, runner: Runner, limits: Limits) -> Path:
     """A local Debian source package: dpkg-source when installed, else licscan.corpus.debian's fallback."""
     from licscan.corpus import debian
 
@@ -269,7 +269,7 @@ def _unpack_dsc(src: Source, dsc: Path, tmp: Path, runner: Runner) -> Path:
         _run(runner, ["dpkg-source", "--no-check", "-x", str(dsc), str(out)], src, cwd=tmp)
         shutil.rmtree(out / ".pc", ignore_errors=True)  # quilt's pre-patch copies
     else:
-        debian._extract_python(dsc, out)
+        debian._extract_python(dsc, out, limits)
     return out
 
 

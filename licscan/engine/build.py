@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from licscan.engine import fingerprints as fpr
-from licscan.files import SourceFile, Skipped, discover, looks_generated, read_text
+from licscan.files import MAX_BYTES, SourceFile, Skipped, discover, looks_generated, read_text
 from licscan.engine.index import MAGIC, SCHEMA_VERSION, IndexWriter
 from licscan.languages import LANGUAGES, grammar_signature, grammar_versions
 from licscan.model import LicscanError
@@ -53,7 +53,7 @@ class BuildParams:
     literal_min_chars: int = fpr.LITERAL_MIN_CHARS
     """Also fingerprint k-grams over the text of string literals this long
     (``fingerprints.literal_codes``); 0 turns it off."""
-    max_bytes: int = 2 * 1024 * 1024
+    max_bytes: int = MAX_BYTES
     store_text: bool = False
     """Keep compressed source text in the index (about half its size), so evidence
     can be shown without the corpus tree; otherwise it is read from the tree."""
@@ -254,7 +254,6 @@ def build_index(
     progress: bool = False,
     params: BuildParams | None = None,
     licenses: bool = True,
-    on_status: Callable[[str], None] | None = None,
     license_overrides: dict[str, str] | None = None,
     extra_meta: dict[str, Any] | None = None,
     base: Sequence[Path | str] = (),

@@ -264,9 +264,6 @@ class Index:
     def aliases(self, fid: int) -> list[str]:
         return [p for (p,) in self._query("SELECT path FROM aliases WHERE file = ?", (fid,))]
 
-    def family_members(self, family: int) -> list[str]:
-        return [p for (p,) in self._query("SELECT path FROM files WHERE family = ? ORDER BY id", (family,))]
-
     def stats(self) -> dict[str, Any]:
         """Counts for ``index info``."""
         q = self._query

@@ -6,7 +6,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from licscan.files import Skipped, classify, decode, read_text, walk
+from licscan.files import MAX_BYTES, Skipped, classify, decode, read_text, walk
 from licscan.engine.index import Index
 from licscan.languages import canonical
 from licscan.engine.matcher import Matcher, Thresholds
@@ -31,7 +31,7 @@ def scan_paths(index: Index, paths: list[str], *, lang: str | None = None,
     """Scan files, directories (recursively, code files only) and ``-`` (stdin)."""
     matcher = Matcher(index, thresholds, batch=len(paths) > 1 or any(Path(p).is_dir() for p in paths))
     result = ScanResult()
-    limit = max_bytes or int(index.params.get("max_bytes", 2 * 1024 * 1024))
+    limit = max_bytes or int(index.params.get("max_bytes", MAX_BYTES))
     for arg in paths:
         if arg == "-":
             text, reason = decode(sys.stdin.buffer.read())

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from licscan.files import decode, looks_generated
+from licscan.files import MAX_BYTES, decode, looks_generated
 from licscan.engine.index import Index
 from licscan.languages import canonical, detect
 from licscan.engine.matcher import Matcher, Thresholds
@@ -161,7 +161,7 @@ def _scan_changes(index: Index, paths: list[str], *, staged: bool, diff: str | N
         changes = gitdiff.staged_changes(paths)
     result = ScanResult()
     units: list[Unit] = []
-    limit = int(index.params.get("max_bytes", 2 * 1024 * 1024))
+    limit = int(index.params.get("max_bytes", MAX_BYTES))
     for f in changes.files:
         if not f.added:
             if f.data is not None and not f.renamed_from and decode(f.data[:8192])[0] is None:
@@ -301,7 +301,3 @@ def guess_languages(text: str, most: int = 3) -> list[str]:
     return langs[:most + 1]
 
 
-def guess_language(text: str) -> str | None:
-    """The likeliest language of a snippet (see ``guess_languages``), or None."""
-    langs = guess_languages(text, 1)
-    return langs[0] if langs else None

@@ -43,7 +43,8 @@ def normalize_expression(expr: str) -> str:
     return parsed.render() if parsed is not None else raw
 
 
-_GNU_ID = re.compile(r"^(A|L)?GPL-(\d\.\d)-(only|or-later)$")
+GNU_ID = re.compile(r"^(A|L)?GPL-(\d\.\d)-(only|or-later)$")
+"""A GNU license id, split into family (A/L/none), version and grant."""
 _GNU_GENERIC = {"GPL-1.0-or-later", "LGPL-2.0-or-later"}
 
 
@@ -55,7 +56,7 @@ def _simplify_gnu(ids: list[str]) -> list[str]:
     "version 3 or later" those are echoes, not extra licenses.
     """
     def family(i: str) -> str | None:
-        m = _GNU_ID.match(i)
+        m = GNU_ID.match(i)
         return (m.group(1) or "") if m else None
 
     keep: list[str] = []

@@ -22,12 +22,12 @@ module is only imported when a scan has findings.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from licscan.policy import obligations as obl
+from licscan.licenses.text import GNU_ID
 from licscan.model import LicscanError
 from licscan.policy.profiles import DEFAULT_PROFILE, check_profile
 
@@ -42,7 +42,6 @@ PROPRIETARY = frozenset({"LicenseRef-Proprietary", "LicenseRef-proprietary", "Pr
 # through the matrix row of a permissive license.
 _PROPRIETARY_PROXY = "MIT"
 
-_GNU = re.compile(r"^(A|L)?GPL-(\d\.\d)-(only|or-later)$")
 _VERSIONS = {"GPL": ("1.0", "2.0", "3.0"), "LGPL": ("2.0", "2.1", "3.0"), "AGPL": ("3.0",)}
 _LATER_CITE = {"GPL-1.0": "GPL-1.0 §7", "GPL-2.0": "GPL-2.0 §9", "GPL-3.0": "GPL-3.0 §14",
                "LGPL-2.0": "LGPL-2.0 §13", "LGPL-2.1": "LGPL-2.1 §13", "LGPL-3.0": "LGPL-3.0 §6",
@@ -167,7 +166,7 @@ def category(spdx_id: str) -> str | None:
 def admitted(lic: str) -> list[tuple[str, str]]:
     """``lic`` and the licenses its or-later grant or GPL conversion let a user pick, with why."""
     out: dict[str, str] = {lic: ""}
-    m = _GNU.match(lic)
+    m = GNU_ID.match(lic)
     if m:
         fam, ver = (m[1] or "") + "GPL", m[2]
         if m[3] == "or-later":
@@ -177,7 +176,7 @@ def admitted(lic: str) -> list[tuple[str, str]]:
                 out.setdefault(f"{fam}-{v}-or-later", why)
                 out.setdefault(f"{fam}-{v}-only", why)
         for held in list(out):
-            mm = _GNU.match(held)
+            mm = GNU_ID.match(held)
             conv = _TO_GPL.get(f"LGPL-{mm[2]}") if mm and mm[1] == "L" else None
             if conv:
                 why = f"{conv[1]}: {held} may be converted to {conv[0]}"
