@@ -36,11 +36,16 @@ def scan(
     profile: Annotated[Optional[str], typer.Option(help="source, binary (default) or network.")] = None,
     fail_on: Annotated[Optional[str], typer.Option(help="incompatible (default), copyleft, any or never.")] = None,
     baseline: Annotated[Optional[Path], typer.Option(help="Accept the findings of this baseline.")] = None,
+    explain: Annotated[bool, typer.Option("--explain", help="Show on stderr, for each candidate source, "
+                                          "which evidence rule accepted or rejected it.")] = False,
 ) -> None:
     """Report regions of PATHS copied from indexed copyleft code; exit 1 if they fail the policy."""
+    from contextlib import ExitStack
+
+    from licscan.engine.explain import collecting
+    from licscan.engine.explain import render as render_explanations
     from licscan.engine.index import open_index
     from licscan.reports import renderer
-    from licscan.inputs.paths import scan_paths
 
     render = renderer(fmt)
     from licscan.policy.gate import apply_policy, load_policy
@@ -52,7 +57,11 @@ def scan(
     from licscan.inputs.units import scan_inputs
 
     idx = open_index(resolve_index(index or policy.index))
-    result = scan_inputs(idx, paths, lang=lang, thresholds=t, staged=staged, diff=diff, markdown=markdown)
+    with ExitStack() as stack:
+        trace = stack.enter_context(collecting()) if explain else None
+        result = scan_inputs(idx, paths, lang=lang, thresholds=t, staged=staged, diff=diff, markdown=markdown)
+    if trace is not None:
+        render_explanations(trace, sys.stderr)
     outcome = apply_policy(result, policy)
     if output:
         tmp = output.with_name(f".{output.name}.tmp")

@@ -17,46 +17,15 @@ from typing import Any
 
 import numpy as np
 
-from licscan.engine import fingerprints as fpr
-from licscan.files import MAX_BYTES, SourceFile, Skipped, discover, looks_generated, read_text
+from licscan.files import SourceFile, Skipped, discover
 from licscan.engine.index import MAGIC, SCHEMA_VERSION, IndexWriter
 from licscan.languages import LANGUAGES, grammar_signature, grammar_versions
 from licscan.model import LicscanError
-from licscan.engine.tokens import TokenStream, tokenize
+from licscan.engine.prepare import BuildParams, FileResult, common_names, process_base, process_file
+from licscan.engine.prepare import families as group_families
 
 VOCAB_LIMIT = 0xFFFF
 """Token ids are stored as uint16; the rare tokens past the limit share the last id."""
-
-
-@dataclass(frozen=True)
-class BuildParams:
-    """Everything that shapes the fingerprints; stored in the index and checked on use."""
-
-    k: int = fpr.K
-    w: int = fpr.W
-    df_cap: int = 24
-    """Fingerprints found in more distinct files than this are boilerplate and dropped."""
-    num_perm: int = 64
-    family_threshold: float = 0.7
-    """Estimated Jaccard above which two files are variants of one source (vendored copies)."""
-    min_tokens: int = 20
-    max_postings: int = 4
-    """Positions kept per fingerprint and file."""
-    common_name_files: int = 8
-    common_name_projects: int = 4
-    """A name or literal code found in at least ``common_name_files`` files of each of
-    at least ``common_name_projects`` indexed projects is common (``malloc``,
-    ``errno``, ``NULL``): what every program writes, not evidence of origin. Counted
-    per project, because a project's own API (busybox's ``bb_perror_msg_and_die``,
-    in 75 of its files) is evidence; and with a floor of files, because each 16-bit
-    code also stands for a dozen rare names scattered over the corpus."""
-    literal_min_chars: int = fpr.LITERAL_MIN_CHARS
-    """Also fingerprint k-grams over the text of string literals this long
-    (``fingerprints.literal_codes``); 0 turns it off."""
-    max_bytes: int = MAX_BYTES
-    store_text: bool = False
-    """Keep compressed source text in the index (about half its size), so evidence
-    can be shown without the corpus tree; otherwise it is read from the tree."""
 
 
 @dataclass
@@ -77,160 +46,6 @@ class BuildSummary:
     base_files: int = 0
     base_common: int = 0
     """Corpus fingerprints that the base code also has."""
-
-
-@dataclass
-class _FileResult:
-    name: str
-    lang: str
-    size: int
-    sha1: str
-    uniq: list[str]
-    inverse: np.ndarray
-    line_deltas: bytes
-    names: bytes
-    hashes: np.ndarray
-    positions: np.ndarray
-    signature: np.ndarray
-    text: bytes | None
-    fallback: bool
-
-
-def _read_tokens(job: tuple[str, str, str, BuildParams]) -> tuple[str, TokenStream] | tuple[str, str]:
-    """(text, tokens) of one file, or (name, why it is skipped)."""
-    path, name, lang, params = job
-    text, reason = read_text(Path(path), params.max_bytes)
-    if text is None:
-        return name, reason
-    why = looks_generated(text)
-    if why:
-        return name, why
-    try:
-        ts = tokenize(text, lang)
-    except (ValueError, RecursionError, MemoryError) as e:  # hostile input, not a bug in the corpus
-        return name, f"untokenizable ({e.__class__.__name__})"
-    if len(ts) < params.min_tokens:
-        return name, "too few tokens"
-    return text, ts
-
-
-def _process_base(job: tuple[str, str, str, BuildParams]) -> np.ndarray | tuple[str, str]:
-    """Every distinct k-gram hash of one base file (runs in a worker process).
-
-    Not winnowed: a scan looks up all of its k-grams, so whichever of them the
-    corpus kept must be found here if the base has it anywhere."""
-    got = _read_tokens(job)
-    if isinstance(got[1], str):
-        return got  # type: ignore[return-value]
-    codes, dist = fpr.token_codes(got[1])
-    h = fpr.kgram_hashes_np(np.asarray(codes, np.uint32), np.asarray(dist, np.int64), job[3].k)
-    lit = _literal_kgrams(got[1], codes, dist, job[3])
-    if lit is not None:
-        h = np.concatenate((h, lit[0][~lit[1]]))
-    return np.unique(h)
-
-
-def _literal_kgrams(ts: TokenStream, codes: list[int], dist: list[int],
-                    params: BuildParams) -> tuple[np.ndarray, np.ndarray] | None:
-    """Hashes of the k-grams over ``fingerprints.literal_codes``, and a mask of those
-    not worth keeping (no long literal in them, or repetitive), or None."""
-    lit = fpr.literal_codes(ts, codes, params.literal_min_chars) if params.literal_min_chars else None
-    if lit is None:
-        return None
-    lc = np.asarray(lit[0], dtype=np.uint32)
-    changed = np.concatenate(([0], np.cumsum(lc != np.asarray(codes, dtype=np.uint32))))
-    held = changed[params.k:] - changed[:len(changed) - params.k] > 0
-    lh = fpr.kgram_hashes_np(lc, np.asarray(dist, dtype=np.int64), params.k)
-    return lh, ~held | fpr.low_information(lc, params.k)
-
-
-def _winnowed(h: np.ndarray, skip: np.ndarray, w: int) -> np.ndarray:
-    """Winnowed positions of ``h``, none of them where ``skip`` is set."""
-    pos = fpr.winnow(np.where(skip, np.iinfo(np.int64).max, h), w)
-    return pos[~skip[pos]]
-
-
-def _process(job: tuple[str, str, str, BuildParams]) -> _FileResult | tuple[str, str]:
-    """Tokenize and fingerprint one file (runs in a worker process)."""
-    _, name, lang, params = job
-    got = _read_tokens(job)
-    if isinstance(got[1], str):
-        return got  # type: ignore[return-value]
-    text, ts = got
-    codes, dist = fpr.token_codes(ts)
-    c = np.asarray(codes, dtype=np.uint32)
-    h = fpr.kgram_hashes_np(c, np.asarray(dist, dtype=np.int64), params.k)
-    low = fpr.low_information(c, params.k)
-    pos = _winnowed(h, low, params.w)
-    hsel = h[pos]
-    lit = _literal_kgrams(ts, codes, dist, params)
-    if lit is not None:
-        # A second stream, winnowed on its own: see fingerprints.literal_codes.
-        lh, skip = lit
-        lpos = _winnowed(lh, skip, params.w)
-        hsel, pos = np.concatenate((hsel, lh[lpos])), np.concatenate((pos, lpos))
-    # A few postings per (fingerprint, file): files repeat their own structure
-    # (similar functions side by side), and a copy of the third one must not be
-    # chained to the first. More than a few adds size, not evidence.
-    order = np.lexsort((pos, hsel))
-    hsel, pos = hsel[order], pos[order]
-    idx = np.arange(len(hsel))
-    starts = np.r_[True, hsel[1:] != hsel[:-1]] if len(hsel) else np.zeros(0, bool)
-    rank = idx - np.maximum.accumulate(np.where(starts, idx, 0))
-    keep = rank < params.max_postings
-    hs, positions = hsel[keep], pos[keep]
-    a, b = fpr.minhash_permutations(params.num_perm)
-    sig = fpr.minhash_signature(np.unique(h).astype(np.uint32), a, b)
-    uniq, inverse = np.unique(np.asarray(ts.norm, dtype=object), return_inverse=True)
-    lines = np.asarray(ts.lines, dtype=np.uint32)
-    deltas = np.diff(lines, prepend=np.uint32(0)).astype(np.uint32)
-    raw = text.encode("utf-8", "surrogatepass")
-    return _FileResult(
-        name=name, lang=lang, size=len(raw), sha1=hashlib.sha1(raw).hexdigest(),
-        uniq=[str(u) for u in uniq], inverse=inverse.astype(np.uint32),
-        line_deltas=zlib.compress(deltas.tobytes(), 6),
-        names=zlib.compress(np.asarray([c for c in fpr.name_codes(ts) if c >= 0], np.uint16).tobytes(), 6),
-        hashes=hs, positions=positions.astype(np.int32), signature=sig,
-        text=zlib.compress(raw, 6) if params.store_text else None, fallback=ts.fallback,
-    )
-
-
-def common_names(files: Sequence[tuple[str, bytes]], params: BuildParams) -> list[int]:
-    """Name codes (``fingerprints.name_codes``) that many projects use: ``files`` are
-    (source path, stored names) pairs, and a path's first part is its project."""
-    per: dict[str, np.ndarray] = {}
-    for path, blob in files:
-        df = per.setdefault(path.split("/", 1)[0], np.zeros(1 << 16, np.int32))
-        df[np.unique(np.frombuffer(zlib.decompress(blob), np.uint16))] += 1
-    projects = np.zeros(1 << 16, np.int32)
-    for df in per.values():
-        projects += df >= params.common_name_files
-    return np.flatnonzero(projects >= params.common_name_projects).tolist()
-
-
-def _families(sigs: list[np.ndarray], params: BuildParams) -> list[int]:
-    """Family id per file: connected groups of files whose MinHash signatures say
-    they are near-identical (datasketch LSH; one pass, then union-find)."""
-    from datasketch import LeanMinHash, MinHashLSH
-
-    parent = list(range(len(sigs)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    lsh = MinHashLSH(threshold=params.family_threshold, num_perm=params.num_perm)
-    lean = [LeanMinHash(seed=1, hashvalues=s, scheme="affine32") for s in sigs]
-    with lsh.insertion_session() as session:
-        for i, m in enumerate(lean):
-            session.insert(i, m, check_duplication=False)
-    for i, m in enumerate(lean):
-        for j in lsh.query(m):
-            if j != i and m.jaccard(lean[j]) >= params.family_threshold:
-                parent[root(j)] = root(i)
-    return [root(i) for i in range(len(sigs))]
 
 
 def _jobs(roots: Sequence[Path], params: BuildParams, summary: BuildSummary,
@@ -281,7 +96,7 @@ def build_index(
     per_root: dict[Path, list[str]] = {}
     jobs = list(_jobs(roots, params, summary, per_root))
     ui = _Progress(progress)
-    results: list[_FileResult] = []
+    results: list[FileResult] = []
     with ui:
         task = ui.add("tokenizing", len(jobs))
         for r in _run(jobs, workers):
@@ -305,7 +120,7 @@ def build_index(
 
 
 def _run(jobs: list[tuple[str, str, str, BuildParams]], workers: int,
-         fn: Callable[[tuple[str, str, str, BuildParams]], Any] = _process) -> Iterator[Any]:
+         fn: Callable[[tuple[str, str, str, BuildParams]], Any] = process_file) -> Iterator[Any]:
     if workers <= 1 or len(jobs) < 8:
         yield from map(fn, jobs)
         return
@@ -321,7 +136,7 @@ def _base_hashes(base: Sequence[Path], params: BuildParams, workers: int, ui: _P
     jobs = list(_jobs(base, params, BuildSummary(), {}))
     task = ui.add("base code", len(jobs))
     parts = []
-    for r in _run(jobs, workers, _process_base):
+    for r in _run(jobs, workers, process_base):
         if not isinstance(r, tuple):
             parts.append(r)
             summary.base_files += 1
@@ -330,7 +145,7 @@ def _base_hashes(base: Sequence[Path], params: BuildParams, workers: int, ui: _P
 
 
 def _detect_licenses(roots: Sequence[Path], per_root: dict[Path, list[str]],
-                     results: list[_FileResult], workers: int, ui: _Progress,
+                     results: list[FileResult], workers: int, ui: _Progress,
                      summary: BuildSummary) -> dict[str, str | None]:
     from licscan.licenses import detect as licenses
 
@@ -355,14 +170,14 @@ def _detect_licenses(roots: Sequence[Path], per_root: dict[Path, list[str]],
     return out
 
 
-def _write(out: Path, roots: Sequence[Path], results: list[_FileResult],
+def _write(out: Path, roots: Sequence[Path], results: list[FileResult],
            license_of: dict[str, str | None], params: BuildParams, summary: BuildSummary,
            extra_meta: dict[str, Any] | None = None, base: Sequence[Path] = (),
            base_hashes: np.ndarray | None = None) -> None:
     vocab: dict[str, int] = {}
     by_sha: dict[str, int] = {}
     aliases: list[tuple[int, str]] = []
-    kept: list[_FileResult] = []
+    kept: list[FileResult] = []
     for r in results:
         if r.sha1 in by_sha:
             aliases.append((by_sha[r.sha1], r.name))
@@ -370,7 +185,7 @@ def _write(out: Path, roots: Sequence[Path], results: list[_FileResult],
         by_sha[r.sha1] = len(kept)
         kept.append(r)
     summary.duplicates = len(aliases)
-    families = _families([r.signature for r in kept], params) if kept else []
+    families = group_families([r.signature for r in kept], params) if kept else []
     summary.families = len(set(families))
 
     all_h = np.concatenate([r.hashes for r in kept]) if kept else np.zeros(0, np.int64)

@@ -22,18 +22,16 @@ import sys
 import zlib
 from array import array
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from functools import partial
-from typing import NamedTuple
 
+from licscan.engine import align, explain
 from licscan.engine import fingerprints as fpr
-from licscan.engine.chains import NAMES_ALIGN_MAX, chains, runs
+from licscan.engine.align import Hit, Query, Region
+from licscan.engine.chains import chains, runs
 from licscan.engine.index import Index
 from licscan.languages import canonical
 from licscan.model import Finding, SourceRef
-from licscan.engine.rules import Thresholds
+from licscan.engine.rules import Decision, Shape, Thresholds
 from licscan.engine.tokens import TokenStream, tokenize
 
 _MAX_CANDIDATES = 64
@@ -47,37 +45,6 @@ _OPENERS = ("{", "(", "[", ",")
 _NO_BRACE_BLOCKS = frozenset({"python", "ruby", "bash", "text"})
 _FAMILY = {"cpp": "c", "typescript": "javascript", "tsx": "javascript"}
 """Languages whose code moves between each other unchanged (C into C++, JS into TS)."""
-
-
-class _Query(NamedTuple):
-    """The scanned text as matching sees it, per token."""
-
-    codes: list[int]
-    names: list[int]
-    """``fingerprints.name_codes``."""
-    telling: list[bool]
-    """Whether the token is a name or literal that says where code came from:
-    ``fingerprints.telling``, and not common in the index."""
-    brace_blocks: bool = True
-    """Whether ``{`` and ``}`` delimit blocks of statements in its language (not in
-    Python, Ruby or shell, where braces are dicts, blocks or parameter expansions)."""
-
-
-@dataclass
-class _Region:
-    fid: int
-    q0: int
-    q1: int
-    s0: int
-    s1: int
-    matched: int
-    anchors: int
-    rare: int
-    similarity: float = 0.0
-    diversity: float = 1.0
-    names: int = 0
-    same: int = 0
-    also: list[str] = field(default_factory=list)
 
 
 class Matcher:
@@ -144,22 +111,30 @@ class Matcher:
             owners[h].add("\0base")
         df = {h: len(v) for h, v in owners.items()}
         ranked = sorted(hits.items(), key=lambda kv: -len({h for _, _, h in kv[1]}))
-        regions: list[_Region] = []
+        regions: list[Region] = []
         qnames = fpr.name_codes(ts) if ranked else []
         common = self.index.common_names() if ranked else frozenset()
         # Aligned in the index's vocabulary ids: decoding a source is then one
         # C-level copy, not a lookup per token (sources can be 100k tokens long).
         vids = self._vocab_ids() if ranked else {}
         aligned = [vids.get(c, ~c) for c in codes]
-        query = _Query(aligned, qnames, [c >= 0 and c not in common and fpr.telling(r)
-                                         for c, r in zip(qnames, ts.raw)],
-                       ts.lang not in _NO_BRACE_BLOCKS)
-        for fid, fh in ranked[:_MAX_CANDIDATES]:
+        query = Query(aligned, qnames, [c >= 0 and c not in common and fpr.telling(r)
+                                        for c, r in zip(qnames, ts.raw)],
+                      ts.lang not in _NO_BRACE_BLOCKS, ts.lines, path)
+        for rank, (fid, fh) in enumerate(ranked):
+            if rank >= _MAX_CANDIDATES:
+                if explain.active():
+                    explain.record_candidate(path, self.index.file(fid).path, "candidate-cap",
+                                             f"ranked {rank + 1}, past the first {_MAX_CANDIDATES} candidates")
+                continue
             several = len({h for _, _, h in fh}) >= 2
             # Two hits at the same spacing in both texts (one diagonal) are where an
             # exact run may be; one distinct fingerprint is worth nothing more.
             paired = len({p - q for q, p, _ in fh}) < len(fh)
             if not (several or paired):
+                if explain.active():
+                    explain.record_candidate(path, self.index.file(fid).path, "one-fingerprint",
+                                             "a single fingerprint in common, on no shared diagonal")
                 continue
             found = [r for chain in (chains(fh) if several else [])
                      if (r := self._verify(fid, chain, query, df, based)) is not None]
@@ -170,7 +145,7 @@ class Matcher:
                 if r is not None:
                     found.append(r)
             regions += found
-        return [self._finding(r, ts, path) for r in self._select(regions)]
+        return [self._finding(r, ts, path) for r in self._select(regions, query)]
 
     # ----------------------------------------------------------------- stages
 
@@ -230,117 +205,92 @@ class Matcher:
                                                  for c in self._source(fid)])
         return out
 
-    def _verify(self, fid: int, chain: list[tuple[int, int, int]], query: _Query,
-                df: dict[int, int], based: set[int], *, exact: bool = False) -> _Region | None:
+    def _verify(self, fid: int, chain: list[Hit], query: Query, df: dict[int, int], based: set[int], *,
+                exact: bool = False) -> Region | None:
         """``exact``: the chain is one exact run (``chains.runs``), which only the verbatim
         path may accept: its shape is certain, and only its names can say it is a copy."""
         q = query.codes
         s = self._source(fid)
         k = self.k
-        q0, s0 = chain[0][0], chain[0][1]
-        while q0 > 0 and s0 > 0 and q[q0 - 1] == s[s0 - 1]:
-            q0, s0 = q0 - 1, s0 - 1
-        q1, s1 = chain[-1][0] + k, chain[-1][1] + k
-        while q1 < len(q) and s1 < len(s) and q[q1] == s[s1]:
-            q1, s1 = q1 + 1, s1 + 1
-        spans: list[tuple[int, int, int]] = []  # aligned (scanned, source, length) runs
-        q_cov_end = -1  # anchors overlap: count each scanned token once
-        for i, (qa, sa, _h) in enumerate(chain):
-            start = max(qa, q_cov_end)
-            if qa + k > start:
-                spans.append((start, sa + start - qa, qa + k - start))
-            q_cov_end = max(q_cov_end, qa + k)
-            if i + 1 < len(chain):
-                qb, sb, _ = chain[i + 1]
-                if qa + k < qb and sa + k < sb:
-                    sm = SequenceMatcher(None, q[qa + k:qb], s[sa + k:sb], autojunk=False)
-                    spans.extend((qa + k + a, sa + k + b, n) for a, b, n in sm.get_matching_blocks() if n)
-        spans.append((q0, s0, chain[0][0] - q0))
-        spans.append((chain[-1][0] + k, chain[-1][1] + k, q1 - chain[-1][0] - k))
-        matched = sum(n for _, _, n in spans)
+        (q0, q1, s0, s1), aligned = align.spans(q, s, chain, k)
+        matched = sum(n for _, _, n in aligned)
         sim = 2 * matched / ((q1 - q0) + (s1 - s0))
         rare = sum(1 for _, _, h in chain if df[h] == 1)
-        diversity = _diversity(q, q0, q1)
+        diversity = align.diversity(q, q0, q1)
         # Kept names vouch for code shared among copyleft projects, not for code the
         # base (known permissive) has whole: that is a permissive function that a
         # copyleft project vendored. Some generic anchors in base code are normal.
         in_base = len(chain) >= self.t.base_min_anchors and all(h in based for *_, h in chain)
         verbatim = self.t.may_be_verbatim(matched, sim, diversity) and not in_base
-        if exact:
-            # One fingerprint repeated along a run is a row shape; base code that
-            # has a row of that shape does not have these rows.
-            if matched < self.t.verbatim_min_tokens or (in_base and len({h for *_, h in chain}) > 1):
-                return None
-            enough = lambda names, same, _telling: self.t.kept_verbatim(names, same)  # noqa: E731
-        elif verbatim or self.t.accepts(matched, sim, rare, diversity):
-            enough = partial(self.t.judge, matched, sim, rare, diversity, verbatim)
-        else:
+        shape = Shape(matched, sim, rare, diversity, len(chain))
+        early = self.t.screen(shape, exact=exact, in_base=in_base, verbatim=verbatim)
+        if early is not None:
+            self._explain(fid, query, (q0, q1, s0, s1), shape, early)
             return None
-        names, same, telling = _kept_names(spans, query, s, self._source_names(fid),
-                                           (q0, q1, s0, s1), diversity < self.t.table_diversity, enough)
-        if not enough(names, same, telling):
+        decide = partial(self.t.decide_exact if exact else self.t.decide, shape, verbatim)
+        names, same, telling = align.kept_names(aligned, query, s, self._source_names(fid), (q0, q1, s0, s1),
+                                                diversity < self.t.table_diversity,
+                                                lambda n, sm, tl: decide(n, sm, tl).accepted)
+        decision = decide(names, same, telling)
+        self._explain(fid, query, (q0, q1, s0, s1), shape, decision, (names, same, telling))
+        if not decision.accepted:
             return None
         # Judged on all that aligns, reported without the edges that belong to the
         # code around the copy.
-        q0, s0, q1, s1 = self._edges_trimmed(q, (q0, s0, q1, s1), chain[0][0] + k, chain[-1][0],
-                                             query.brace_blocks)
-        return _Region(fid, q0, q1, s0, s1, matched, len(chain), rare, min(sim, 1.0), diversity,
-                       names, same)
+        self._vocab_ids()
+        q0, s0, q1, s1 = align.trim_edges(q, (q0, s0, q1, s1), chain[0][0] + k, chain[-1][0], query.brace_blocks,
+                                          self._edges, self._braces)
+        return Region(fid, q0, q1, s0, s1, matched, len(chain), rare, min(sim, 1.0), diversity, names, same)
 
-    def _edges_trimmed(self, q: list[int], region: tuple[int, int, int, int], head_end: int,
-                       tail_start: int, brace_blocks: bool) -> tuple[int, int, int, int]:
-        """The region without the tail of a block at its start (`return 1; }` of the
-        function before a copy often matches what precedes its source, even as the
-        head of the first anchor) or a closer there, and without an opener at its
-        end; never trimmed past its first anchor (which ends at ``head_end``) or
-        into its last one (which starts at ``tail_start``). Only a block's tail is
-        cut, not a partial statement: an edit in the copy also ends an alignment
-        mid-statement, and what follows it was copied."""
-        q0, s0, q1, s1 = region
-        closers, openers = self._edges
-        close, open_ = self._braces
-        if brace_blocks and q0 > 0:
-            for i in range(q0, min(head_end, q1)):
-                if q[i] == open_:
-                    break
-                if q[i] == close:
-                    q0, s0 = i + 1, s0 + i + 1 - q0
-                    break
-        while q0 < min(head_end, q1 - 1) and q[q0] in closers:
-            q0, s0 = q0 + 1, s0 + 1
-        while q1 > max(tail_start + 1, q0 + 1) and q[q1 - 1] in openers:
-            q1, s1 = q1 - 1, s1 - 1
-        return q0, s0, q1, s1
+    def _explain(self, fid: int, query: Query, region: tuple[int, int, int, int], shape: Shape,
+                 decision: Decision, names: tuple[int, int, int] | None = None) -> None:
+        if explain.active():
+            q0, q1, s0, s1 = region
+            _, slines = self.index.tokens(fid)
+            explain.record(explain.Explanation(
+                query.path, query.lines[q0], query.lines[max(q0, q1 - 1)], self.index.file(fid).path,
+                int(slines[s0]), int(slines[max(s0, s1 - 1)]), shape, decision, names))
 
-    def _select(self, regions: list[_Region]) -> list[_Region]:
+    def _select(self, regions: list[Region], query: Query) -> list[Region]:
         """One finding per family for a region, at most ``max_sources`` distinct sources."""
         # The source whose names and literals the text kept is the one it was copied
         # from; the others are its look-alikes. So a renamed name costs a token: a
         # sibling file with the same boilerplate may align one token longer, but it
         # differs in what the copy kept.
         regions.sort(key=lambda r: (-(r.matched - (r.names - r.same)), -r.similarity, -r.same, r.fid))
-        kept: list[_Region] = []
+        kept: list[Region] = []
         for r in regions:
-            if any(o.fid == r.fid and (_overlap(o, r) > 0 or _overlap_source(o, r) >= 0.5)
+            if any(o.fid == r.fid and (align.overlap(o, r) > 0 or align.overlap_source(o, r) >= 0.5)
                    for o in kept):
+                self._dropped(r, query, "nested", "inside a stronger region of the same source")
                 continue  # a weaker, nested alignment of the same source
             fam = self.index.file(r.fid).family
-            overlapping = [o for o in kept if _overlap(o, r) >= 0.5]
+            overlapping = [o for o in kept if align.overlap(o, r) >= 0.5]
             same = next((o for o in overlapping if self.index.file(o.fid).family == fam), None)
             # The same code found whole in several unrelated files (a helper pasted
             # across bundles, sibling gnulib modules): one finding, the rest listed.
             same = same or next((o for o in overlapping if o.matched == r.matched
                                  and abs(o.similarity - r.similarity) < 0.005
-                                 and _overlap(o, r) >= 0.9), None)
+                                 and align.overlap(o, r) >= 0.9), None)
             if same is not None:
                 other = self.index.file(r.fid).path
                 if r.fid != same.fid and other not in same.also:
                     same.also.append(other)
+                self._dropped(r, query, "same-code", f"reported once, with {self.index.file(same.fid).path}")
             elif len(overlapping) < self.t.max_sources:
                 kept.append(r)
+            else:
+                self._dropped(r, query, "max-sources", f"{self.t.max_sources} better sources already cover it")
         return kept
 
-    def _finding(self, r: _Region, ts: TokenStream, path: str) -> Finding:
+    def _dropped(self, r: Region, query: Query, rule: str, reason: str) -> None:
+        """An accepted region that selection folded into another finding (for --explain)."""
+        if explain.active():
+            self._explain(r.fid, query, (r.q0, r.q1, r.s0, r.s1),
+                          Shape(r.matched, r.similarity, r.rare, r.diversity, r.anchors),
+                          Decision(False, rule, reason), (r.names, r.same, 0))
+
+    def _finding(self, r: Region, ts: TokenStream, path: str) -> Finding:
         f = self.index.file(r.fid)
         _, slines = self.index.tokens(r.fid)
         also = r.also + self.index.aliases(r.fid)
@@ -364,61 +314,3 @@ def _code(token: str) -> int:
     return zlib.crc32(token.encode("utf-8"))
 
 
-def _kept_names(spans: list[tuple[int, int, int]], query: _Query, s: list[int],
-                sn: array, region: tuple[int, int, int, int], table: bool,
-                enough: Callable[[int, int, int], bool]) -> tuple[int, int, int]:
-    """(aligned name/literal pairs, how many of them the copy kept verbatim, how many
-    distinct telling ones it kept).
-
-    Counted on the normalized alignment first. When that is not ``enough``, the
-    region is aligned again on tokens and raw names together: in repetitive code
-    (a switch, rows of a table) the normalized alignment may pair each row with
-    its neighbour, which makes a verbatim copy look renamed."""
-    q, qn, qt, _ = query
-    names = same = 0
-    told: set[int] = set()
-    for qa, sa, n in spans:
-        for i, b in zip(range(qa, qa + n), sn[sa:sa + n]):
-            a = qn[i]
-            if a >= 0:
-                names += 1
-                if a == b:
-                    same += 1
-                    if qt[i]:
-                        told.add(a)
-    q0, q1, s0, s1 = region
-    # Tables are left out: their rows align diagonally from the anchors at their
-    # edges, and difflib over rows of commas and numbers is what costs the most.
-    if enough(names, same, len(told)) or max(q1 - q0, s1 - s0) > NAMES_ALIGN_MAX or table:
-        return names, same, len(told)
-    qk = [c * 65537 + n + 1 for c, n in zip(q[q0:q1], qn[q0:q1])]
-    sk = [c * 65537 + n + 1 for c, n in zip(s[s0:s1], sn[s0:s1])]
-    sm = SequenceMatcher(None, qk, sk, autojunk=False)
-    kept = [i for a, _, n in sm.get_matching_blocks() for i in range(q0 + a, q0 + a + n) if qn[i] >= 0]
-    if len(kept) <= same:
-        return names, same, len(told)
-    return names, min(len(kept), names), len({qn[i] for i in kept if qt[i]})
-
-
-def _overlap_source(a: _Region, b: _Region) -> float:
-    inter = min(a.s1, b.s1) - max(a.s0, b.s0)
-    return max(0, inter) / max(1, min(a.s1 - a.s0, b.s1 - b.s0))
-
-
-_DIVERSITY_N = 6
-"""Longer than one table row (5-7 normalized tokens), so a table's rows all give the
-same few n-grams, yet short enough that edited code keeps most of its n-grams."""
-
-
-def _diversity(q: list[int], q0: int, q1: int) -> float:
-    """Distinct normalized 6-grams per 6-gram of a region: 0.7-1.0 for ordinary code,
-    about 0.2 for a table or list of one repeated row shape."""
-    n = q1 - q0 - _DIVERSITY_N + 1
-    if n <= 0:
-        return 1.0
-    return len(set(zip(*(q[q0 + i:q1 - _DIVERSITY_N + 1 + i] for i in range(_DIVERSITY_N))))) / n
-
-
-def _overlap(a: _Region, b: _Region) -> float:
-    inter = min(a.q1, b.q1) - max(a.q0, b.q0)
-    return max(0, inter) / max(1, min(a.q1 - a.q0, b.q1 - b.q0))

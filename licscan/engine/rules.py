@@ -1,9 +1,32 @@
-"""When an aligned region counts as a copy: the thresholds of ``matches``, measured on
-bench/accuracy.py and adjustable per policy (``policy.thresholds``)."""
+"""When an aligned region counts as a copy: named evidence rules, each with its reason.
+
+The thresholds were measured on bench/accuracy.py and are adjustable per policy
+(``Policy.thresholds``). ``Thresholds.decide`` names the rule that accepted or
+rejected a region; ``scan --explain`` shows it for every candidate.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import NamedTuple
+
+
+class Shape(NamedTuple):
+    """What the normalized alignment of a region says, names aside."""
+
+    matched: int
+    similarity: float
+    rare: int
+    diversity: float
+    anchors: int
+
+
+class Decision(NamedTuple):
+    """A rule's verdict on a region: accepted or not, the rule's name, and why."""
+
+    accepted: bool
+    rule: str
+    reason: str
 
 
 @dataclass
@@ -146,3 +169,67 @@ class Thresholds:
             return False
         return same >= self.min_same_names or (
             matched >= self.renamed_min_tokens and rare >= self.renamed_min_rare and not table)
+
+    # ------------------------------------------------------------------ named rules
+
+    def screen(self, shape: Shape, *, exact: bool, in_base: bool, verbatim: bool) -> Decision | None:
+        """A rejection decided before names are counted, or None to go on."""
+        m, sim, rare, div, _ = shape
+        if exact:
+            if m < self.verbatim_min_tokens:
+                return Decision(False, "exact-run", f"exact run of {m} tokens < {self.verbatim_min_tokens}")
+            if in_base and shape.anchors > 1:
+                return Decision(False, "base-code", "the base (permissive) code holds every anchor")
+            return None
+        if verbatim or self.accepts(m, sim, rare, div):
+            return None
+        why = "base code holds every anchor; " if self.may_be_verbatim(m, sim, div) else ""
+        return Decision(False, "shape", why + self._shape_reason(shape))
+
+    def decide(self, shape: Shape, verbatim: bool, names: int, same: int, telling: int) -> Decision:
+        """The rules in the order ``judge`` applies them; same verdict, with its name and reason."""
+        m, sim, rare, div, _ = shape
+        kept = f"kept {same}/{names} names and literals, {telling} telling"
+        if telling < self.telling_min_names and (m < self.min_tokens or not (
+                sim >= self.generic_min_similarity or (rare >= self.renamed_min_rare and sim >= self.min_similarity_short))):
+            return Decision(False, "generic-names", f"{kept}; with fewer than {self.telling_min_names} telling names "
+                            f"the shape must be >= {self.min_tokens} tokens and exact, or have "
+                            f"{self.renamed_min_rare} rare anchors")
+        shaped = self.accepts(m, sim, rare, div)
+        if shaped and self.names_agree(m, rare, div, names, same):
+            return Decision(True, "shape+names", f"{self._shape_summary(shape)}; {kept}")
+        if verbatim and self.kept_verbatim(names, same):
+            return Decision(True, "verbatim", f"near-verbatim {m} tokens; {kept}")
+        if not shaped:
+            return Decision(False, "verbatim", f"{kept}: not near-verbatim enough for the verbatim path "
+                            f"(>= {self.verbatim_min_names} names, {self.verbatim_min_same:.0%} kept)")
+        return Decision(False, "names", f"{kept}: {self._names_reason(m, rare, div, names, same)}")
+
+    def decide_exact(self, shape: Shape, _verbatim: bool, names: int, same: int, telling: int) -> Decision:
+        """An exact run (``chains.runs``) is a copy only by the verbatim path."""
+        if self.kept_verbatim(names, same):
+            return Decision(True, "exact-run", f"exact run of {shape.matched} tokens; kept {same}/{names} names")
+        return Decision(False, "exact-run", f"exact run of {shape.matched} tokens kept {same}/{names} names "
+                        f"(needs >= {self.verbatim_min_names} at {self.verbatim_min_same:.0%})")
+
+    def _shape_summary(self, shape: Shape) -> str:
+        return (f"{shape.matched} tokens at {shape.similarity:.0%} similarity, {shape.rare} rare of "
+                f"{shape.anchors} anchors")
+
+    def _shape_reason(self, shape: Shape) -> str:
+        m, sim, rare, div, _ = shape
+        if rare == 0:
+            if div < self.min_diversity and m < self.min_tokens_table:
+                return f"{self._shape_summary(shape)}: table-shaped (diversity {div:.2f}) with no rare anchor"
+            return (f"{self._shape_summary(shape)}: no rare anchor, so >= {self.min_tokens} tokens at "
+                    f"{self.common_min_similarity:.0%} are needed")
+        return (f"{self._shape_summary(shape)}: below {self.min_tokens} tokens at {self.min_similarity:.0%}, "
+                f"{self.min_tokens_short} at {self.min_similarity_short:.0%} and {self.min_tokens_rare} with "
+                f"{self.min_rare_anchors} rare anchors")
+
+    def _names_reason(self, m: int, rare: int, div: float, names: int, same: int) -> str:
+        if div < self.table_diversity and names and same < self.table_min_same * names:
+            return f"a table whose values differ (< {self.table_min_same:.0%} kept)"
+        if m < self.min_tokens and same < self.short_min_same * names:
+            return f"a short match must keep {self.short_min_same:.0%} of its names"
+        return f"fewer than {self.min_same_names} names kept"
