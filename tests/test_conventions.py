@@ -215,14 +215,22 @@ def judged_report(core_index: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @pytest.mark.parametrize("mutate", [
-    _drop(("version",)), _drop(("tool",)), _drop(("tool", "version")), _drop(("summary",)),
-    _drop(("summary", "skipped")), _drop(("summary", "corpus_sha256")), _drop(("findings", 0, "similarity")),
-    _drop(("findings", 0, "source", "path")), _drop(("findings", 0, "license")),
-    _drop(("findings", 0, "obligations")),  # a judged finding carries its obligations
-    _set(("findings", 0, "start_line"), "16"), _set(("findings", 0, "similarity"), 1.5),
-    _set(("findings", 0, "verdict"), "fine"), _set(("summary", "skipped"), {"binary": "a.png"}),
-    _set(("version",), 1.0),
-], ids=lambda m: "")
+    pytest.param(_drop(("version",)), id="no-version"),
+    pytest.param(_drop(("tool",)), id="no-tool"),
+    pytest.param(_drop(("tool", "version")), id="no-tool-version"),
+    pytest.param(_drop(("summary",)), id="no-summary"),
+    pytest.param(_drop(("summary", "skipped")), id="no-skipped"),
+    pytest.param(_drop(("summary", "corpus_sha256")), id="no-corpus-sha256"),
+    pytest.param(_drop(("findings", 0, "similarity")), id="no-similarity"),
+    pytest.param(_drop(("findings", 0, "source", "path")), id="no-source-path"),
+    pytest.param(_drop(("findings", 0, "license")), id="no-license"),
+    pytest.param(_drop(("findings", 0, "obligations")), id="judged-without-obligations"),
+    pytest.param(_set(("findings", 0, "start_line"), "16"), id="line-as-string"),
+    pytest.param(_set(("findings", 0, "similarity"), 1.5), id="similarity-over-1"),
+    pytest.param(_set(("findings", 0, "verdict"), "fine"), id="unknown-verdict"),
+    pytest.param(_set(("summary", "skipped"), {"binary": "a.png"}), id="skipped-not-a-list"),
+    pytest.param(_set(("version",), 1.0), id="version-as-number"),
+])
 def test_report_schema_rejects_broken_reports(judged_report: dict[str, Any], mutate: Any) -> None:
     doc = copy.deepcopy(judged_report)
     mutate(doc)
@@ -250,14 +258,40 @@ def sarif_errors(doc: dict[str, Any]) -> list[str]:
     return [f"{list(e.path)}: {e.message}" for e in v.iter_errors(doc)]
 
 
-@pytest.mark.parametrize("with_policy", [False, True])
-def test_sarif_links_homepage_and_rule_help(core_index: Path, tmp_path: Path, with_policy: bool) -> None:
+def sarif_driver_of_cli_scan(core_index: Path, tmp_path: Path) -> dict[str, Any]:
+    """A judged scan: one rule per verdict."""
     d = project(tmp_path, {"mine.c": copied_c()})
-    args = ["--project-license", "MIT"] if with_policy else ["--fail-on", "never"]
-    r = run("scan", "--index", str(core_index), "--format", "sarif", *args, "mine.c", cwd=d)
+    r = run("scan", "--index", str(core_index), "--format", "sarif", "--project-license", "MIT", "mine.c", cwd=d)
     doc = json.loads(r.stdout)
     assert sarif_errors(doc) == []
     driver = doc["runs"][0]["tool"]["driver"]
+    assert {rule["id"] for rule in driver["rules"]} == {"copied-code/incompatible"}
+    return driver
+
+
+def sarif_driver_without_policy(core_index: Path, tmp_path: Path) -> dict[str, Any]:
+    """The renderer alone (no policy stage, as the MCP server and library callers use it): one rule per
+    license family."""
+    import io
+
+    from licscan.index import open_index
+    from licscan.reports import renderer
+    from licscan.scan import scan_paths
+
+    d = project(tmp_path, {"mine.c": copied_c()})
+    idx = open_index(core_index)
+    out = io.StringIO()
+    renderer("sarif")(scan_paths(idx, [str(d / "mine.c")]), idx, out)
+    doc = json.loads(out.getvalue())
+    assert sarif_errors(doc) == []
+    driver = doc["runs"][0]["tool"]["driver"]
+    assert {rule["id"] for rule in driver["rules"]} == {"copied-code/gpl"}
+    return driver
+
+
+@pytest.mark.parametrize("make", [sarif_driver_of_cli_scan, sarif_driver_without_policy])
+def test_sarif_links_homepage_and_rule_help(core_index: Path, tmp_path: Path, make: Any) -> None:
+    driver = make(core_index, tmp_path)
     assert driver["informationUri"] == pyproject()["project"]["urls"]["Homepage"]
     assert driver["rules"]
     for rule in driver["rules"]:
