@@ -22,6 +22,11 @@ from licscan.inputs.paths import ScanResult
 from licscan.reports import common
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+HOMEPAGE = "https://github.com/licscan/licscan"
+"""``tool.driver.informationUri``: the project's homepage (``[project.urls]`` Homepage)."""
+HELP_URI = f"{HOMEPAGE}/blob/main/docs/policy.md#verdicts"
+"""``helpUri`` of every rule. Verdict rules are the verdicts explained there; license-family
+rules are what a scan without a policy reports, and that section says how to get a verdict."""
 
 _VERDICT_HELP = {
     "incompatible": "The project's license policy does not allow code under this license. Remove the "
@@ -79,6 +84,7 @@ def document(result: ScanResult, index: Index) -> dict[str, Any]:
                 "shortDescription": {"text": short},
                 "fullDescription": {"text": f"{short}. {help_text}"},
                 "help": {"text": help_text, "markdown": f"**{short}.** {help_text}"},
+                "helpUri": HELP_URI,
                 "defaultConfiguration": {"level": level},
                 "properties": {"tags": ["license", "copyleft", "copied-code"], "precision": "high"},
             })
@@ -121,6 +127,7 @@ def document(result: ScanResult, index: Index) -> dict[str, Any]:
         "runs": [{
             "tool": {"driver": {
                 "name": "licscan", "version": __version__, "semanticVersion": __version__,
+                "informationUri": HOMEPAGE,
                 "rules": rules,
             }},
             "invocations": [{"executionSuccessful": True,
