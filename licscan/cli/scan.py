@@ -28,6 +28,9 @@ def scan(
     staged: Annotated[bool, typer.Option("--staged", help="Only lines added in staged changes (pre-commit).")] = False,
     diff: Annotated[Optional[str], typer.Option("--diff", metavar="BASE", help="Only lines added since git "
                                                 "revision BASE (merge base; A..B also works).")] = None,
+    pre_commit: Annotated[bool, typer.Option("--pre-commit", help="PATHS are the files pre-commit passes: "
+                                             "added lines of those with staged changes (or changes between "
+                                             "PRE_COMMIT_FROM_REF and PRE_COMMIT_TO_REF), the others whole.")] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Inputs are Markdown: scan fenced code blocks "
                                            "(.md files always are).")] = False,
     config: Annotated[Optional[Path], typer.Option("--config", help="Policy file (default: nearest "
@@ -59,7 +62,8 @@ def scan(
     idx = open_index(resolve_index(index or policy.index))
     with ExitStack() as stack:
         trace = stack.enter_context(collecting()) if explain else None
-        result = scan_inputs(idx, paths, lang=lang, thresholds=t, staged=staged, diff=diff, markdown=markdown)
+        result = scan_inputs(idx, paths, lang=lang, thresholds=t, staged=staged, diff=diff, markdown=markdown,
+                             pre_commit=pre_commit)
     if trace is not None:
         render_explanations(trace, sys.stderr)
     outcome = apply_policy(result, policy)

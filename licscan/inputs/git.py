@@ -19,8 +19,11 @@ from licscan.model import LicscanError
 
 _ZERO = "0" * 40
 _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
-_DIFF_OPTS = ["--no-color", "--no-ext-diff", "--no-textconv", "--find-renames", "--no-abbrev",
-              "--diff-filter=ACMRT", "--ignore-submodules=all"]
+_BASE_OPTS = ["--no-color", "--no-ext-diff", "--no-textconv", "--find-renames", "--no-abbrev",
+              "--ignore-submodules=all"]
+_DIFF_OPTS = [*_BASE_OPTS, "--diff-filter=ACMRT"]
+_ADDING = "ACMRT"
+"""Statuses that can add code (added, copied, modified, renamed, type changed)."""
 
 
 @dataclass
@@ -42,6 +45,10 @@ class Changes:
     files: list[ChangedFile]
     description: str
     """Which changes these are, for messages (``staged``, ``main...HEAD``)."""
+    touched: set[str] = field(default_factory=set)
+    """Every path the changes touch, relative to the root: also deleted files, the old
+    side of renames, symlinks (``--pre-commit`` scans whole only the files outside it)."""
+    root: Path | None = None
 
 
 def git(args: list[str], cwd: Path | str | None = None, stdin: bytes | None = None) -> bytes:
@@ -66,7 +73,8 @@ def repo_root(cwd: Path | str | None = None) -> Path:
 def staged_changes(pathspecs: list[str] | None = None, cwd: Path | str | None = None) -> Changes:
     """Lines added in the index relative to HEAD (what ``git commit`` would record)."""
     root = repo_root(cwd)
-    return Changes(_changes(root, ["--cached"], pathspecs, cwd, worktree=False), "staged changes")
+    files, touched = _changes(root, ["--cached"], pathspecs, cwd, worktree=False)
+    return Changes(files, "staged changes", touched, root)
 
 
 def diff_changes(base: str, to: str | None = None, pathspecs: list[str] | None = None,
@@ -85,7 +93,8 @@ def diff_changes(base: str, to: str | None = None, pathspecs: list[str] | None =
     start = _merge_base(root, base, to or "HEAD")
     revs = [start] + ([to] if to else [])
     desc = f"{base}...{to or 'working tree'}"
-    return Changes(_changes(root, revs, pathspecs, cwd, worktree=to is None), desc)
+    files, touched = _changes(root, revs, pathspecs, cwd, worktree=to is None)
+    return Changes(files, desc, touched, root)
 
 
 def _merge_base(root: Path, base: str, head: str) -> str:
@@ -101,11 +110,14 @@ def _merge_base(root: Path, base: str, head: str) -> str:
 
 
 def _changes(root: Path, revs: list[str], pathspecs: list[str] | None, cwd: Path | str | None,
-             *, worktree: bool) -> list[ChangedFile]:
+             *, worktree: bool) -> tuple[list[ChangedFile], set[str]]:
+    """The files with code added, and every path touched (see ``Changes.touched``)."""
     here = Path(cwd or os.getcwd()).resolve()
     specs = ["--", *[_pathspec(root, here, p) for p in pathspecs]] if pathspecs else []
-    raw = git(["diff", "--raw", "-z", *_DIFF_OPTS, *revs, *specs], root)
+    # No --diff-filter here: deletions must still be seen to be listed as touched.
+    raw = git(["diff", "--raw", "-z", *_BASE_OPTS, *revs, *specs], root)
     files: dict[str, ChangedFile] = {}
+    touched: set[str] = set()
     blobs: dict[str, str] = {}
     fields = raw.split(b"\0")
     i = 0
@@ -121,13 +133,14 @@ def _changes(root: Path, revs: list[str], pathspecs: list[str] | None, cwd: Path
         else:
             old, new = None, _fs(fields[i + 1])
             i += 2
-        if dst_mode in ("120000", "160000"):  # symlink, submodule: no code of ours
+        touched.update(p for p in (old, new) if p is not None)
+        if status[0] not in _ADDING or dst_mode in ("120000", "160000"):  # symlink, submodule: no code of ours
             continue
         files[new] = ChangedFile(new, _display(root, here, new), renamed_from=old)
         if not (worktree and dst_sha == _ZERO):
             blobs[new] = dst_sha
     if not files:
-        return []
+        return [], touched
     patch = git(["diff", "-U0", "--src-prefix=a/", "--dst-prefix=b/", *_DIFF_OPTS, *revs, *specs], root)
     current: ChangedFile | None = None
     for line in patch.split(b"\n"):
@@ -151,7 +164,7 @@ def _changes(root: Path, revs: list[str], pathspecs: list[str] | None, cwd: Path
                 f.data = (root / f.path).read_bytes()
             except OSError:
                 f.data = None
-    return sorted(files.values(), key=lambda f: f.path)
+    return sorted(files.values(), key=lambda f: f.path), touched
 
 
 def _cat_blobs(root: Path, shas: set[str]) -> dict[str, bytes]:

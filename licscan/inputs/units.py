@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from licscan.files import MAX_BYTES, decode, looks_generated
 from licscan.engine.index import Index
@@ -23,6 +24,9 @@ from licscan.engine.matcher import Matcher, Thresholds
 from licscan.model import LicscanError
 from licscan.inputs.paths import ScanResult, scan_paths
 from licscan.engine.tokens import tokenize
+
+if TYPE_CHECKING:
+    from licscan.inputs.git import ChangedFile, Changes
 
 _MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd", ".mdx")
 CONTEXT_LINES = 300
@@ -92,11 +96,16 @@ def scan_units(index: Index, units: list[Unit], thresholds: Thresholds | None = 
 
 def scan_inputs(index: Index, paths: list[str] | None, *, lang: str | None = None,
                 thresholds: Thresholds | None = None, staged: bool = False, diff: str | None = None,
-                markdown: bool = False) -> ScanResult:
-    """Everything ``licscan scan`` accepts: paths, ``-``, Markdown, staged or diff changes."""
+                markdown: bool = False, pre_commit: bool = False) -> ScanResult:
+    """Everything ``licscan scan`` accepts: paths, ``-``, Markdown, staged or diff changes,
+    and the file names pre-commit passes (``pre_commit``)."""
     paths = list(paths or [])
     if lang and lang.strip().lower() in ("markdown", "md"):
         markdown, lang = True, None
+    if pre_commit:
+        if diff or staged:
+            raise LicscanError("--pre-commit takes the place of --staged and --diff: give only one")
+        return _scan_changes(index, paths, staged=True, diff=None, thresholds=thresholds, hook=True)
     if staged or diff:
         return _scan_changes(index, paths, staged=staged, diff=diff, thresholds=thresholds)
     if not paths:
@@ -148,21 +157,27 @@ def markdown_units(path: str, text: str, default_lang: str | None = None,
 
 
 def _scan_changes(index: Index, paths: list[str], *, staged: bool, diff: str | None,
-                  thresholds: Thresholds | None) -> ScanResult:
+                  thresholds: Thresholds | None, hook: bool = False) -> ScanResult:
+    """Added lines of the staged changes (or of a range); with ``hook``, ``paths`` are the
+    file names pre-commit passed: see ``_hook_files``."""
     from licscan.inputs import git as gitdiff
 
     env_from, env_to = os.environ.get("PRE_COMMIT_FROM_REF"), os.environ.get("PRE_COMMIT_TO_REF")
+    # The hook's file list can be long: git is asked for all changes and they are
+    # filtered here, rather than passing every name again as a pathspec.
+    specs = None if hook else paths
     if diff:
-        changes = gitdiff.diff_changes(diff, None, paths)
+        changes = gitdiff.diff_changes(diff, None, specs)
     elif env_from and env_to:
         # pre-commit's pre-push stage, or `pre-commit run --from-ref A --to-ref B`.
-        changes = gitdiff.diff_changes(env_from, env_to, paths)
+        changes = gitdiff.diff_changes(env_from, env_to, specs)
     else:
-        changes = gitdiff.staged_changes(paths)
+        changes = gitdiff.staged_changes(specs)
+    limit = int(index.params.get("max_bytes", MAX_BYTES))
+    files = _hook_files(changes, paths, limit) if hook and paths else changes.files
     result = ScanResult()
     units: list[Unit] = []
-    limit = int(index.params.get("max_bytes", MAX_BYTES))
-    for f in changes.files:
+    for f in files:
         if not f.added:
             if f.data is not None and not f.renamed_from and decode(f.data[:8192])[0] is None:
                 result.skip(f.display, "binary")  # git shows no lines for binary files
@@ -192,6 +207,46 @@ def _scan_changes(index: Index, paths: list[str], *, staged: bool, diff: str | N
     scan_units(index, units, thresholds, result)
     result.findings.sort(key=lambda f: (f.path, f.start_line, -f.similarity))
     return result
+
+
+def _hook_files(changes: Changes, paths: list[str], limit: int) -> list[ChangedFile]:
+    """The files pre-commit passed, as changes to scan.
+
+    A file with added lines in ``changes`` keeps them (a normal commit, pre-push). A
+    file the changes do not touch was passed by ``--all-files`` or ``--files``: all of
+    it counts as added, so a copy already committed is found. Missing files,
+    directories and symlinks add no code and are left out, and a file whose changes
+    add no lines is treated as ``--staged`` treats it (a pure rename adds nothing, a
+    binary file is skipped).
+    """
+    from licscan.inputs.git import ChangedFile
+
+    assert changes.root is not None
+    root, here = changes.root.resolve(), Path.cwd()
+    by_path = {f.path: f for f in changes.files}
+    out: dict[str, ChangedFile] = {}
+    for p in paths:
+        # Resolve the directory only: a symlink must keep its own name, not its target's.
+        full = Path(os.path.abspath(here / p))
+        full = full.parent.resolve() / full.name
+        try:
+            rel = full.relative_to(root).as_posix()
+        except ValueError:
+            rel = None  # outside the repository: no change can name it
+        if rel is not None and rel in changes.touched:
+            if rel in by_path:
+                out[rel] = by_path[rel]
+            continue
+        if full.is_symlink() or not full.is_file():
+            continue
+        try:
+            with full.open("rb") as fh:
+                data = fh.read(limit + 1)  # enough to tell a file too large to scan
+        except OSError:
+            data = None
+        key = rel or str(full)
+        out[key] = ChangedFile(key, p, [(1, (data or b"").count(b"\n") + 1)], data)
+    return sorted(out.values(), key=lambda f: f.path)
 
 
 def _windows(path: str, text: str, lang: str, added: list[tuple[int, int]]) -> list[Unit]:
