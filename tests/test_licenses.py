@@ -21,7 +21,8 @@ from licscan.licenses.detect import (
     scancode_available,
 )
 from licscan.licenses.debian import debian_to_spdx, match_dep5, parse_dep5
-from licscan.licenses.text import LIGHT_ENGINE, extract_notice, find_spdx_tag, light_match, text_key
+from licscan.licenses.light import LIGHT_ENGINE, light_match
+from licscan.licenses.text import extract_notice, find_spdx_tag, text_key
 
 FIX = Path(__file__).parent / "fixtures" / "licenses"
 GPLTREE = FIX / "gpltree"

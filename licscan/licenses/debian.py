@@ -10,9 +10,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from licscan.licenses.light import PUBLIC_DOMAIN
 from licscan.licenses.text import (
     LICENSE_FILE_BYTES,
-    PUBLIC_DOMAIN,
     _spdx_licensing,
     join_and,
     license_file_text,

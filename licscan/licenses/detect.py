@@ -35,11 +35,9 @@ from __future__ import annotations
 import atexit
 import importlib.util
 import itertools
-import json
 import logging
 import multiprocessing
 import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -49,36 +47,21 @@ from pathlib import Path
 from typing import Any, Literal
 
 # LicenseResult and Method are public here; project.py reads _PLAIN_LICENSE_FILE from this module.
+from licscan.licenses.cache import CACHE_FILE, CACHE_VERSION, Cache, default_cache_dir  # noqa: F401
 from licscan.licenses.debian import _PLAIN_LICENSE_FILE, LicenseResult, Method, _parent, _Tree  # noqa: F401
-from licscan.licenses.text import (
-    HEAD_BYTES,
-    LIGHT_ENGINE,
-    combine_detections,
-    extract_notice,
-    find_spdx_tag,
-    light_match,
-    read_text,
-    text_key,
-)
+from licscan.licenses.light import LIGHT_ENGINE, light_match
+from licscan.licenses.text import HEAD_BYTES, combine_detections, extract_notice, find_spdx_tag, read_text, text_key
 
 log = logging.getLogger(__name__)
 
 ENGINE_ENV = "LICSCAN_LICENSE_ENGINE"
 """``light`` forces the phrase matcher (fast tests, small machines); ``scancode`` requires scancode."""
 SCANCODE_DEADLINE_S = 60.0
-CACHE_FILE = "licenses.json"
-CACHE_VERSION = 1
-"""Bump when notice extraction or the detections -> expression step changes meaning."""
 
 
 def scancode_available() -> bool:
     """Whether scancode-toolkit is installed (checked without importing it)."""
     return importlib.util.find_spec("licensedcode") is not None
-
-
-def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "licscan"
 
 
 def _scancode_engine() -> str:
@@ -96,53 +79,6 @@ def _choose_engine(engine: str) -> str:
     if engine == "scancode" or scancode_available():
         return _scancode_engine()
     return LIGHT_ENGINE
-
-
-# -- persistent cache ----------------------------------------------------------------------
-
-
-class _Cache:
-    """``{engine:key: expression}`` in one JSON file, replaced atomically on save."""
-
-    def __init__(self, cache_dir: Path) -> None:
-        self.path = cache_dir / CACHE_FILE
-        self.entries: dict[str, str | None] = self._load()
-        self.added: dict[str, str | None] = {}
-
-    def _load(self) -> dict[str, str | None]:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            ok = isinstance(data, dict) and data.get("version") == CACHE_VERSION
-            entries = data.get("entries", {}) if ok else {}
-            return {k: v for k, v in entries.items() if v is None or isinstance(v, str)}
-        except (OSError, ValueError):
-            return {}  # missing or corrupt cache only costs a re-detection
-
-    def get(self, key: str) -> tuple[bool, str | None]:
-        return (key in self.entries, self.entries.get(key))
-
-    def put(self, key: str, value: str | None) -> None:
-        self.entries[key] = self.added[key] = value
-
-    def save(self) -> None:
-        if not self.added:
-            return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            merged = self._load()  # keep what a concurrent build wrote meanwhile
-            merged.update(self.added)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".licenses-", suffix=".tmp")
-        except OSError as e:
-            log.warning("license cache not saved to %s: %s", self.path, e)
-            return
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"version": CACHE_VERSION, "entries": merged}, fh, separators=(",", ":"))
-            os.replace(tmp, self.path)
-            self.added = {}
-        except OSError as e:
-            log.warning("license cache not saved to %s: %s", self.path, e)
-            Path(tmp).unlink(missing_ok=True)
 
 
 # -- scancode workers ---------------------------------------------------------------------
@@ -339,7 +275,7 @@ def _run_scancode(todo: dict[str, str], workers: int, on_done: Callable[[str, st
 
 
 def _detect_texts(
-    texts: dict[str, str], engine: str, workers: int, cache: _Cache,
+    texts: dict[str, str], engine: str, workers: int, cache: Cache,
     on_done: Callable[[str, str | None, str], None], whole: dict[str, str],
 ) -> dict[str, tuple[str | None, str]]:
     """(expression, engine) per text key, from the cache or the engine; each text runs once."""
@@ -395,7 +331,7 @@ def detect_licenses_detailed(
     texts: dict[str, str] = {}
     notice_files: dict[str, list[str]] = {}
     tree = _Tree(root)
-    cache = _Cache(cache_dir or default_cache_dir())
+    cache = Cache(cache_dir or default_cache_dir())
     # Start scancode's workers at the first notice it has to read: their index load
     # (10-12 s) then overlaps reading the rest of the files. Warm builds never start them.
     prestart = eng != LIGHT_ENGINE

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from licscan.licenses.debian import _PLAIN_LICENSE_FILE as _FILE  # LICENSE, COPYING(.txt|.md|.rst): what index builds read
-from licscan.licenses.text import LICENSE_FILE_BYTES, license_file_text, light_match, normalize_expression, read_text
+from licscan.licenses.light import light_match
+from licscan.licenses.text import LICENSE_FILE_BYTES, license_file_text, normalize_expression, read_text
 
 _ID_LIKE = re.compile(r"^[\w.+\-:() ]+$")
 _CLASSIFIERS = {
