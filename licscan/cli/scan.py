@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from licscan.cli.app import app
+from licscan.cli.app import QuietOpt, app, is_quiet, set_quiet
 
 
 @app.command()
@@ -36,8 +36,11 @@ def scan(
     profile: Annotated[Optional[str], typer.Option(help="source, binary (default) or network.")] = None,
     fail_on: Annotated[Optional[str], typer.Option(help="incompatible (default), copyleft, any or never.")] = None,
     baseline: Annotated[Optional[Path], typer.Option(help="Accept the findings of this baseline.")] = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Report regions of PATHS copied from indexed copyleft code; exit 1 if they fail the policy."""
+    if quiet:
+        set_quiet()
     from licscan.engine.index import open_index
     from licscan.reports import renderer
     from licscan.inputs.paths import scan_paths
@@ -61,5 +64,6 @@ def scan(
         os.replace(tmp, output)
     else:
         render(result, idx, sys.stdout, side_by_side=side_by_side)
-    outcome.report(sys.stderr)
+    if outcome.exit_code or not is_quiet():  # -q: the policy section only when the gate fails
+        outcome.report(sys.stderr)
     raise typer.Exit(outcome.exit_code)
