@@ -118,10 +118,13 @@ def looks_like_name(arg: str | Path) -> bool:
 
 
 def resolve_manifest(name_or_path: str | Path) -> Path:
-    """A manifest argument as a file: an existing path as given, else a shipped manifest's name."""
-    if looks_like_name(name_or_path):
-        return shipped_manifest(str(name_or_path))
-    return Path(name_or_path)
+    """A manifest argument as a file: an existing file as given, else a bare name is a shipped
+    manifest's (LicscanError listing them when it is not one); other paths are returned as given."""
+    p = Path(name_or_path)
+    s = str(name_or_path)
+    if p.is_file() or "/" in s or "\\" in s:
+        return p
+    return shipped_manifest(s)
 
 
 def load_manifest(path: str | Path) -> Manifest:
