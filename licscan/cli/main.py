@@ -28,7 +28,7 @@ def _command_line() -> tuple[typer.Typer, dict]:
         one = typer.Typer(add_completion=False, rich_markup_mode=None)
         one.command()(scan)
         return one, {"args": sys.argv[2:], "prog_name": "licscan scan"}
-    return app, {}
+    return app, {"prog_name": "licscan"}  # also under `python -m licscan` (usage, completion)
 
 
 def main() -> None:
