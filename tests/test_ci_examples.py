@@ -49,7 +49,7 @@ def gitlab_script() -> list[str]:
 def substitute(cmd: str, manifests: dict[str, Path]) -> str:
     """The documented corpus names -> the fixture manifests; everything else verbatim."""
     for name, path in manifests.items():
-        cmd, n = re.subn(rf"(--(?:corpus|base) ){re.escape(name)}(?=\s|$)", rf"\g<1>{path}", cmd)
+        cmd = re.sub(rf"(--(?:corpus|base) ){re.escape(name)}(?=\s|$)", rf"\g<1>{path}", cmd)
     return cmd
 
 
