@@ -15,8 +15,8 @@ from licscan.cli.app import app, progress_wanted, report_fetched, report_start, 
 def demo(
     index: Annotated[Optional[Path], typer.Option("--index", "-i", envvar="LICSCAN_INDEX",
                                                   help="Index to take the leak from and scan against.")] = None,
-    manifest: Annotated[Path, typer.Option(help="Manifest to fetch and index when the index is missing.")]
-    = Path("corpora/quickstart.toml"),
+    manifest: Annotated[str, typer.Option(help="Manifest (a shipped name, or a file) to fetch and index "
+                                          "when the index is missing.")] = "quickstart",
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the generated file.")]
     = Path("licscan-demo"),
     seed: Annotated[int, typer.Option(help="Pick another function with another seed.")] = 0,
@@ -34,11 +34,14 @@ def demo(
     run_demo(index, out, sys.stdout, seed=seed)
 
 
-def _build(manifest: Path, out: Path) -> None:
+def _build(manifest: str, out: Path) -> None:
     from licscan.engine.build import build_index
     from licscan.corpus.fetch import resolve_roots
+    from licscan.corpus.manifest import load_manifest, resolve_manifest
 
-    res = resolve_roots([manifest], on_start=report_start, on_fetched=report_fetched)
+    path = resolve_manifest(manifest)
+    load_manifest(path)  # a missing or invalid manifest is one line, before anything is fetched
+    res = resolve_roots([path], on_start=report_start, on_fetched=report_fetched)
     s = build_index(res.roots, out, progress=progress_wanted(), license_overrides=res.license_overrides,
                     extra_meta=res.extra_meta)
     stderr(f"indexed {s.files} files in {s.seconds:.1f} s -> {out}\n")

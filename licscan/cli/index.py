@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from licscan.cli.app import app, progress_wanted, report_fetched, report_start
+from licscan.cli.app import app, complete_manifest, is_quiet, progress_wanted, report_fetched, report_start
 
 if TYPE_CHECKING:
     from licscan.engine.index import Index
@@ -18,9 +18,12 @@ app.add_typer(index_app, name="index")
 
 @index_app.command("build")
 def index_build(
-    roots: Annotated[list[Path], typer.Argument(help="Corpus directories (or files) to index, or "
-                                                "manifests (*.toml) to fetch and index.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Index file to write.")],
+    roots: Annotated[Optional[list[Path]], typer.Argument(help="Corpus directories (or files) to index, "
+                                                          "or manifests (*.toml) to fetch and index.")] = None,
+    corpus: Annotated[Optional[list[str]], typer.Option(
+        "--corpus", "-c", help="A shipped manifest by name (`licscan corpus list`), or a manifest file, "
+        "to fetch and index (repeatable).", autocompletion=complete_manifest)] = None,
     workers: Annotated[Optional[int], typer.Option(help="Worker processes (default: all cores).")] = None,
     no_licenses: Annotated[bool, typer.Option("--no-licenses", help="Skip license detection.")] = False,
     store_text: Annotated[bool, typer.Option("--store-text", help="Store source text in the index "
@@ -29,18 +32,31 @@ def index_build(
         "--base", help="Code known not to be copyleft (a directory or manifest; repeatable): what the "
         "corpus shares with it is common code, not evidence of a copy.")] = None,
 ) -> None:
-    """Index every code file under ROOTS into one index file (written atomically)."""
+    """Index every code file under ROOTS (and the --corpus manifests) into one index file (written
+    atomically)."""
     from rich.console import Console
 
     from licscan.engine.build import BuildParams, build_index
     from licscan.corpus.fetch import resolve_roots
+    from licscan.corpus.manifest import is_manifest, resolve_manifest
+    from licscan.model import LicscanError
 
-    res = resolve_roots(roots, on_start=report_start, on_fetched=report_fetched)  # manifests -> trees
+    if not roots and not corpus:
+        raise typer.BadParameter("give ROOTS to index or --corpus NAME", param_hint="ROOTS")
+    manifests = [resolve_manifest(c) for c in corpus or []]
+    for c, m in zip(corpus or [], manifests):
+        if not is_manifest(m):
+            raise LicscanError(f"--corpus {c}: not a manifest file (*.toml)"
+                               + ("" if m.exists() else ": no such file"))
+    wanted = [*(roots or []), *manifests]
+    res = resolve_roots(wanted, on_start=report_start, on_fetched=report_fetched)  # manifests -> trees
     base_roots = resolve_roots(base, on_start=report_start, on_fetched=report_fetched).roots if base else []
     summary = build_index(res.roots, out, workers=workers, progress=progress_wanted(),
                           params=BuildParams(store_text=store_text), licenses=not no_licenses,
                           license_overrides=res.license_overrides, extra_meta=res.extra_meta,
                           base=base_roots)
+    if is_quiet():
+        return
     console = Console(stderr=True, highlight=False)
     langs = ", ".join(f"{k} {v}" for k, v in summary.languages.items())
     lics = ", ".join(f"{k} {v}" for k, v in sorted(summary.licenses.items(), key=lambda kv: -kv[1])[:8])

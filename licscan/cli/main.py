@@ -25,10 +25,10 @@ def _command_line() -> tuple[typer.Typer, dict]:
     an app holding that command alone: turning every other command into a click
     command costs ~25 ms of a ~300 ms cold scan."""
     if sys.argv[1:2] == ["scan"]:
-        one = typer.Typer(add_completion=False)
+        one = typer.Typer(add_completion=False, rich_markup_mode=None)
         one.command()(scan)
         return one, {"args": sys.argv[2:], "prog_name": "licscan scan"}
-    return app, {}
+    return app, {"prog_name": "licscan"}  # also under `python -m licscan` (usage, completion)
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from licscan.cli.app import app
+from licscan.cli.app import QuietOpt, app, is_quiet, set_quiet
 
 
 @app.command()
@@ -41,12 +41,16 @@ def scan(
     baseline: Annotated[Optional[Path], typer.Option(help="Accept the findings of this baseline.")] = None,
     explain: Annotated[bool, typer.Option("--explain", help="Show on stderr, for each candidate source, "
                                           "which evidence rule accepted or rejected it.")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Report regions of PATHS copied from indexed copyleft code; exit 1 if they fail the policy."""
     from contextlib import ExitStack
 
     from licscan.engine.explain import collecting
     from licscan.engine.explain import render as render_explanations
+
+    if quiet:
+        set_quiet()
     from licscan.engine.index import open_index
     from licscan.reports import renderer
 
@@ -74,5 +78,6 @@ def scan(
         os.replace(tmp, output)
     else:
         render(result, idx, sys.stdout, side_by_side=side_by_side)
-    outcome.report(sys.stderr)
+    if outcome.exit_code or not is_quiet():  # -q: the policy section only when the gate fails
+        outcome.report(sys.stderr)
     raise typer.Exit(outcome.exit_code)

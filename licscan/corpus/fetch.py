@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from licscan.corpus.manifest import Manifest, Source, is_manifest, load_manifest
+from licscan.corpus.manifest import (Manifest, Source, is_manifest, load_manifest, looks_like_name,
+                                     shipped_manifest, shipped_manifests)
 from licscan.corpus.extract import Limits, extract_archive
 from licscan.model import LicscanError
 
@@ -308,12 +309,19 @@ def resolve_roots(args: Sequence[Path | str], cache: Path | None = None, *,
                   runner: Runner = subprocess.run,
                   on_fetched: Callable[[Fetched, float], None] | None = None,
                   on_start: Callable[[Source], None] | None = None) -> Resolved:
-    """Expand manifest arguments (``*.toml``) into source trees, fetching what is missing."""
+    """Expand manifest arguments (``*.toml`` files, or names of shipped manifests) into source
+    trees, fetching what is missing."""
     roots: list[Path] = []
     overrides: dict[str, str] = {}
     sources: list[dict[str, Any]] = []
     manifests: list[str] = []
     for arg in args:
+        if looks_like_name(arg):
+            try:
+                arg = shipped_manifest(str(arg))
+            except LicscanError:
+                raise LicscanError(f"corpus root not found: {arg} (nor a shipped manifest: "
+                                   f"{', '.join(shipped_manifests()) or 'none'})") from None
         if not is_manifest(arg):
             roots.append(Path(arg))
             continue

@@ -84,6 +84,49 @@ def is_manifest(path: str | Path) -> bool:
     return p.suffix.lower() == ".toml" and p.is_file()
 
 
+def _shipped_dir() -> Path:
+    """Where the shipped manifests are: the package ``licscan.manifests`` (the repository's
+    ``corpora/``), or ``corpora/`` next to the package when running from a plain checkout."""
+    try:
+        from importlib.resources import files
+
+        return Path(str(files("licscan.manifests")))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parents[2] / "corpora"
+
+
+def shipped_manifests() -> dict[str, Path]:
+    """The manifests that ship with licscan, by name (the file name without ``.toml``)."""
+    d = _shipped_dir()
+    return {p.stem: p for p in sorted(d.glob("*.toml"))} if d.is_dir() else {}
+
+
+def shipped_manifest(name: str) -> Path:
+    """The shipped manifest called NAME (LicscanError listing the shipped names otherwise)."""
+    shipped = shipped_manifests()
+    key = name[:-5] if name.lower().endswith(".toml") else name
+    if key in shipped:
+        return shipped[key]
+    raise LicscanError(f"no shipped manifest named {name!r} (shipped: {', '.join(shipped) or 'none'}; "
+                       "or give a path to a manifest file)")
+
+
+def looks_like_name(arg: str | Path) -> bool:
+    """Whether ARG is a bare name (no directory part) that is not an existing file or directory."""
+    s = str(arg)
+    return bool(s) and "/" not in s and "\\" not in s and not Path(s).exists()
+
+
+def resolve_manifest(name_or_path: str | Path) -> Path:
+    """A manifest argument as a file: an existing file as given, else a bare name is a shipped
+    manifest's (LicscanError listing them when it is not one); other paths are returned as given."""
+    p = Path(name_or_path)
+    s = str(name_or_path)
+    if p.is_file() or "/" in s or "\\" in s:
+        return p
+    return shipped_manifest(s)
+
+
 def load_manifest(path: str | Path) -> Manifest:
     """Read and validate a manifest file (LicscanError with one line on any problem)."""
     p = Path(path)
