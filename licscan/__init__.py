@@ -18,7 +18,7 @@ def scan_text(code: str, lang: str | None = None, *, index: str | None = None,
 
     ``index`` defaults to the LICSCAN_INDEX environment variable. The opened index
     is kept for later calls. Findings are judged like the CLI judges them: each gets
-    ``verdict``, ``verdict_reason``, ``obligations`` and ``profile`` in ``extra`` (and
+    ``verdict``, ``verdict_reason``, ``obligations`` and ``profile`` in ``judgement`` (and
     in ``to_dict()``). ``project_license`` and ``profile`` default to the nearest
     ``.licscan.toml`` / ``[tool.licscan]`` from the working directory, then to the
     project's detected license and the ``binary`` profile. Findings under an inline

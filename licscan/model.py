@@ -1,8 +1,8 @@
-"""Plain data passed between the stages: findings, source references, summaries."""
+"""Plain data passed between the stages: findings, their evidence and their judgement."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
@@ -23,6 +23,58 @@ class SourceRef:
 
 
 @dataclass
+class Evidence:
+    """What the matcher saw: how the copy aligns with its source (engine stage)."""
+
+    source_id: int = -1
+    """Row of the source file in the index that found it (for evidence views)."""
+    source_tokens: int = 0
+    anchors: int = 0
+    """Fingerprints the alignment was chained from."""
+    rare_anchors: int = 0
+    """Anchors no other indexed project (nor the base code) has."""
+    also_in: list[str] = field(default_factory=list)
+    """Other indexed paths holding the same code (vendored copies, families)."""
+    diversity: float = 1.0
+    """Distinct-6-gram share of the region: low for tables and repeated rows."""
+    names_kept: float | None = None
+    """Share of aligned names and literals kept verbatim (1.0 copied as is, near 0 renamed)."""
+    token_range: list[int] = field(default_factory=list)
+    source_token_range: list[int] = field(default_factory=list)
+    line_offset: int | None = None
+    """Where the scanned unit starts in its file (git changes, Markdown blocks)."""
+
+
+@dataclass
+class Judgement:
+    """What the policy stage decided about a finding; None: not decided (not judged)."""
+
+    finding_id: str | None = None
+    """Stable identity for baselines (normalized region tokens + source path)."""
+    verdict: str | None = None
+    """compatible, obligations, incompatible or unknown (``policy.compat``)."""
+    verdict_reason: str | None = None
+    profile: str | None = None
+    obligations: list[dict[str, Any]] | None = None
+    project_license: str | None = None
+    policy: str | None = None
+    """fail, pass or allowed."""
+    allowed_by: str | None = None
+    suppression: dict[str, Any] | None = None
+    """An inline suppression without a reason (it accepts nothing)."""
+    baseline: dict[str, Any] | None = None
+    """An expired baseline entry (it accepts nothing)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The decided fields; a judged finding always says which project license it was judged
+        against, even when none was found (null)."""
+        d = {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+        if self.verdict is not None:
+            d.setdefault("project_license", None)
+        return d
+
+
+@dataclass
 class Finding:
     """One region of a scanned file that was copied from one indexed file."""
 
@@ -35,10 +87,16 @@ class Finding:
     tokens: int = 0
     """Normalized tokens of the scanned region that the alignment matched."""
     language: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    evidence: Evidence = field(default_factory=Evidence)
+    judgement: Judgement = field(default_factory=Judgement)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON report's finding: flat, as the contract has always had it."""
         d = asdict(self)
-        extra = d.pop("extra")
-        d.update(extra)
+        ev = d.pop("evidence")
+        d.pop("judgement")
+        if ev["line_offset"] is None:
+            del ev["line_offset"]
+        d.update(ev)
+        d.update(self.judgement.to_dict())
         return d

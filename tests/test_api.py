@@ -37,20 +37,20 @@ def test_findings_carry_verdicts_and_obligations(core_index: Path) -> None:
 
     (f,) = licscan.scan_text(GO_SRC, "go", index=str(core_index), project_license="GPL-3.0-or-later",
                              profile="network")
-    assert f.extra["verdict"] == "compatible" and f.extra["profile"] == "network"
+    assert f.judgement.verdict == "compatible" and f.judgement.profile == "network"
 
 
 def test_without_a_license_the_verdict_is_unknown(core_index: Path) -> None:
     (f,) = licscan.scan_text(GO_SRC, "go", index=str(core_index))
-    assert f.extra["verdict"] == "unknown" and f.extra["profile"] == "binary"
+    assert f.judgement.verdict == "unknown" and f.judgement.profile == "binary"
 
 
 def test_config_file_is_picked_up_and_arguments_override_it(core_index: Path, elsewhere: Path) -> None:
     (elsewhere / ".licscan.toml").write_text('project-license = "GPL-3.0-or-later"\nprofile = "source"\n')
     (f,) = licscan.scan_text(GO_SRC, "go", index=str(core_index))
-    assert (f.extra["verdict"], f.extra["profile"]) == ("compatible", "source")
+    assert (f.judgement.verdict, f.judgement.profile) == ("compatible", "source")
     (f,) = licscan.scan_text(GO_SRC, "go", index=str(core_index), project_license="MIT", profile="binary")
-    assert (f.extra["verdict"], f.extra["profile"]) == ("incompatible", "binary")
+    assert (f.judgement.verdict, f.judgement.profile) == ("incompatible", "binary")
     # A reasoned inline suppression drops the finding, as in the CLI.
     lines = GO_SRC.splitlines(keepends=True)
     lines.insert(f.start_line - 1, "// licscan: allow vendored with its license\n")

@@ -65,15 +65,15 @@ def test_base_code_takes_rarity_from_what_it_shares(tmp_path: Path) -> None:
     digest = DISTINCT.format(name="mix", buf="data", len="n", seed="s0")
 
     without = Matcher(open_index(plain)).scan_text(helper, "c")
-    assert len(without) == 1 and without[0].extra["rare_anchors"] >= 1
+    assert len(without) == 1 and without[0].evidence.rare_anchors >= 1
     # The MIT library has the same helper: nothing in it is specific to the GPL source.
     assert Matcher(open_index(based)).scan_text(helper, "c") == []
     # What the base does not have is still found, with all its rare anchors.
     a = Matcher(open_index(plain)).scan_text(digest, "c")
     b = Matcher(open_index(based)).scan_text(digest, "c")
     assert len(a) == len(b) == 1
-    assert (b[0].source, b[0].tokens, b[0].extra["rare_anchors"]) == \
-        (a[0].source, a[0].tokens, a[0].extra["rare_anchors"])
+    assert (b[0].source, b[0].tokens, b[0].evidence.rare_anchors) == \
+        (a[0].source, a[0].tokens, a[0].evidence.rare_anchors)
 
 
 def test_base_is_recorded_and_shown(tmp_path: Path) -> None:
@@ -145,7 +145,7 @@ def test_a_few_base_shaped_anchors_do_not_make_a_copy_base_code(tmp_path: Path) 
 
     found = scan(block)
     assert len(found) == 1 and found[0].source.path == "gplproj/util.c"
-    assert 2 <= found[0].extra["anchors"] < Thresholds().base_min_anchors
+    assert 2 <= found[0].evidence.anchors < Thresholds().base_min_anchors
     # Counting every chain as base code would lose it ...
     assert scan(block, base_min_anchors=1) == []
     # ... while the whole helper, all of whose anchors the base has, stays base code.

@@ -25,6 +25,10 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           cwd=cwd, env=env, timeout=120)
 
 
+TEXTS: dict[int, str] = {}
+"""Scanned text by finding (the scan keeps texts by path; paths repeat across tests)."""
+
+
 def findings(index: Path, path: Path) -> list[Finding]:
     from licscan.engine.index import open_index
     from licscan.inputs.paths import scan_paths
@@ -32,13 +36,13 @@ def findings(index: Path, path: Path) -> list[Finding]:
     result = scan_paths(open_index(index), [str(path)])
     assert result.findings, path
     for f in result.findings:
-        f.extra["_text"] = result.texts[f.path]
+        TEXTS[id(f)] = result.texts[f.path]
     return result.findings
 
 
 def fid(index: Path, path: Path) -> str:
     f = findings(index, path)[0]
-    return finding_id(f, f.extra["_text"])
+    return finding_id(f, TEXTS[id(f)])
 
 
 def test_identity_survives_moving_and_renaming_but_not_editing(core_index: Path, tmp_path: Path) -> None:
@@ -56,8 +60,8 @@ def test_identity_survives_moving_and_renaming_but_not_editing(core_index: Path,
     # The source is part of the identity.
     f = findings(core_index, tmp_path / "a.c")[0]
     other = Finding(f.path, f.start_line, f.end_line, f.similarity, f.license,
-                    SourceRef("elsewhere/x.c", 1, 2), f.tokens, f.language, dict(f.extra))
-    assert finding_id(other, f.extra["_text"]) != base
+                    SourceRef("elsewhere/x.c", 1, 2), f.tokens, f.language, f.evidence)
+    assert finding_id(other, TEXTS[id(f)]) != base
 
 
 def test_rebuild_keeps_metadata_adds_new_drops_gone() -> None:

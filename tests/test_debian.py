@@ -5,9 +5,7 @@ from __future__ import annotations
 import io
 import os
 import subprocess
-import sys
 import tarfile
-import zipfile
 from pathlib import Path
 
 import pytest

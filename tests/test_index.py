@@ -117,7 +117,7 @@ def test_identical_files_are_stored_once(tmp_path: Path) -> None:
     from licscan.engine.matcher import Matcher
 
     found = Matcher(open_index(out)).scan_text(text, "python")
-    assert found and {found[0].source.path, *found[0].extra["also_in"]} == {"dup/a/x.py", "dup/b/y.py"}
+    assert found and {found[0].source.path, *found[0].evidence.also_in} == {"dup/a/x.py", "dup/b/y.py"}
 
 
 def test_source_text_comes_from_the_tree_or_the_index(tmp_path: Path) -> None:

@@ -86,7 +86,7 @@ def test_structural_twin_without_shared_names_is_not_a_copy(index: Path) -> None
     # Without the names rule the same shape is a match: the test guards the rule.
     loose = Matcher(open_index(index), Thresholds(min_same_names=0))
     shape = loose.scan_text(SEARCH.format(**STRANGER), "c")
-    assert len(shape) == 1 and shape[0].extra["names_kept"] == 0.0
+    assert len(shape) == 1 and shape[0].evidence.names_kept == 0.0
 
 
 def test_rename_that_keeps_some_names_is_a_copy(index: Path) -> None:
@@ -94,9 +94,9 @@ def test_rename_that_keeps_some_names_is_a_copy(index: Path) -> None:
     assert len(found) == 1
     f = found[0]
     assert f.source.path == "gplproj/search.c"
-    assert 0 < f.extra["names_kept"] < 0.7
+    assert 0 < f.evidence.names_kept < 0.7
     verbatim = Matcher(open_index(index)).scan_text(SEARCH.format(**ORIGINAL), "c")
-    kept = {f.source.path: f.extra["names_kept"] for f in verbatim}
+    kept = {f.source.path: f.evidence.names_kept for f in verbatim}
     assert kept["gplproj/search.c"] == 1.0
 
 
@@ -107,15 +107,15 @@ def test_long_thorough_rename_is_still_a_copy(index: Path) -> None:
     assert [f.source.path for f in found] == ["gplproj/long.c"]
     f = found[0]
     assert f.tokens >= Thresholds().renamed_min_tokens
-    assert f.extra["rare_anchors"] >= Thresholds().renamed_min_rare
-    assert f.extra["names_kept"] < 0.1
+    assert f.evidence.rare_anchors >= Thresholds().renamed_min_rare
+    assert f.evidence.names_kept < 0.1
 
 
 def test_table_is_a_copy_only_if_its_values_are(index: Path) -> None:
     m = Matcher(open_index(index))
     same = m.scan_text(TABLE, "c")
     assert [f.source.path for f in same] == ["gplproj/lut.c"]
-    assert same[0].extra["diversity"] < Thresholds().table_diversity
+    assert same[0].evidence.diversity < Thresholds().table_diversity
     assert m.scan_text(OTHER_TABLE, "c") == []
     loose = Matcher(open_index(index), Thresholds(table_min_same=0.0))
     assert [f.source.path for f in loose.scan_text(OTHER_TABLE, "c")] == ["gplproj/lut.c"]
@@ -176,8 +176,8 @@ def test_verbatim_snippet_of_shared_code_is_a_copy(tmp_path: Path) -> None:
     build_index([a, b], out, workers=1, licenses=False)
     m = Matcher(open_index(out))
     found = m.scan_text(_loop(ORIGINAL), "c")
-    assert found and all(f.extra["rare_anchors"] == 0 for f in found)
-    assert {f.source.path for f in found} | set(found[0].extra["also_in"]) >= {"proja/tree.c"}
+    assert found and all(f.evidence.rare_anchors == 0 for f in found)
+    assert {f.source.path for f in found} | set(found[0].evidence.also_in) >= {"proja/tree.c"}
     assert found[0].tokens < Thresholds().min_tokens
     assert m.scan_text(_loop(RENAMED), "c") == []
     strict = Matcher(open_index(out), Thresholds(verbatim_min_tokens=10_000))
@@ -233,7 +233,7 @@ def test_idiom_that_kept_only_generic_names_must_be_exact(tmp_path: Path) -> Non
     assert Matcher(open_index(out)).scan_text(ARRAYS_MATCH, "c") == []
     # Without the rule, the independent version is a copy: the test guards the rule.
     loose = Matcher(open_index(out), Thresholds(telling_min_names=0)).scan_text(ARRAYS_MATCH, "c")
-    assert len(loose) == 1 and loose[0].extra["rare_anchors"] == 0
+    assert len(loose) == 1 and loose[0].evidence.rare_anchors == 0
     assert Thresholds().min_similarity < loose[0].similarity < Thresholds().generic_min_similarity
 
 
@@ -270,7 +270,7 @@ def test_block_of_repeated_rows_is_found_at_its_own_rows(tmp_path: Path, n0: int
     assert f.source.path == "gplproj/steps.c"
     assert f.source.start_line <= first and f.source.end_line == last
     assert f.source.start_line >= first - 1  # the ';' before the rows may join in
-    assert f.end_line == 18 and f.extra["names_kept"] == 1.0
+    assert f.end_line == 18 and f.evidence.names_kept == 1.0
     # Each half of the mechanism is needed: exact runs, and moving them to their rows.
     from licscan.engine import chains
     from licscan.engine import matcher as matches
@@ -340,8 +340,8 @@ def test_the_source_whose_names_were_kept_ranks_first(tmp_path: Path) -> None:
     found = Matcher(open_index(out)).scan_text(text, "c")
     assert found and found[0].source.path == "gplproj/a.c"
     # b.c aligns further, as an alternative source or a listed look-alike.
-    assert any(f.source.path == "gplproj/b.c" or "gplproj/b.c" in f.extra["also_in"] for f in found)
-    assert found[0].extra["names_kept"] > 0.9
+    assert any(f.source.path == "gplproj/b.c" or "gplproj/b.c" in f.evidence.also_in for f in found)
+    assert found[0].evidence.names_kept > 0.9
 
 
 # Unlinking a node from a doubly linked list: written the same way, token for token,
@@ -388,7 +388,7 @@ def test_short_exact_idiom_without_telling_names_is_not_a_copy(tmp_path: Path) -
     assert Matcher(open_index(out)).scan_text(UNLINK_MINE, "c") == []
     # The shape is exact and its anchors are rare: only the telling rule stops it.
     loose = Matcher(open_index(out), Thresholds(telling_min_names=0)).scan_text(UNLINK_MINE, "c")
-    assert len(loose) == 1 and loose[0].similarity == 1.0 and loose[0].extra["rare_anchors"] >= 3
+    assert len(loose) == 1 and loose[0].similarity == 1.0 and loose[0].evidence.rare_anchors >= 3
     assert loose[0].tokens < Thresholds().min_tokens
 
 

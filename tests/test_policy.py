@@ -210,15 +210,15 @@ def test_each_source_license_gets_its_verdict(licensed_index: Path, mine: Path) 
     assert set(by) == set(COPY_OF)
     expected = {"c": "incompatible", "python": "incompatible", "java": "obligations", "go": "compatible",
                 "javascript": "incompatible", "rust": "incompatible", "cpp": "compatible"}
-    assert {lang: f.extra["verdict"] for lang, f in by.items()} == expected
+    assert {lang: f.judgement.verdict for lang, f in by.items()} == expected
     for lang, f in by.items():
         assert f.license == LICENSED[f.source.path.split("/", 1)[1]]
-        assert f.extra["profile"] == "binary" and f.extra["verdict_reason"]
-        assert f.extra["obligations"] and all(set(o) >= {"id", "text", "cite"} for o in f.extra["obligations"])
-        assert f.to_dict()["verdict"] == f.extra["verdict"]  # the JSON report carries them flat
+        assert f.judgement.profile == "binary" and f.judgement.verdict_reason
+        assert f.judgement.obligations and all(set(o) >= {"id", "text", "cite"} for o in f.judgement.obligations)
+        assert f.to_dict()["verdict"] == f.judgement.verdict  # the JSON report carries them flat
     # The OR finding lists the obligations of the compatible choice only.
-    assert {o["license"] for o in by["go"].extra["obligations"]} == {"MIT"}
-    assert any(o["id"] == "exception-scope" for o in by["rust"].extra["obligations"])
+    assert {o["license"] for o in by["go"].judgement.obligations} == {"MIT"}
+    assert any(o["id"] == "exception-scope" for o in by["rust"].judgement.obligations)
     assert {Path(f.path).parent.name for f in outcome.failing} == {"c", "python", "javascript", "rust"}
     assert outcome.exit_code == 1 and outcome.project_license == "MIT"
 
@@ -233,7 +233,7 @@ def test_fail_on_levels(licensed_index: Path, mine: Path, fail_on: str, failing:
     _, outcome, by = scan(licensed_index, mine, project_license="MIT", fail_on=fail_on)
     assert {Path(f.path).parent.name for f in outcome.failing} == failing
     assert outcome.exit_code == code
-    assert {lang for lang, f in by.items() if f.extra["policy"] == "fail"} == failing
+    assert {lang for lang, f in by.items() if f.judgement.policy == "fail"} == failing
 
 
 def test_allow_licenses_and_sources_exclude_paths(licensed_index: Path, mine: Path) -> None:
@@ -241,20 +241,20 @@ def test_allow_licenses_and_sources_exclude_paths(licensed_index: Path, mine: Pa
                                   'exclude = ["src/javascript/"]\n'})
     result, outcome, by = scan(licensed_index, mine)
     assert "javascript" not in by and outcome.accepted["excluded"] == 1
-    assert by["c"].extra["policy"] == "allowed" and by["c"].extra["allowed_by"] == "GPL-2.0-only"
-    assert by["python"].extra["allowed_by"] == "lic/python/*"
+    assert by["c"].judgement.policy == "allowed" and by["c"].judgement.allowed_by == "GPL-2.0-only"
+    assert by["python"].judgement.allowed_by == "lic/python/*"
     # An exception only adds permissions: allowing GPL-2.0-only allows it WITH Classpath too.
-    assert by["rust"].extra["policy"] == "allowed"
+    assert by["rust"].judgement.policy == "allowed"
     assert outcome.failing == [] and outcome.exit_code == 0
 
 
 def test_network_profile(licensed_index: Path, mine: Path) -> None:
     _, outcome, by = scan(licensed_index, mine, project_license="MIT", profile="network")
-    assert by["c"].extra["verdict"] == "obligations"       # a service distributes no GPL code
-    assert by["python"].extra["verdict"] == "incompatible"  # ...but the AGPL reaches network users
-    ids = [o["id"] for o in by["python"].extra["obligations"]]
+    assert by["c"].judgement.verdict == "obligations"       # a service distributes no GPL code
+    assert by["python"].judgement.verdict == "incompatible"  # ...but the AGPL reaches network users
+    ids = [o["id"] for o in by["python"].judgement.obligations]
     assert "network-source" in ids and "disclose-source" not in ids
-    assert [o["id"] for o in by["c"].extra["obligations"]] == ["network-use"]
+    assert [o["id"] for o in by["c"].judgement.obligations] == ["network-use"]
     assert {Path(f.path).parent.name for f in outcome.failing} == {"python"}
 
 
@@ -264,8 +264,8 @@ def test_project_license_detected_when_not_given(licensed_index: Path, mine: Pat
     _, outcome, by = scan(licensed_index, mine)
     assert outcome.project_license == "GPL-2.0-or-later"
     assert outcome.project_license_origin == "pyproject.toml project.license"
-    assert by["c"].extra["verdict"] == "obligations"  # distribute the whole as GPL-2.0-only
-    assert by["cpp"].extra["verdict"] == "compatible"
+    assert by["c"].judgement.verdict == "obligations"  # distribute the whole as GPL-2.0-only
+    assert by["cpp"].judgement.verdict == "compatible"
 
 
 # -- the command line ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import pytest
 from conftest import FIXTURES
 
 from licscan.engine.index import open_index
+from licscan.model import Judgement
 from licscan.reports import FORMATS, renderer
 from licscan.inputs.paths import ScanResult, scan_paths
 
@@ -46,9 +47,9 @@ def judge(res: ScanResult) -> None:
     kinds = ["incompatible", "obligations", "compatible"]
     for i, f in enumerate(res.findings):
         v = kinds[i % 3]
-        f.extra.update(verdict=v, verdict_reason=f"reason {v}", profile="binary",
-                       obligations=[{"id": "notice", "text": "Keep the <notice> & license text", "cite": "§4"}]
-                       if v == "obligations" else [])
+        f.judgement = Judgement(verdict=v, verdict_reason=f"reason {v}", profile="binary",
+                                obligations=[{"id": "notice", "text": "Keep the <notice> & license text", "cite": "§4"}]
+                                if v == "obligations" else [])
 
 
 def render(fmt: str, res: ScanResult, idx: object, **kw: bool) -> str:
@@ -104,7 +105,7 @@ def test_sarif_validates_with_rules_levels_and_upstream(scanned: tuple) -> None:
 def test_sarif_unknown_verdict_is_a_warning(scanned: tuple) -> None:
     res, idx = scanned
     for f in res.findings:
-        f.extra.update(verdict="unknown", verdict_reason="project license unknown")
+        f.judgement = Judgement(verdict="unknown", verdict_reason="project license unknown")
     doc = json.loads(render("sarif", res, idx))
     assert {r["level"] for r in doc["runs"][0]["results"]} == {"warning"}
     assert {r["ruleId"] for r in doc["runs"][0]["results"]} == {"copied-code/unknown"}

@@ -93,7 +93,7 @@ def _current(paths: list[str], index: Optional[Path], lang: Optional[str], confi
     policy = load_policy(config)
     _, result = _scan(paths, index, lang, policy)
     outcome = apply_policy(result, policy, use_baseline=False)
-    current = [(f, f.extra["finding_id"], policy.relpath(f.path)) for f in result.findings]
+    current = [(f, f.judgement.finding_id, policy.relpath(f.path)) for f in result.findings]
     return policy, outcome, current
 
 

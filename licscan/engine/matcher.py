@@ -30,7 +30,7 @@ from licscan.engine.align import Hit, Query, Region
 from licscan.engine.chains import chains, runs
 from licscan.engine.index import Index
 from licscan.languages import canonical
-from licscan.model import Finding, SourceRef
+from licscan.model import Evidence, Finding, SourceRef
 from licscan.engine.rules import Decision, Shape, Thresholds
 from licscan.engine.tokens import TokenStream, tokenize
 
@@ -303,10 +303,10 @@ class Matcher:
             source=SourceRef(f.path, int(slines[r.s0]), int(slines[r.s1 - 1])),
             tokens=r.matched,
             language=ts.lang,
-            extra={"source_tokens": r.s1 - r.s0, "anchors": r.anchors, "rare_anchors": r.rare,
-                   "also_in": also, "source_id": r.fid, "diversity": round(r.diversity, 3),
-                   "names_kept": round(r.same / r.names, 3) if r.names else None,
-                   "token_range": [r.q0, r.q1], "source_token_range": [r.s0, r.s1]},
+            evidence=Evidence(source_id=r.fid, source_tokens=r.s1 - r.s0, anchors=r.anchors, rare_anchors=r.rare,
+                              also_in=also, diversity=round(r.diversity, 3),
+                              names_kept=round(r.same / r.names, 3) if r.names else None,
+                              token_range=[r.q0, r.q1], source_token_range=[r.s0, r.s1]),
         )
 
 

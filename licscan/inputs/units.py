@@ -86,7 +86,7 @@ def scan_units(index: Index, units: list[Unit], thresholds: Thresholds | None = 
             f.start_line += u.line_offset
             f.end_line += u.line_offset
             if u.line_offset:
-                f.extra["line_offset"] = u.line_offset
+                f.evidence.line_offset = u.line_offset
             if u.ranges is not None and not any(a <= f.end_line and f.start_line <= b for a, b in u.ranges):
                 continue
             result.findings.append(f)

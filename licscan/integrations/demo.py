@@ -182,7 +182,7 @@ def make_leaks(idx: Index, seed: int = 0, *, roots: dict[str, Path] | None = Non
 
 def _caught(findings: list[Finding], leak: Leak) -> Finding | None:
     for f in findings:
-        if f.source.path == leak.source_path or leak.source_path in (f.extra.get("also_in") or []):
+        if f.source.path == leak.source_path or leak.source_path in (f.evidence.also_in):
             return f
     return None
 

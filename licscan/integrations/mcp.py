@@ -175,9 +175,9 @@ class Server:
                     f"- lines {f.start_line}-{f.end_line}: {f.source.path} lines "
                     f"{f.source.start_line}-{f.source.end_line}, license {f.license or 'unknown'}, "
                     f"{f.similarity:.0%} similar"
-                    + (f", verdict {f.extra['verdict']} ({f.extra.get('verdict_reason')})"
-                       if f.extra.get("verdict") else ""))
-                for o in f.extra.get("obligations") or []:
+                    + (f", verdict {f.judgement.verdict} ({f.judgement.verdict_reason})"
+                       if f.judgement.verdict else ""))
+                for o in f.judgement.obligations or []:
                     lines.append(f"  - obligation: {o.get('text') if isinstance(o, dict) else o}")
             lines.append("Rewrite these regions independently, or keep them under their license's terms.")
             text = "\n".join(lines)

@@ -193,9 +193,9 @@ class Outcome:
             head += f", project license {self.project_license or 'unknown'}{origin}"
         lines = [head]
         for f in self.failing:
-            exp = " (baseline entry expired)" if f.extra.get("baseline", {}).get("expired") else ""
+            exp = " (baseline entry expired)" if (f.judgement.baseline or {}).get("expired") else ""
             lines.append(f"  FAIL    {f.path}:{f.start_line}-{f.end_line}  {f.license or 'unknown license'}: "
-                         f"{f.extra['verdict']}{exp}")
+                         f"{f.judgement.verdict}{exp}")
         for pr in self.problems:
             lines.append(f"  PROBLEM {pr.path}:{pr.line}: {pr.message}")
         if self.accepted:
@@ -240,8 +240,8 @@ def apply_policy(result: ScanResult, policy: Policy, *, use_baseline: bool = Tru
         if sup is not None:
             out.problems.append(Problem(f.path, sup.line, "suppression without a reason "
                                         "(write `licscan: allow <reason>`); the finding stays"))
-            f.extra["suppression"] = {"line": sup.line, "reason": ""}
-        fid = f.extra["finding_id"] = finding_id(f, text)
+            f.judgement.suppression = {"line": sup.line, "reason": ""}
+        fid = f.judgement.finding_id = finding_id(f, text)
         entry = base.get(fid) if base else None
         if entry is not None:
             out.baseline_seen.add(fid)
@@ -249,7 +249,7 @@ def apply_policy(result: ScanResult, policy: Policy, *, use_baseline: bool = Tru
                 out.accepted["baseline"] += 1
                 continue
             # An expired entry accepts nothing: the finding is judged like a new one.
-            f.extra["baseline"] = {"id": fid, "expired": True, "expires": entry.data.get("expires"),
+            f.judgement.baseline = {"id": fid, "expired": True, "expires": entry.data.get("expires"),
                                    "reason": entry.data.get("reason")}
         kept.append(f)
     result.findings[:] = kept
@@ -271,21 +271,22 @@ def _judge(findings: list[Finding], policy: Policy, out: Outcome) -> None:
     globs = [a for a in policy.allow if _is_glob(a)]
     for f in findings:
         v = compat.evaluate(f.license, out.project_license, policy.profile)
-        f.extra.update(verdict=v.verdict, verdict_reason=v.reason, profile=policy.profile,
-                       obligations=[o.to_dict() for o in obl.for_licenses(list(v.licenses), policy.profile)],
-                       project_license=out.project_license)
+        j = f.judgement
+        j.verdict, j.verdict_reason, j.profile, j.project_license = (v.verdict, v.reason, policy.profile,
+                                                                     out.project_license)
+        j.obligations = [o.to_dict() for o in obl.for_licenses(list(v.licenses), policy.profile)]
         allowed_by = _allowed_by(f, licenses, globs)
         fails = allowed_by is None and _fails(policy.fail_on, v.verdict, f.license)
-        f.extra["policy"] = "fail" if fails else "allowed" if allowed_by else "pass"
+        f.judgement.policy = "fail" if fails else "allowed" if allowed_by else "pass"
         if allowed_by:
-            f.extra["allowed_by"] = allowed_by
+            f.judgement.allowed_by = allowed_by
         out.judged.append(f)
         if fails:
             out.failing.append(f)
 
 
 def _allowed_by(f: Finding, licenses: set[str], globs: list[str]) -> str | None:
-    sources = [f.source.path, *f.extra.get("also_in", [])]
+    sources = [f.source.path, *f.evidence.also_in]
     for g in globs:
         if any(path_matches(s, g) for s in sources):
             return g

@@ -1,6 +1,6 @@
 """What every report says about a finding: verdict, obligations, upstream, wording.
 
-Verdicts come from the policy stage (``extra["verdict"]`` and friends); without a
+Verdicts come from the policy stage (``Finding.judgement``); without a
 policy a finding's verdict is "unknown" and it is reported as a warning.
 """
 
@@ -35,16 +35,16 @@ FAMILY_NAMES = {
 
 
 def verdict(f: Finding) -> str:
-    v = f.extra.get("verdict")
+    v = f.judgement.verdict
     return v if v in LEVELS else "unknown"
 
 
 def has_verdict(f: Finding) -> bool:
-    return f.extra.get("verdict") in LEVELS
+    return f.judgement.verdict in LEVELS
 
 
 def obligations(f: Finding) -> list[dict[str, Any]]:
-    obs = f.extra.get("obligations") or []
+    obs = f.judgement.obligations or []
     return [o if isinstance(o, dict) else {"id": str(o), "text": str(o)} for o in obs]
 
 
@@ -70,7 +70,7 @@ def upstream(source_path: str) -> tuple[str, str | None]:
 
 def summary(f: Finding) -> str:
     """One sentence: where the lines came from, how close, under which license."""
-    also = f.extra.get("also_in") or []
+    also = f.evidence.also_in
     s = (f"Lines {f.start_line}-{f.end_line} match {f.source.path} lines "
          f"{f.source.start_line}-{f.source.end_line} ({f.license or 'license unknown'}), "
          f"{f.similarity:.0%} similar over {f.tokens} tokens")
@@ -82,8 +82,8 @@ def summary(f: Finding) -> str:
 def verdict_sentence(f: Finding) -> str:
     if not has_verdict(f):
         return "No license policy was applied."
-    reason = f.extra.get("verdict_reason")
-    profile = f.extra.get("profile")
+    reason = f.judgement.verdict_reason
+    profile = f.judgement.profile
     s = f"Verdict: {verdict(f)}" + (f" under policy {profile}" if profile else "")
     return s + (f" ({reason})." if reason else ".")
 
@@ -105,8 +105,8 @@ def region_text(text: str | None, f: Finding, limit: int = 4000) -> str | None:
 
 def source_lines(index: Index, f: Finding) -> str | None:
     """The matched upstream lines, when the index stores source text."""
-    fid = f.extra.get("source_id")
-    src = index.text(int(fid)) if fid is not None else None
+    fid = f.evidence.source_id
+    src = index.text(fid) if fid >= 0 else None
     if src is None:
         return None
     return "\n".join(src.split("\n")[f.source.start_line - 1:f.source.end_line])
@@ -125,8 +125,8 @@ class Fingerprints:
         h = hashlib.sha256()
         h.update(f.source.path.encode("utf-8", "surrogateescape") + b"\0")
         h.update(f.path.encode("utf-8", "surrogateescape") + b"\0")
-        fid, rng = f.extra.get("source_id"), f.extra.get("source_token_range")
-        toks = self._source_tokens(int(fid)) if fid is not None and rng else None
+        fid, rng = f.evidence.source_id, f.evidence.source_token_range
+        toks = self._source_tokens(fid) if fid >= 0 and rng else None
         if toks is not None:
             h.update("\x1f".join(toks[rng[0]:rng[1]]).encode("utf-8", "surrogateescape"))
         else:  # a finding without token evidence: the upstream lines are all there is

@@ -53,7 +53,7 @@ def render(result: ScanResult, index: Index, out: TextIO, *, side_by_side: bool 
                 cite = f" <small>({e(str(o['cite']))})</small>" if o.get("cite") else ""
                 w(f"<li>{e(str(o.get('text') or o.get('id', '')))}{cite}</li>\n")
             w("</ul>\n")
-        also = f.extra.get("also_in") or []
+        also = f.evidence.also_in
         if also:
             w(f"<p>The same upstream code is also in: {', '.join(f'<code>{e(a)}</code>' for a in also)}</p>\n")
         mine = common.region_text(result.texts.get(f.path), f)

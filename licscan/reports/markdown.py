@@ -54,7 +54,7 @@ def render(result: ScanResult, index: Index, out: TextIO, *, side_by_side: bool 
             for o in obs:
                 cite = f" ({text(str(o['cite']))})" if o.get("cite") else ""
                 w(f"- {text(str(o.get('text') or o.get('id', '')))}{cite}\n")
-        also = f.extra.get("also_in") or []
+        also = f.evidence.also_in
         if also:
             w(f"\nThe same upstream code is also in: {', '.join(code(a) for a in also[:10])}"
               + (f" and {len(also) - 10} more" if len(also) > 10 else "") + ".\n")

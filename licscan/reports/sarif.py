@@ -101,11 +101,11 @@ def document(result: ScanResult, index: Index) -> dict[str, Any]:
             "upstream": {"path": f.source.path, "startLine": f.source.start_line,
                          "endLine": f.source.end_line, "project": common.upstream(f.source.path)[0]},
             "similarity": f.similarity, "tokens": f.tokens, "language": f.language,
-            "alsoIn": f.extra.get("also_in") or [], "verdict": common.verdict(f),
+            "alsoIn": f.evidence.also_in, "verdict": common.verdict(f),
         }
         for key in ("verdict_reason", "profile"):
-            if f.extra.get(key):
-                props[key] = f.extra[key]
+            if getattr(f.judgement, key):
+                props[key] = getattr(f.judgement, key)
         if common.obligations(f):
             props["obligations"] = common.obligations(f)
         results.append({

@@ -35,18 +35,18 @@ def render(result: ScanResult, index: Index, out: TextIO, *, side_by_side: bool 
         by_path.setdefault(f.path, []).append(f)
     for path, findings in by_path.items():
         table = Table(title=Text(path), title_justify="left", expand=False)
-        judged = any(f.extra.get("verdict") for f in findings)
+        judged = any(f.judgement.verdict for f in findings)
         for col in ("lines", "source", "source lines", "similarity", "license", "tokens") + ("verdict",) * judged:
             table.add_column(col, justify="right" if col in ("similarity", "tokens") else "left")
         for f in findings:
-            also = f.extra.get("also_in") or []
+            also = f.evidence.also_in
             src = f.source.path + (f" (+{len(also)} copies)" if also else "")
             table.add_row(f"{f.start_line}-{f.end_line}", Text(src),
                           f"{f.source.start_line}-{f.source.end_line}", f"{f.similarity:.0%}",
-                          f.license or "unknown", str(f.tokens), *[f.extra.get("verdict") or "unknown"] * judged)
+                          f.license or "unknown", str(f.tokens), *[f.judgement.verdict or "unknown"] * judged)
         console.print(table)
         for f in findings:
-            notes = [f.extra.get("verdict_reason")] + [o.get("text") for o in f.extra.get("obligations") or []]
+            notes = [f.judgement.verdict_reason] + [o.get("text") for o in f.judgement.obligations or []]
             if any(notes):
                 console.print(f"  lines {f.start_line}-{f.end_line}:", highlight=False, markup=False)
                 for note in filter(None, notes):
@@ -61,7 +61,7 @@ def _side_by_side(console: object, f: Finding, text: str, index: Index) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    src_text = index.text(int(f.extra["source_id"]))
+    src_text = index.text(int(f.evidence.source_id))
     mine = text.splitlines()[f.start_line - 1:f.end_line]
     theirs = (src_text.splitlines()[f.source.start_line - 1:f.source.end_line]
               if src_text is not None else ["(source text not in the index, and its corpus tree is gone or changed: rebuild with --store-text to keep it)"])
