@@ -10,7 +10,7 @@ import typer
 from licscan.cli.app import app, complete_manifest, is_quiet, progress_wanted, report_fetched, report_start
 
 if TYPE_CHECKING:
-    from licscan.engine.index import Index
+    from licscan.engine.store import IndexStore
 
 index_app = typer.Typer(no_args_is_help=True, help="Build and inspect indexes of copyleft code.")
 app.add_typer(index_app, name="index")
@@ -104,11 +104,9 @@ def index_info(
         print(f"{key}: {value}")
 
 
-def index_sources(idx: Index) -> list[dict[str, Any]]:
+def index_sources(idx: IndexStore) -> list[dict[str, Any]]:
     """Per source (top directory of indexed paths): origin, files, bytes, languages, licenses."""
-    rows = idx.db.execute(
-        "SELECT CASE WHEN instr(path, '/') > 0 THEN substr(path, 1, instr(path, '/') - 1) ELSE path END,"
-        " lang, coalesce(license, 'unknown'), count(*), sum(size) FROM files GROUP BY 1, 2, 3").fetchall()
+    rows = idx.source_counts()
     declared = {s["name"]: s for s in idx.meta.get("sources") or []}
     roots = {r["name"]: r for r in idx.meta.get("roots") or []}
     out: dict[str, dict[str, Any]] = {}

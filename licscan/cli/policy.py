@@ -17,7 +17,7 @@ from licscan.cli.app import app
 from licscan.model import LicscanError
 
 if TYPE_CHECKING:
-    from licscan.engine.index import Index
+    from licscan.engine.store import IndexStore
     from licscan.policy.gate import Outcome, Policy
     from licscan.inputs.paths import ScanResult
 
@@ -70,7 +70,7 @@ def obligations_command(
             print(f"  - [{o['id']}] {o['text']} ({o['cite']})")
 
 
-def _scan(paths: list[str], index: Optional[Path], lang: Optional[str], policy: Policy) -> tuple[Index, ScanResult]:
+def _scan(paths: list[str], index: Optional[Path], lang: Optional[str], policy: Policy) -> tuple[IndexStore, ScanResult]:
     from licscan.engine.index import open_index
     from licscan.config import resolve_index
     from licscan.inputs.units import scan_inputs

@@ -25,10 +25,10 @@ import zlib
 from array import array
 from itertools import accumulate
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from licscan.engine.store import IndexedFile
 from licscan.files import decode
 from licscan.model import LicscanError
 
@@ -59,18 +59,6 @@ CREATE TABLE fp (h INTEGER NOT NULL, f INTEGER NOT NULL, p INTEGER NOT NULL,
 CREATE TABLE common (h INTEGER PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE common_names (code INTEGER PRIMARY KEY) WITHOUT ROWID;
 """
-
-
-@dataclass
-class IndexedFile:
-    """A file's row, with its token stream decoded on demand."""
-
-    id: int
-    path: str
-    lang: str
-    license: str | None
-    family: int
-    ntokens: int
 
 
 def decode_ints(blob: bytes, typecode: str) -> array:
@@ -138,7 +126,7 @@ class IndexWriter:
 
 
 class Index:
-    """A read-only view of an index file."""
+    """A read-only view of an index file: the SQLite ``engine.store.IndexStore``."""
 
     def __init__(self, path: Path, db: sqlite3.Connection, meta: dict[str, Any]) -> None:
         self.path = path
@@ -276,6 +264,16 @@ class Index:
             "licenses": dict(q("SELECT coalesce(license, 'unknown'), count(*) FROM files "
                                "GROUP BY 1 ORDER BY 2 DESC")),
         }
+
+    def source_counts(self) -> list[tuple[str, str, str, int, int]]:
+        return [tuple(r) for r in self._query(  # type: ignore[misc]
+            "SELECT CASE WHEN instr(path, '/') > 0 THEN substr(path, 1, instr(path, '/') - 1) ELSE path END,"
+            " lang, coalesce(license, 'unknown'), count(*), coalesce(sum(size), 0) FROM files GROUP BY 1, 2, 3")]
+
+    def files_in(self, langs: Sequence[str], min_tokens: int) -> list[tuple[int, str, str, str | None]]:
+        marks = ",".join("?" * len(langs))
+        return self._query(f"SELECT id, path, lang, license FROM files WHERE lang IN ({marks}) "
+                           "AND ntokens >= ? ORDER BY id", (*langs, min_tokens))
 
     def _query_in(self, sql: str, values: Sequence[Any]) -> list[tuple]:
         """Rows of ``sql IN (values)``, in chunks under SQLite's host-parameter limit

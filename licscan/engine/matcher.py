@@ -28,7 +28,7 @@ from licscan.engine import align, explain
 from licscan.engine import fingerprints as fpr
 from licscan.engine.align import Hit, Query, Region
 from licscan.engine.chains import chains, runs
-from licscan.engine.index import Index
+from licscan.engine.store import IndexStore
 from licscan.languages import canonical
 from licscan.model import Evidence, Finding, SourceRef
 from licscan.engine.rules import Decision, Shape, Thresholds
@@ -50,7 +50,7 @@ _FAMILY = {"cpp": "c", "typescript": "javascript", "tsx": "javascript"}
 class Matcher:
     """Finds copied regions of texts in one index. Reusable across many scans."""
 
-    def __init__(self, index: Index, thresholds: Thresholds | None = None, *, batch: bool = False) -> None:
+    def __init__(self, index: IndexStore, thresholds: Thresholds | None = None, *, batch: bool = False) -> None:
         """``batch``: many texts will follow, so heavier imports pay off."""
         self.index = index
         self.batch = batch

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from licscan.files import MAX_BYTES, Skipped, classify, decode, read_text, walk
-from licscan.engine.index import Index
+from licscan.engine.store import IndexStore
 from licscan.languages import canonical
 from licscan.engine.matcher import Matcher, Thresholds
 from licscan.model import Finding, LicscanError
@@ -26,7 +26,7 @@ class ScanResult:
         self.skipped.setdefault(reason, []).append(path)
 
 
-def scan_paths(index: Index, paths: list[str], *, lang: str | None = None,
+def scan_paths(index: IndexStore, paths: list[str], *, lang: str | None = None,
                thresholds: Thresholds | None = None, max_bytes: int | None = None) -> ScanResult:
     """Scan files, directories (recursively, code files only) and ``-`` (stdin)."""
     matcher = Matcher(index, thresholds, batch=len(paths) > 1 or any(Path(p).is_dir() for p in paths))

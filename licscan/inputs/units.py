@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from licscan.files import MAX_BYTES, decode, looks_generated
-from licscan.engine.index import Index
+from licscan.engine.store import IndexStore
 from licscan.languages import canonical, detect
 from licscan.engine.matcher import Matcher, Thresholds
 from licscan.model import LicscanError
@@ -63,7 +63,7 @@ def is_markdown_path(path: str) -> bool:
     return path.lower().endswith(_MARKDOWN_SUFFIXES)
 
 
-def scan_units(index: Index, units: list[Unit], thresholds: Thresholds | None = None,
+def scan_units(index: IndexStore, units: list[Unit], thresholds: Thresholds | None = None,
                result: ScanResult | None = None, matcher: Matcher | None = None) -> ScanResult:
     """Scan pre-extracted units; findings get the units' paths and line numbers."""
     matcher = matcher or Matcher(index, thresholds, batch=len(units) > 8)
@@ -94,7 +94,7 @@ def scan_units(index: Index, units: list[Unit], thresholds: Thresholds | None = 
     return result
 
 
-def scan_inputs(index: Index, paths: list[str] | None, *, lang: str | None = None,
+def scan_inputs(index: IndexStore, paths: list[str] | None, *, lang: str | None = None,
                 thresholds: Thresholds | None = None, staged: bool = False, diff: str | None = None,
                 markdown: bool = False, pre_commit: bool = False) -> ScanResult:
     """Everything ``licscan scan`` accepts: paths, ``-``, Markdown, staged or diff changes,
@@ -156,7 +156,7 @@ def markdown_units(path: str, text: str, default_lang: str | None = None,
     return units
 
 
-def _scan_changes(index: Index, paths: list[str], *, staged: bool, diff: str | None,
+def _scan_changes(index: IndexStore, paths: list[str], *, staged: bool, diff: str | None,
                   thresholds: Thresholds | None, hook: bool = False) -> ScanResult:
     """Added lines of the staged changes (or of a range); with ``hook``, ``paths`` are the
     file names pre-commit passed: see ``_hook_files``."""

@@ -15,7 +15,9 @@ import textwrap
 from pathlib import Path
 from typing import Any, TextIO
 
-from licscan.engine.index import Index, open_index
+from licscan.engine.index import open_index
+
+from licscan.engine.store import IndexStore
 from licscan.integrations.disguise import (  # noqa: F401 - the demo API
     _SUPPORT_DIRS, EXTENSIONS, FUNCTION_KINDS, MAX_LINES, MIN_LINES, Leak, candidates, disguise)
 from licscan.model import Finding, LicscanError
@@ -138,11 +140,8 @@ def _wrap(code: str, lang: str) -> tuple[str, int, int]:
     return head + code + tail, start, start + code.rstrip("\n").count("\n")
 
 
-def _copyleft_files(idx: Index, rng: random.Random) -> list[tuple[int, str, str, str | None]]:
-    langs = tuple(FUNCTION_KINDS)
-    marks = ",".join("?" * len(langs))
-    rows = idx.db.execute(f"SELECT id, path, lang, license FROM files WHERE lang IN ({marks}) "
-                          "AND ntokens >= 200 ORDER BY id", langs).fetchall()
+def _copyleft_files(idx: IndexStore, rng: random.Random) -> list[tuple[int, str, str, str | None]]:
+    rows = idx.files_in(tuple(FUNCTION_KINDS), 200)
     gpl = [r for r in rows if r[3] and "GPL" in r[3]]
     rows = gpl or rows  # an index of unknown licenses still makes a demo
     rng.shuffle(rows)
@@ -151,7 +150,7 @@ def _copyleft_files(idx: Index, rng: random.Random) -> list[tuple[int, str, str,
     return sorted(rows, key=lambda r: (r[2] != "c", bool(_SUPPORT_DIRS & set(r[1].split("/")[1:-1]))))
 
 
-def make_leaks(idx: Index, seed: int = 0, *, roots: dict[str, Path] | None = None,
+def make_leaks(idx: IndexStore, seed: int = 0, *, roots: dict[str, Path] | None = None,
                min_renames: int = 4) -> Any:
     """Yield leaks from the index's copyleft files, best candidates first."""
     rng = random.Random(seed)

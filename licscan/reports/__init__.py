@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 from typing import Protocol, TextIO
 
-from licscan.engine.index import Index
+from licscan.engine.store import IndexStore
 from licscan.model import LicscanError
 from licscan.inputs.paths import ScanResult
 
@@ -19,7 +19,7 @@ FORMATS["html"] = "html"
 
 
 class Renderer(Protocol):
-    def __call__(self, result: ScanResult, index: Index, out: TextIO, *,
+    def __call__(self, result: ScanResult, index: IndexStore, out: TextIO, *,
                  side_by_side: bool = False) -> None: ...
 
 

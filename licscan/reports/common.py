@@ -10,7 +10,7 @@ import hashlib
 import re
 from typing import Any
 
-from licscan.engine.index import Index
+from licscan.engine.store import IndexStore
 from licscan.model import Finding
 
 VERDICTS = ("incompatible", "obligations", "unknown", "compatible")
@@ -103,7 +103,7 @@ def region_text(text: str | None, f: Finding, limit: int = 4000) -> str | None:
     return out if len(out) <= limit else out[:limit] + "\n..."
 
 
-def source_lines(index: Index, f: Finding) -> str | None:
+def source_lines(index: IndexStore, f: Finding) -> str | None:
     """The matched upstream lines, when the index stores source text."""
     fid = f.evidence.source_id
     src = index.text(fid) if fid >= 0 else None
@@ -117,7 +117,7 @@ class Fingerprints:
     tokens, the upstream path and the scanned path, never of line numbers, so that
     moving code around a finding keeps its id."""
 
-    def __init__(self, index: Index) -> None:
+    def __init__(self, index: IndexStore) -> None:
         self.index = index
         self._tokens: dict[int, list[str]] = {}
 

@@ -13,13 +13,13 @@ from decimal import Decimal
 from typing import Any, TextIO
 
 from licscan import __version__
-from licscan.engine.index import Index
+from licscan.engine.store import IndexStore
 from licscan.model import Finding, LicscanError
 from licscan.inputs.paths import ScanResult
 from licscan.reports import common
 
 
-def render(result: ScanResult, index: Index, out: TextIO, *, side_by_side: bool = False) -> None:
+def render(result: ScanResult, index: IndexStore, out: TextIO, *, side_by_side: bool = False) -> None:
     try:
         from cyclonedx.output.json import JsonV1Dot6
         from cyclonedx.schema import SchemaVersion
@@ -36,7 +36,7 @@ def render(result: ScanResult, index: Index, out: TextIO, *, side_by_side: bool 
     out.write(text + "\n")
 
 
-def bom(result: ScanResult, index: Index) -> Any:
+def bom(result: ScanResult, index: IndexStore) -> Any:
     from cyclonedx.model import Property
     from cyclonedx.model.bom import Bom
     from cyclonedx.model.component import Component, ComponentType

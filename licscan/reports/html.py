@@ -9,7 +9,7 @@ from html import escape
 from typing import TextIO
 
 from licscan import __version__
-from licscan.engine.index import Index
+from licscan.engine.store import IndexStore
 from licscan.inputs.paths import ScanResult
 from licscan.reports import common
 from licscan.reports.markdown import headline, ordered
@@ -24,7 +24,7 @@ section{border-top:1px solid #d0d7de;margin-top:1.5em}
 """
 
 
-def render(result: ScanResult, index: Index, out: TextIO, *, side_by_side: bool = False) -> None:
+def render(result: ScanResult, index: IndexStore, out: TextIO, *, side_by_side: bool = False) -> None:
     e = escape
     w = out.write
     w("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from licscan import __version__
-from licscan.engine.index import Index
+from licscan.engine.store import IndexStore
 from licscan.inputs.paths import ScanResult
 
 REPORT_VERSION = "1.0"
@@ -21,7 +21,7 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "data" / "report.schema.j
 """JSON Schema (draft 2020-12) of the report, shipped as package data."""
 
 
-def document(result: ScanResult, index: Index) -> dict[str, Any]:
+def document(result: ScanResult, index: IndexStore) -> dict[str, Any]:
     """The report as a JSON-ready dict."""
     return {
         "version": REPORT_VERSION,
@@ -37,6 +37,6 @@ def document(result: ScanResult, index: Index) -> dict[str, Any]:
     }
 
 
-def render(result: ScanResult, index: Index, out: TextIO, *, side_by_side: bool = False) -> None:
+def render(result: ScanResult, index: IndexStore, out: TextIO, *, side_by_side: bool = False) -> None:
     json.dump(document(result, index), out, indent=2)
     out.write("\n")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import TextIO
 
-from licscan.engine.index import Index
+from licscan.engine.store import IndexStore
 from licscan.model import Finding
 from licscan.inputs.paths import ScanResult
 from licscan.reports import common
@@ -31,7 +31,7 @@ def ordered(result: ScanResult) -> list[Finding]:
     return sorted(result.findings, key=lambda f: (common.VERDICTS.index(common.verdict(f)), f.path, f.start_line))
 
 
-def render(result: ScanResult, index: Index, out: TextIO, *, side_by_side: bool = False) -> None:
+def render(result: ScanResult, index: IndexStore, out: TextIO, *, side_by_side: bool = False) -> None:
     w = out.write
     if not result.findings:
         w(headline(result) + "\n")

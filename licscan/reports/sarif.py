@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from urllib.parse import quote
 
 from licscan import __version__
-from licscan.engine.index import Index
+from licscan.engine.store import IndexStore
 from licscan.model import Finding
 from licscan.inputs.paths import ScanResult
 from licscan.reports import common
@@ -63,12 +63,12 @@ def _uri(path: str) -> str:
     return quote(p.as_posix().removeprefix("./"), safe="/")
 
 
-def render(result: ScanResult, index: Index, out: TextIO, *, side_by_side: bool = False) -> None:
+def render(result: ScanResult, index: IndexStore, out: TextIO, *, side_by_side: bool = False) -> None:
     json.dump(document(result, index), out, indent=2)
     out.write("\n")
 
 
-def document(result: ScanResult, index: Index) -> dict[str, Any]:
+def document(result: ScanResult, index: IndexStore) -> dict[str, Any]:
     fingerprint = common.Fingerprints(index)
     rules: list[dict[str, Any]] = []
     rule_index: dict[str, int] = {}

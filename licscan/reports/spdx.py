@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from licscan import __version__
-from licscan.engine.index import Index
+from licscan.engine.store import IndexStore
 from licscan.model import Finding, LicscanError
 from licscan.inputs.paths import ScanResult
 from licscan.reports import common
 
 
-def render(result: ScanResult, index: Index, out: TextIO, *, side_by_side: bool = False) -> None:
+def render(result: ScanResult, index: IndexStore, out: TextIO, *, side_by_side: bool = False) -> None:
     try:
         from spdx_tools.spdx.writer.json.json_writer import write_document_to_stream
     except ImportError:
@@ -37,7 +37,7 @@ def render(result: ScanResult, index: Index, out: TextIO, *, side_by_side: bool 
         raise LicscanError(f"the SPDX document did not validate: {e}") from None
 
 
-def document(result: ScanResult, index: Index) -> Any:
+def document(result: ScanResult, index: IndexStore) -> Any:
     from spdx_tools.spdx.model import (
         Actor, ActorType, Checksum, ChecksumAlgorithm, CreationInfo, Document, File, Package,
         Relationship, RelationshipType, Snippet, SpdxNoAssertion,

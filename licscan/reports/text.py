@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from licscan.engine.index import Index
+from licscan.engine.store import IndexStore
 from licscan.model import Finding
 from licscan.inputs.paths import ScanResult
 
@@ -20,7 +20,7 @@ def summary_line(result: ScanResult) -> str:
     return line
 
 
-def render(result: ScanResult, index: Index, out: TextIO, *, side_by_side: bool = False) -> None:
+def render(result: ScanResult, index: IndexStore, out: TextIO, *, side_by_side: bool = False) -> None:
     if not result.findings:
         # Clean code is the common case in a gate: one line, and no rich import.
         out.write(summary_line(result) + "\n")
@@ -57,7 +57,7 @@ def render(result: ScanResult, index: Index, out: TextIO, *, side_by_side: bool 
     console.print(summary_line(result), highlight=False, markup=False)
 
 
-def _side_by_side(console: object, f: Finding, text: str, index: Index) -> None:
+def _side_by_side(console: object, f: Finding, text: str, index: IndexStore) -> None:
     from rich.table import Table
     from rich.text import Text
 
