@@ -1,21 +1,22 @@
-"""Output formats. Each format is one module here with a ``render`` function;
-adding a format is adding a module and a line in ``FORMATS``."""
+"""Output formats. Each format is one module here with a ``render`` function: adding
+a format is adding a module (found by name; ``common`` holds what formats share)."""
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from typing import Protocol, TextIO
 
 from licscan.engine.store import IndexStore
 from licscan.model import LicscanError
 from licscan.inputs.paths import ScanResult
 
-FORMATS: dict[str, str] = {"text": "text", "json": "json"}
-FORMATS["sarif"] = "sarif"
-FORMATS["spdx"] = "spdx"
-FORMATS["cyclonedx"] = "cyclonedx"
-FORMATS["markdown"] = "markdown"
-FORMATS["html"] = "html"
+_SHARED = frozenset({"common"})
+_FIRST = ("text", "json", "sarif")
+"""Listed first in messages: the formats people reach for."""
+_FOUND = sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name not in _SHARED)
+FORMATS: dict[str, str] = {name: name for name in (*[f for f in _FIRST if f in _FOUND],
+                                                  *[f for f in _FOUND if f not in _FIRST])}
 
 
 class Renderer(Protocol):
