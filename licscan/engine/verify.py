@@ -63,6 +63,8 @@ PARAMS: dict[str, tuple[type, float, float | None]] = {
 """Every build parameter (``prepare.BuildParams``, which this module must not import: it
 pulls numpy into the scan path): type, minimum, maximum."""
 
+_KIND = {int: "an integer", float: "a number", bool: "a boolean"}
+
 CHUNK_ROWS = 256
 CHUNK_BYTES = 16 * 1024
 """Small chunks keep a sampled check cheap (~0.2 ms for 256 ``fp`` rows); the
@@ -210,20 +212,19 @@ def check_structure(db: sqlite3.Connection, path: Path | str) -> None:
 
 def check_meta(meta: dict[str, Any], raw: Sequence[tuple[str, str]], path: Path | str) -> dict[str, Any]:
     """Meta's shape, the build parameters, and meta's digest; returns the integrity record."""
-    integrity = meta.get("integrity")
-    if not isinstance(integrity, dict) or not isinstance(integrity.get("tables"), dict):
-        raise _fail(path, "meta has no integrity record")
-    if integrity.get("meta_sha256") != meta_digest(raw):
-        raise _fail(path, "table meta does not match its checksum")
+    # Parameters and shapes first, for the more telling message; the digest then
+    # catches any other edit (a k of 11 is in range, and as wrong as a k of 0).
     params = meta.get("params")
     if not isinstance(params, dict):
         raise _fail(path, "meta params are missing")
     for name, (kind, low, high) in PARAMS.items():
-        v = params.get(name)
+        if name not in params:
+            raise _fail(path, f"build parameter {name} is missing")
+        v = params[name]
         ok = isinstance(v, (int, float)) and not isinstance(v, bool) if kind is float else \
             isinstance(v, kind) and (kind is bool or not isinstance(v, bool))
         if not ok:
-            raise _fail(path, f"build parameter {name} is {json.dumps(v)}, not a {kind.__name__}")
+            raise _fail(path, f"build parameter {name} is {json.dumps(v)[:40]}, not {_KIND[kind]}")
         if kind is not bool and (v < low or (high is not None and v > high)):
             raise _fail(path, f"build parameter {name} = {v} is out of range")
     shapes = {"grammar_signatures": dict, "grammars": dict, "roots": list, "base": list}
@@ -233,6 +234,11 @@ def check_meta(meta: dict[str, Any], raw: Sequence[tuple[str, str]], path: Path 
     if not all(isinstance(r, dict) and isinstance(r.get("name"), str) and isinstance(r.get("path"), str)
                for r in [*meta["roots"], *meta["base"]]):
         raise _fail(path, "meta roots are malformed")
+    integrity = meta.get("integrity")
+    if not isinstance(integrity, dict) or not isinstance(integrity.get("tables"), dict):
+        raise _fail(path, "meta has no integrity record")
+    if integrity.get("meta_sha256") != meta_digest(raw):
+        raise _fail(path, "table meta does not match its checksum")
     for table in KEYS:
         rec = integrity["tables"].get(table)
         if not (isinstance(rec, dict) and all(isinstance(rec.get(k), int) for k in ("rows", "chunks"))
@@ -269,6 +275,8 @@ def _check_chunk(db: sqlite3.Connection, table: str, chunk: tuple, of: int, last
     if len(rows) != nrows:
         raise _fail(path, f"table {table} has {'more' if len(rows) > nrows else 'fewer'} rows than "
                           f"recorded at build time (chunk {n + 1} of {of})")
+    if table == "files":  # a blob that does not decode says more than a checksum
+        _decode_files(rows, path)
     if not rows or _key(table, rows[0]) != key or _digest(table, rows) != digest:
         raise _fail(path, f"table {table} does not match its checksum (chunk {n + 1} of {of})")
     return rows
@@ -310,9 +318,7 @@ def check_open(db: sqlite3.Connection, meta: dict[str, Any], raw: Sequence[tuple
             if json.dumps(_key(table, first)) != chunks[0][1]:
                 raise _fail(path, f"table {table} does not match its checksum (chunk 1 of {n})")
             for c in (c for c in chunks if c[0] in picked):
-                rows = _check_chunk(db, table, c, n, c[0] == n - 1, path)
-                if table == "files":
-                    _decode_files(rows, path)
+                _check_chunk(db, table, c, n, c[0] == n - 1, path)
     except sqlite3.DatabaseError as e:
         raise LicscanError(f"index {path} is corrupt or unreadable: {e}") from None
 
@@ -355,10 +361,10 @@ def verify_full(db: sqlite3.Connection, meta: dict[str, Any], raw: Sequence[tupl
                 seen += len(rows)
                 if len(rows) != nrows:
                     break
-                if json.dumps(_key(table, rows[0])) != first or _digest(table, rows) != digest:
-                    raise _fail(path, f"table {table} does not match its checksum (chunk {n + 1} of {len(chunks)})")
                 if table == "files":
                     _decode_files(rows, path)
+                if json.dumps(_key(table, rows[0])) != first or _digest(table, rows) != digest:
+                    raise _fail(path, f"table {table} does not match its checksum (chunk {n + 1} of {len(chunks)})")
             seen += len(cur.fetchall())
             if seen != rec["rows"]:
                 raise _fail(path, f"table {table} has {seen} rows, {rec['rows']} were recorded at build time")
