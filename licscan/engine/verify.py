@@ -85,39 +85,26 @@ def _int_chunk(rows: Sequence[tuple]) -> bytes:
     return array("q", chain.from_iterable(rows)).tobytes()
 
 
-def _update(h: Any, row: tuple) -> int:
-    """Feed one row to ``h``, each value tagged with its type and length (so text is
-    never mistaken for a blob, nor two values for one); returns the bytes fed."""
-    n = 0
-    for v in row:
-        if v is None:
-            b = b"N"
-        elif isinstance(v, int):
-            b = b"I%d;" % v
-        elif isinstance(v, float):
-            b = b"F" + repr(v).encode() + b";"
-        elif isinstance(v, str):
-            e = v.encode("utf-8", "surrogatepass")
-            h.update(b"T%d:" % len(e))
-            b = e
-        else:
-            h.update(b"B%d:" % len(v))
-            b = bytes(v)
-        h.update(b)
-        n += len(b)
-    return n
-
-
 def _digest(table: str, rows: Sequence[tuple]) -> bytes:
-    h = hashlib.sha256()
+    """SHA-256 of a chunk of rows. Mixed rows go through the C JSON encoder, each blob as
+    ``{"B": length}`` (so text is never mistaken for a blob) with its bytes hashed after:
+    a per-value Python loop cost ~1 ms per sampled chunk."""
     if table in _INT_TABLES:
         try:
-            h.update(_int_chunk(rows))
+            return hashlib.sha256(_int_chunk(rows)).digest()
         except (TypeError, OverflowError):
             return b"not integers"
-    else:
-        for r in rows:
-            _update(h, r)
+    blobs: list[bytes] = []
+
+    def blob(v: Any) -> dict[str, int]:
+        if not isinstance(v, bytes):
+            raise TypeError(f"unexpected {type(v).__name__}")
+        blobs.append(v)
+        return {"B": len(v)}
+
+    h = hashlib.sha256(json.dumps(rows, default=blob, check_circular=False).encode())
+    for b in blobs:
+        h.update(b)
     return h.digest()
 
 
@@ -140,10 +127,7 @@ def _key(table: str, row: tuple) -> list[Any]:
 
 def meta_digest(rows: Sequence[tuple[str, str]]) -> str:
     """SHA-256 of the meta rows (as stored text) other than ``integrity``."""
-    h = hashlib.sha256()
-    for k, v in sorted(r for r in rows if r[0] != "integrity"):
-        _update(h, (k, v))
-    return h.hexdigest()
+    return _digest("meta", sorted(r for r in rows if r[0] != "integrity")).hex()
 
 
 # ---------------------------------------------------------------- build side
@@ -160,11 +144,15 @@ def seal(db: sqlite3.Connection) -> dict[str, Any]:
         rows: list[tuple] = []
         size = total = 0
         cur = db.execute(f"{_select(table)} ORDER BY {_order(table)}")
-        for row in chain(cur, [None]):
+        if table in _INT_TABLES:  # fixed-size rows: cut by count alone, without a Python loop
+            for part in iter(lambda: cur.fetchmany(CHUNK_ROWS), []):
+                chunks.append((table, len(chunks), json.dumps(_key(table, part[0])), len(part),
+                               _digest(table, part)))
+                total += len(part)
+        for row in [] if table in _INT_TABLES else chain(cur, [None]):
             if row is not None:
                 rows.append(row)
-                size += 24 if table in _INT_TABLES else sum(
-                    len(v) if isinstance(v, (str, bytes)) else 8 for v in row)
+                size += sum(len(v) if isinstance(v, (str, bytes)) else 8 for v in row)
             if rows and (row is None or len(rows) >= CHUNK_ROWS or size >= CHUNK_BYTES):
                 chunks.append((table, len(chunks), json.dumps(_key(table, rows[0])), len(rows),
                                _digest(table, rows)))
@@ -275,10 +263,12 @@ def _check_chunk(db: sqlite3.Connection, table: str, chunk: tuple, of: int, last
     if len(rows) != nrows:
         raise _fail(path, f"table {table} has {'more' if len(rows) > nrows else 'fewer'} rows than "
                           f"recorded at build time (chunk {n + 1} of {of})")
-    if table == "files":  # a blob that does not decode says more than a checksum
-        _decode_files(rows, path)
     if not rows or _key(table, rows[0]) != key or _digest(table, rows) != digest:
+        if table == "files":  # a blob that does not decode says more than a checksum
+            _decode_files(rows, path)
         raise _fail(path, f"table {table} does not match its checksum (chunk {n + 1} of {of})")
+    # Blobs are not decoded when the digest holds: those the build wrote decode (and
+    # decompressing a chunk's files cost ~0.7 ms); ``verify_full`` decodes them all.
     return rows
 
 
