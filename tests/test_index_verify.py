@@ -176,8 +176,9 @@ def test_index_of_no_files_is_refused_by_scan(core_index: Path, tmp_path: Path) 
 
 
 def test_old_indexes_are_refused_with_rebuild(core_index: Path, tmp_path: Path) -> None:
-    p = tampered(core_index, tmp_path, f"UPDATE meta SET value = '{SCHEMA_VERSION - 1}' "
-                                       "WHERE key = 'schema_version'")
-    assert_refused(p, f"schema version {SCHEMA_VERSION - 1}", "rebuild")
+    # Schema 4 had no checksums: a gate must not trust an index it cannot verify.
+    assert SCHEMA_VERSION > 4
+    p = tampered(core_index, tmp_path, "UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    assert_refused(p, "schema version 4", "rebuild")
     r = run("index", "verify", str(p))
     assert r.returncode == 2 and "rebuild" in r.stderr
