@@ -53,16 +53,16 @@ def test_foreign_sqlite_and_wrong_schema_are_refused(core_index: Path, tmp_path:
         open_index(old)
 
 
-def test_grammar_mismatch_is_refused(core_index: Path, tmp_path: Path) -> None:
-    p = tmp_path / "other-grammar.lsi"
-    p.write_bytes(core_index.read_bytes())
-    with sqlite3.connect(p) as db:
-        db.execute("UPDATE meta SET value = '{\"c\": \"abi0:kinds1:fields1\"}' "
-                   "WHERE key = 'grammar_signatures'")
+def test_grammar_mismatch_is_refused(core_index: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The installed grammar differs from the index's (editing the index's meta instead
+    # would now be refused as tampering, before any grammar is compared).
+    import licscan.languages
+
+    monkeypatch.setattr(licscan.languages, "grammar_signature", lambda lang: "abi0:kinds1:fields1")
     from licscan.engine.matcher import Matcher
 
     with pytest.raises(LicscanError, match="rebuild the index"):
-        Matcher(open_index(p)).scan_text("int main(void) { return 0; }\n" * 20, "c")
+        Matcher(open_index(core_index)).scan_text("int main(void) { return 0; }\n" * 20, "c")
 
 
 def test_index_records_build_parameters_and_corpus(core_index: Path) -> None:

@@ -1,4 +1,5 @@
-"""``licscan index build|info``: write an index from corpus roots, show what one holds."""
+"""``licscan index build|info|verify``: write an index from corpus roots, show what one holds,
+check its integrity."""
 
 from __future__ import annotations
 
@@ -102,6 +103,19 @@ def index_info(
         elif key in ("roots", "base") and isinstance(value, list):
             value = ", ".join(f"{r.get('name')} ({r.get('path')})" for r in value) or "none"
         print(f"{key}: {value}")
+
+
+@index_app.command("verify")
+def index_verify(index: Annotated[Path, typer.Argument(help="Index file.")]) -> None:
+    """Check an index in full: tables, build parameters, every chunk's checksum, every blob.
+    Exit 0 when it is intact, 2 (one line naming the table) when not."""
+    from licscan.engine.index import verify_index
+
+    for line in verify_index(index):  # raises LicscanError (exit 2) on the first failure
+        if not is_quiet():
+            print(line)
+    if not is_quiet():
+        print(f"index {index} is intact")
 
 
 def index_sources(idx: IndexStore) -> list[dict[str, Any]]:

@@ -105,6 +105,8 @@ def build_index(
             else:
                 results.append(r)
             ui.advance(task)
+        if not results:
+            raise LicscanError(_nothing_to_index(roots, summary))
         base_hashes = _base_hashes(base, params, workers, ui, summary)
         overrides = license_overrides or {}
         detect = [r for r in roots if r.resolve().name not in overrides]
@@ -170,10 +172,21 @@ def _detect_licenses(roots: Sequence[Path], per_root: dict[Path, list[str]],
     return out
 
 
+def _nothing_to_index(roots: Sequence[Path], summary: BuildSummary) -> str:
+    """The one-line refusal of a build that found no code: an index of 0 files would
+    pass every scan, so none is written."""
+    skipped = ", ".join(f"{v} {k}" for k, v in sorted(summary.skipped.items(), key=lambda kv: -kv[1]))
+    return (f"nothing to index: no code files under {', '.join(str(r) for r in roots)}"
+            + (f" (skipped: {skipped})" if skipped else "") + "; no index written")
+
+
 def _write(out: Path, roots: Sequence[Path], results: list[FileResult],
            license_of: dict[str, str | None], params: BuildParams, summary: BuildSummary,
            extra_meta: dict[str, Any] | None = None, base: Sequence[Path] = (),
            base_hashes: np.ndarray | None = None) -> None:
+    """Write the index atomically; its checksums are recorded on commit (``verify.seal``)."""
+    if not results:  # build_index refuses earlier; never write an index that passes everything
+        raise LicscanError(_nothing_to_index(roots, summary))
     vocab: dict[str, int] = {}
     by_sha: dict[str, int] = {}
     aliases: list[tuple[int, str]] = []

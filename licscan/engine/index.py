@@ -12,7 +12,9 @@ Layout:
 - ``common``: fingerprints of ``fp`` that the build's base code (permissive code
   given with ``--base``) also contains: shared, so not specific to any source;
 - ``common_names``: name codes that many indexed projects use (``malloc``,
-  ``errno``, ``NULL``): a match that kept only these kept nothing of its source's own.
+  ``errno``, ``NULL``): a match that kept only these kept nothing of its source's own;
+- ``checksums``: per chunk of each table, its first key, row count and SHA-256
+  (``verify``: checked in part on every open, in full by ``licscan index verify``).
 """
 
 from __future__ import annotations
@@ -21,18 +23,19 @@ import hashlib
 import json
 import os
 import sqlite3
-import zlib
 from array import array
 from itertools import accumulate
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from licscan.engine import verify
 from licscan.engine.store import IndexedFile
 from licscan.files import decode
 from licscan.model import LicscanError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
+"""5: integrity checksums (``verify``); older indexes cannot be verified, so are refused."""
 MAGIC = "licscan-index"
 
 _SCHEMA = """
@@ -54,17 +57,20 @@ CREATE TABLE files (
     text BLOB
 );
 CREATE TABLE aliases (file INTEGER NOT NULL, path TEXT NOT NULL);
+CREATE INDEX aliases_file ON aliases (file, path);
 CREATE TABLE fp (h INTEGER NOT NULL, f INTEGER NOT NULL, p INTEGER NOT NULL,
                  PRIMARY KEY (h, f, p)) WITHOUT ROWID;
 CREATE TABLE common (h INTEGER PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE common_names (code INTEGER PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE checksums (tbl TEXT NOT NULL, chunk INTEGER NOT NULL, first TEXT NOT NULL,
+                        nrows INTEGER NOT NULL, digest BLOB NOT NULL,
+                        PRIMARY KEY (tbl, chunk)) WITHOUT ROWID;
 """
 
 
-def decode_ints(blob: bytes, typecode: str) -> array:
-    a = array(typecode)
-    a.frombytes(zlib.decompress(blob))
-    return a
+def decode_ints(blob: bytes, typecode: str, what: str = "a blob", path: Path | str = "") -> array:
+    """A zlib-compressed array column; LicscanError (one line) if it does not decode."""
+    return verify.decode_blob(blob, typecode, lambda: what, path)
 
 
 def atomic_path(out: Path) -> Path:
@@ -114,6 +120,8 @@ class IndexWriter:
         self.db.executemany("INSERT INTO common_names VALUES (?)", ((c,) for c in codes))
 
     def commit(self) -> None:
+        """Record the checksums (of the tables as written, read back) and rename into place."""
+        verify.seal(self.db)
         self.db.commit()
         self.db.close()
         os.replace(self.tmp, self.out)
@@ -221,10 +229,7 @@ class Index:
         rows = self._query(f"SELECT {column} FROM files WHERE id = ?", (fid,))
         if not rows:
             raise LicscanError(f"index {self.path} is corrupt: file {fid} is missing")
-        try:
-            return decode_ints(rows[0][0], typecode)
-        except zlib.error as e:
-            raise LicscanError(f"index {self.path} is corrupt: {e}") from None
+        return decode_ints(rows[0][0], typecode, f"files.{column} of file {fid}", self.path)
 
     def text(self, fid: int) -> str | None:
         """A file's source text: stored in the index (``--store-text``), else read
@@ -234,7 +239,8 @@ class Index:
             return None
         blob, path, sha1 = rows[0]
         if blob is not None:
-            return zlib.decompress(blob).decode("utf-8", "replace")
+            return decode_ints(blob, "B", f"files.text of file {fid}", self.path).tobytes().decode(
+                "utf-8", "replace")
         base, _, rel = path.partition("/")
         for root in self.meta.get("roots") or []:
             if root.get("name") != base:
@@ -299,6 +305,31 @@ def open_index(path: str | Path) -> Index:
     p = Path(path)
     if not p.is_file():
         raise LicscanError(f"index not found: {p} (build one with `licscan index build`)")
+    db, meta, raw = _connect(p)
+    try:
+        verify.check_open(db, meta, raw, p)
+    except BaseException:
+        db.close()
+        raise
+    return Index(p, db, meta)
+
+
+def verify_index(path: str | Path) -> Iterator[str]:
+    """Every integrity check of an index (``licscan index verify``): yields what was
+    checked, raises LicscanError naming the first table that fails."""
+    p = Path(path)
+    if not p.is_file():
+        raise LicscanError(f"index not found: {p}")
+    db, meta, raw = _connect(p)
+    try:
+        yield from verify.verify_full(db, meta, raw, p)
+    finally:
+        db.close()
+
+
+def _connect(p: Path) -> tuple[sqlite3.Connection, dict[str, Any], list[tuple[str, str]]]:
+    """A read-only connection, the meta (parsed and as stored); refuses foreign files and
+    other schema versions."""
     try:
         with p.open("rb") as fh:
             header = fh.read(16)
@@ -308,9 +339,9 @@ def open_index(path: str | Path) -> Index:
         raise LicscanError(f"{p} is not a licscan index (corrupt or another kind of file)")
     try:
         db = sqlite3.connect(f"file:{p.resolve()}?mode=ro", uri=True, check_same_thread=False)
-        rows = db.execute("SELECT key, value FROM meta").fetchall()
-        meta = {k: json.loads(v) for k, v in rows}
-    except (sqlite3.DatabaseError, ValueError) as e:
+        raw = db.execute("SELECT key, value FROM meta").fetchall()
+        meta = {k: json.loads(v) for k, v in raw}
+    except (sqlite3.DatabaseError, ValueError, TypeError) as e:
         raise LicscanError(f"index {p} is corrupt or unreadable: {e}") from None
     if meta.get("magic") != MAGIC:
         raise LicscanError(f"{p} is not a licscan index")
@@ -318,4 +349,4 @@ def open_index(path: str | Path) -> Index:
         raise LicscanError(
             f"index {p} has schema version {meta.get('schema_version')}, this licscan reads "
             f"{SCHEMA_VERSION}: rebuild it with `licscan index build`")
-    return Index(p, db, meta)
+    return db, meta, raw
