@@ -17,6 +17,7 @@ Layout:
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
@@ -84,6 +85,58 @@ def atomic_path(out: Path) -> Path:
     return out.with_name(f".{out.name}.{os.getpid()}.tmp")
 
 
+_LIVE_TEMPS: set[Path] = set()
+"""Temp files of this process's unfinished writers, removed at exit whatever happens."""
+
+
+@atexit.register
+def _remove_live_temps() -> None:
+    for tmp in list(_LIVE_TEMPS):
+        # Forked children inherit the set; only the process named in the file removes it.
+        if tmp.name.endswith(f".{os.getpid()}.tmp"):
+            tmp.unlink(missing_ok=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def sweep_stale_temps(out: Path) -> list[Path]:
+    """Delete ``.<name>.<pid>.tmp`` files next to ``out`` left by builds that died (kill -9).
+
+    A temp file whose pid is alive belongs to a build still running and is kept."""
+    prefix, removed = f".{out.name}.", []
+    try:
+        entries = list(out.parent.iterdir()) if out.parent.is_dir() else []
+    except OSError:
+        return removed
+    for p in entries:
+        name = p.name
+        if not name.startswith(prefix):
+            continue
+        pid, sep, suffix = name[len(prefix):].partition(".")
+        # SQLite names its side files <db>-journal / <db>-wal: sweep those too.
+        if not (pid.isdigit() and sep and suffix in ("tmp", "tmp-journal", "tmp-wal", "tmp-shm")):
+            continue
+        if int(pid) == os.getpid() or _pid_alive(int(pid)):
+            continue
+        try:
+            if p.is_file() and not p.is_symlink():
+                p.unlink()
+                removed.append(p)
+        except OSError:
+            pass  # not ours to remove (permissions): harmless, the build writes its own name
+    return removed
+
+
 class IndexWriter:
     """Creates an index in a temporary file; ``commit`` renames it into place.
 
@@ -96,6 +149,7 @@ class IndexWriter:
         self.tmp = atomic_path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         self.tmp.unlink(missing_ok=True)
+        _LIVE_TEMPS.add(self.tmp)
         self.db = sqlite3.connect(self.tmp)
         # The file is private until renamed: durability comes from the rename,
         # so the journal would only slow the bulk insert down.
@@ -129,12 +183,14 @@ class IndexWriter:
         self.db.commit()
         self.db.close()
         os.replace(self.tmp, self.out)
+        _LIVE_TEMPS.discard(self.tmp)
 
     def abort(self) -> None:
         try:
             self.db.close()
         finally:
             self.tmp.unlink(missing_ok=True)
+            _LIVE_TEMPS.discard(self.tmp)
 
 
 class Index:
