@@ -55,6 +55,8 @@ def _worker_init(parent: int, tie: bool, inner: Callable[..., None] | None, args
         if os.getppid() != parent:  # the parent died before prctl took effect
             os._exit(1)
     _detach_stdio()
+    # The parent's SIGTERM handler (sigterm_as_interrupt) is not the worker's business.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if inner is not None:
         inner(*args)
 
@@ -101,7 +103,17 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so the same cleanup (finally, context exits) runs."""
 
 
+_HANDLER_PID = 0
+"""The process that installed the SIGTERM handler; forked workers inherit the handler."""
+
+
 def _on_sigterm(signum: int, frame: Any) -> None:
+    if os.getpid() != _HANDLER_PID:
+        # A forked worker (kill_pool terminates them): die as SIGTERM means to. Raising
+        # here would run the worker's exit path, which can block on its queues' feeder threads.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
     raise Terminated("terminated")
 
 
@@ -112,6 +124,8 @@ def sigterm_as_interrupt() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    global _HANDLER_PID
+    _HANDLER_PID = os.getpid()
     old = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         yield
