@@ -138,6 +138,35 @@ def test_sigkill_takes_the_workers_with_it(tmp_path: Path, big_corpus: Path) -> 
     assert p.returncode == -signal.SIGKILL and waited < 15
 
 
+@linux
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_killed_while_writing_the_index(tmp_path: Path, big_corpus: Path, sig: signal.Signals) -> None:
+    """SIGTERM removes the half-written temp file; after SIGKILL the next build sweeps it."""
+    from licscan.engine.build import build_index
+
+    out = tmp_path / "gpl.lsi"
+    build_index([CORPUS], out, workers=1, licenses=False)
+    before = _digest(out)
+    p = subprocess.Popen([sys.executable, "-m", "licscan", "index", "build", "-o", str(out), str(big_corpus),
+                          "--workers", "2", "--no-licenses"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env())
+    try:
+        deadline = time.monotonic() + 120
+        while not list(tmp_path.glob(".gpl.lsi.*.tmp")) and p.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)
+        if p.poll() is not None:
+            pytest.skip("the build wrote its index before it could be signalled")
+        p.send_signal(sig)
+        p.wait(timeout=20)
+    finally:
+        p.kill()
+    assert _digest(out) == before
+    left = list(tmp_path.glob(".gpl.lsi.*"))
+    assert len(left) == (0 if sig == signal.SIGTERM else 1), left  # nothing can clean up after kill -9
+    build_index([CORPUS], out, workers=1, licenses=False)
+    assert list(tmp_path.glob(".gpl.lsi.*")) == []
+
+
 def test_next_build_sweeps_stale_temp_files(tmp_path: Path) -> None:
     from licscan.engine.build import build_index
 
