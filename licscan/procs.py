@@ -5,13 +5,12 @@ parent: nothing tells them it is gone, they hold 50 MB (1 GB+ for scancode)
 each, and they keep the caller's stdout/stderr pipes open, so whatever reads the
 build's output never sees EOF. So every worker (1) asks the kernel for SIGKILL
 when its parent dies (Linux ``PR_SET_PDEATHSIG``) and (2) points its fds 1 and 2
-at /dev/null: workers never print, and their log records go nowhere useful anyway.
+at /dev/null: workers never print, and their errors travel back through the futures.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import sys
@@ -28,6 +27,8 @@ def _set_parent_death_signal() -> None:
     """Have the kernel SIGKILL this process when its parent dies (Linux only; a no-op elsewhere)."""
     if not sys.platform.startswith("linux"):
         return
+    import ctypes  # here, not at module level: the scan path imports this module's importers
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)

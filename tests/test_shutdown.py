@@ -139,7 +139,7 @@ def test_sigkill_takes_the_workers_with_it(tmp_path: Path, big_corpus: Path) -> 
 
 
 @linux
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 def test_killed_while_writing_the_index(tmp_path: Path, big_corpus: Path, sig: signal.Signals) -> None:
     """SIGTERM removes the half-written temp file; after SIGKILL the next build sweeps it."""
     from licscan.engine.build import build_index

@@ -162,19 +162,25 @@ def _detect_licenses(roots: Sequence[Path], per_root: dict[Path, list[str]],
     summary.scancode = licenses.scancode_available()
     kept = {r.name for r in results}
     out: dict[str, str | None] = {}
-    for root in roots:
-        base = root.resolve().name
-        rels = [n[len(base) + 1:] for n in per_root.get(root, []) if n in kept]
-        if root.is_file():
-            rels = [root.name] if kept else []
-            lic_root = root.parent
-        else:
-            lic_root = root
-        task = ui.add(f"licenses: {base}", len(rels))
-        found = licenses.detect_licenses(lic_root, rels, workers=workers,
-                                         progress=lambda n, t=task: ui.advance(t, n))
-        for rel, spdx in found.items():
-            out[f"{base}/{rel}" if not root.is_file() else base] = spdx
+    try:
+        for root in roots:
+            base = root.resolve().name
+            rels = [n[len(base) + 1:] for n in per_root.get(root, []) if n in kept]
+            if root.is_file():
+                rels = [root.name] if kept else []
+                lic_root = root.parent
+            else:
+                lic_root = root
+            task = ui.add(f"licenses: {base}", len(rels))
+            found = licenses.detect_licenses(lic_root, rels, workers=workers,
+                                             progress=lambda n, t=task: ui.advance(t, n))
+            for rel, spdx in found.items():
+                out[f"{base}/{rel}" if not root.is_file() else base] = spdx
+    except BaseException:
+        # Interrupted (Ctrl-C, SIGTERM) maybe while the workers still load scancode's index:
+        # kill them now rather than wait for the load at exit.
+        licenses.shutdown_scancode_workers(kill=True)
+        raise
     # The scancode workers hold ~1.4 GB each; the pool spans all roots, not the build.
     licenses.shutdown_scancode_workers()
     return out
