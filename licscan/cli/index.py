@@ -3,6 +3,7 @@ check its integrity."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
@@ -41,6 +42,7 @@ def index_build(
     from licscan.corpus.fetch import resolve_roots
     from licscan.corpus.manifest import is_manifest, resolve_manifest
     from licscan.model import LicscanError
+    from licscan.procs import Terminated, sigterm_as_interrupt
 
     if not roots and not corpus:
         raise typer.BadParameter("give ROOTS to index or --corpus NAME", param_hint="ROOTS")
@@ -50,12 +52,19 @@ def index_build(
             raise LicscanError(f"--corpus {c}: not a manifest file (*.toml)"
                                + ("" if m.exists() else ": no such file"))
     wanted = [*(roots or []), *manifests]
-    res = resolve_roots(wanted, on_start=report_start, on_fetched=report_fetched)  # manifests -> trees
-    base_roots = resolve_roots(base, on_start=report_start, on_fetched=report_fetched).roots if base else []
-    summary = build_index(res.roots, out, workers=workers, progress=progress_wanted(),
-                          params=BuildParams(store_text=store_text), licenses=not no_licenses,
-                          license_overrides=res.license_overrides, extra_meta=res.extra_meta,
-                          base=base_roots)
+    # SIGTERM (CI timeouts, `kill`) cleans up like Ctrl-C (workers stopped, temp files removed,
+    # the old index untouched), then exits 143 as a process killed by SIGTERM would.
+    try:
+        with sigterm_as_interrupt():
+            res = resolve_roots(wanted, on_start=report_start, on_fetched=report_fetched)  # manifests -> trees
+            base_roots = resolve_roots(base, on_start=report_start, on_fetched=report_fetched).roots if base else []
+            summary = build_index(res.roots, out, workers=workers, progress=progress_wanted(),
+                                  params=BuildParams(store_text=store_text), licenses=not no_licenses,
+                                  license_overrides=res.license_overrides, extra_meta=res.extra_meta,
+                                  base=base_roots)
+    except Terminated:
+        print("licscan: terminated", file=sys.stderr)
+        raise typer.Exit(143) from None
     if is_quiet():
         return
     console = Console(stderr=True, highlight=False)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import stat
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Optional, TextIO
 
 import typer
 
@@ -72,12 +74,40 @@ def scan(
         render_explanations(trace, sys.stderr)
     outcome = apply_policy(result, policy)
     if output:
-        tmp = output.with_name(f".{output.name}.tmp")
-        with tmp.open("w", encoding="utf-8") as fh:
-            render(result, idx, fh, side_by_side=side_by_side)
-        os.replace(tmp, output)
+        _write_output(output, lambda fh: render(result, idx, fh, side_by_side=side_by_side))
     else:
         render(result, idx, sys.stdout, side_by_side=side_by_side)
     if outcome.exit_code or not is_quiet():  # -q: the policy section only when the gate fails
         outcome.report(sys.stderr)
     raise typer.Exit(outcome.exit_code)
+
+
+def _write_output(output: Path, write: Callable[[TextIO], None]) -> None:
+    """Write the report to ``--output``: a regular file (or a new path) is replaced atomically,
+    anything else (a symlink, /dev/stdout, /dev/null, a FIFO) is written through, never
+    renamed over. Any failure (missing directory, disk full) is one LicscanError line."""
+    from licscan.model import LicscanError
+
+    try:
+        st: os.stat_result | None = os.lstat(output)
+    except FileNotFoundError:
+        st = None
+    except OSError as e:
+        raise LicscanError(f"--output {output}: {e.strerror or e}") from None
+    try:
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            with open(output, "w", encoding="utf-8") as fh:
+                write(fh)
+            return
+        if not output.parent.is_dir():
+            raise LicscanError(f"--output {output}: no such directory: {output.parent}")
+        tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+        try:
+            with tmp.open("w", encoding="utf-8") as fh:
+                write(fh)
+            os.replace(tmp, output)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    except OSError as e:  # ENOSPC on /dev/full, EISDIR, EACCES...
+        raise LicscanError(f"--output {output}: cannot write: {e.strerror or e}") from None

@@ -10,12 +10,14 @@ temporary directory and rename the result into place: a refusal leaves nothing.
 
 from __future__ import annotations
 
+import lzma
 import os
 import posixpath
 import shutil
 import stat
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +27,16 @@ from licscan.model import LicscanError
 
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _CHUNK = 1 << 20
+MAX_DEPTH = 256
+"""Path components a member may have: deeper trees are hostile (and blow os.makedirs' recursion)."""
+PATH_MAX = 4096
+NAME_MAX = 255
+_ZIP_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+
+
+def _show(name: str) -> str:
+    """A member name for a one-line message: hostile names can be kilobytes long."""
+    return repr(name if len(name) <= 120 else f"{name[:60]}...{name[-40:]}")
 
 
 @dataclass(frozen=True)
@@ -72,8 +84,11 @@ def extract_archive(archive: Path, dest: Path, *, what: str = "", limits: Limits
         shutil.rmtree(dest, ignore_errors=True)
         if isinstance(e, LicscanError):
             raise
-        if isinstance(e, (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError, ValueError)):
-            raise LicscanError(f"{what}: cannot extract {archive.name}: {e}") from None
+        # RuntimeError covers RecursionError and zipfile's missing-module errors; zlib/lzma
+        # errors are corrupt compressed data: all one line, never an internal error.
+        if isinstance(e, (tarfile.TarError, zipfile.BadZipFile, OSError, EOFError, ValueError,
+                          RuntimeError, NotImplementedError, zlib.error, lzma.LZMAError)):
+            raise LicscanError(f"{what}: cannot extract {archive.name}: {str(e)[:300]}") from None
         raise
     if strip_top:
         entries = list(dest.iterdir())
@@ -91,8 +106,16 @@ def _clean_name(raw: str, what: str) -> str:
         raise Refused(f"{what}: refusing archive: member {raw!r} has an absolute path")
     parts = [p for p in name.split("/") if p not in ("", ".")]
     if ".." in parts:
-        raise Refused(f"{what}: refusing archive: member {raw!r} leaves the tree (path traversal)")
-    return "/".join(parts)
+        raise Refused(f"{what}: refusing archive: member {_show(raw)} leaves the tree (path traversal)")
+    if len(parts) > MAX_DEPTH:
+        raise Refused(f"{what}: refusing archive: member {_show(raw)} is nested {len(parts)} "
+                      f"directories deep (limit {MAX_DEPTH})")
+    clean = "/".join(parts)
+    if len(clean.encode("utf-8", "surrogateescape")) >= PATH_MAX or \
+            any(len(p.encode("utf-8", "surrogateescape")) > NAME_MAX for p in parts):
+        raise Refused(f"{what}: refusing archive: member {_show(raw)} has a path longer than the "
+                      "system allows")
+    return clean
 
 
 def _tar_members(archive: Path, head: bytes, what: str) -> Iterator[tuple[_Member, IO[bytes] | None]]:
@@ -138,7 +161,14 @@ def _zip_members(archive: Path, what: str) -> Iterator[tuple[_Member, IO[bytes] 
             ftype = stat.S_IFMT(mode)
             if info.is_dir() or ftype == stat.S_IFDIR:
                 yield _Member(info.filename, "dir"), None
-            elif ftype == stat.S_IFLNK:
+                continue
+            # zipfile raises RuntimeError / NotImplementedError for these: name the member instead.
+            if info.flag_bits & 0x1:
+                raise Refused(f"{what}: refusing archive: member {_show(info.filename)} is encrypted")
+            if info.compress_type not in _ZIP_METHODS:
+                raise Refused(f"{what}: refusing archive: member {_show(info.filename)} uses an "
+                              f"unsupported compression method ({info.compress_type})")
+            if ftype == stat.S_IFLNK:
                 if info.file_size > 4096:
                     raise Refused(f"{what}: refusing archive: symlink {info.filename!r} is oversized")
                 target = zf.read(info).decode("utf-8", "replace")

@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -36,7 +37,30 @@ from licscan.model import LicscanError
 
 Runner = Callable[..., Any]
 META = "source.json"
-_COPY_IGNORE = shutil.ignore_patterns(".git", ".hg", ".svn", "__pycache__", "node_modules")
+_VCS_IGNORE = shutil.ignore_patterns(".git", ".hg", ".svn", "__pycache__", "node_modules")
+
+
+def _copy_ignore(directory: str, names: list[str]) -> set[str]:
+    """What a path source's copy leaves out: VCS/cache dirs, and anything but directories,
+    regular files and symlinks (copied as links): reading a device or FIFO never ends."""
+    skip = set(_VCS_IGNORE(directory, names))
+    for n in names:
+        try:
+            mode = os.lstat(os.path.join(directory, n)).st_mode
+        except OSError:
+            continue
+        if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+            skip.add(n)
+    return skip
+
+
+def _regular(src: Source, local: Path) -> None:
+    """A path source is a regular file or a directory: `/dev/zero` would be hashed forever
+    and a FIFO blocks its reader until someone writes."""
+    if not local.exists():
+        raise LicscanError(f"{src.label()}: no such file or directory: {local}")
+    if not (local.is_dir() or local.is_file()):
+        raise LicscanError(f"{src.label()}: not a regular file or directory: {local}")
 
 
 def cache_dir() -> Path:
@@ -60,8 +84,15 @@ class Fetched:
 
 
 def sha256_file(path: Path) -> str:
+    """SHA-256 of a regular file; anything else (a device, a FIFO) is refused, not read forever.
+
+    O_NONBLOCK keeps the open itself from blocking on a FIFO; it changes nothing for a file."""
     h = hashlib.sha256()
-    with path.open("rb") as fh:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise LicscanError(f"not a regular file: {path}")
+    with os.fdopen(fd, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
@@ -127,8 +158,7 @@ def fetch_source(src: Source, cache: Path | None = None, *, runner: Runner = sub
     cache = Path(cache) if cache else cache_dir()
     if src.kind == "path":
         local = Path(src.spec)
-        if not local.exists():
-            raise LicscanError(f"{src.label()}: no such file or directory: {local}")
+        _regular(src, local)
         if local.is_dir() and src.sha256:
             raise LicscanError(f"{src.label()}: `sha256` applies to archives, not directories")
         if local.is_dir() and local.resolve().name == src.name:
@@ -251,9 +281,10 @@ def _fetch_git(src: Source, tmp: Path, cache: Path, runner: Runner, limits: Limi
 
 def _fetch_path(src: Source, tmp: Path, cache: Path, runner: Runner, limits: Limits) -> tuple[Path, str | None]:
     local = Path(src.spec)
+    _regular(src, local)  # checked again: it may have changed since fetch_source looked
     if local.is_dir():
         out = tmp / "copy"
-        shutil.copytree(local, out, symlinks=True, ignore=_COPY_IGNORE)
+        shutil.copytree(local, out, symlinks=True, ignore=_copy_ignore)
         return out, None
     digest = _verify(src, local)
     if local.name.endswith(".dsc"):

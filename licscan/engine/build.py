@@ -10,7 +10,7 @@ import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 
 from licscan.files import SourceFile, Skipped, discover
-from licscan.engine.index import MAGIC, SCHEMA_VERSION, IndexWriter
+from licscan.engine.index import MAGIC, SCHEMA_VERSION, IndexWriter, sweep_stale_temps
 from licscan.languages import LANGUAGES, grammar_signature, grammar_versions
 from licscan.model import LicscanError
+from licscan.procs import worker_pool
 from licscan.engine.prepare import BuildParams, FileResult, common_names, process_base, process_file
 from licscan.engine.prepare import families as group_families
 
@@ -87,10 +88,13 @@ def build_index(
     for r in [*roots, *base]:
         if not r.exists():
             raise LicscanError(f"corpus root not found: {r}")
+        if not (r.is_dir() or r.is_file()):  # a device or FIFO would hang the build or never end
+            raise LicscanError(f"corpus root is not a regular file or directory: {r}")
     names = [r.resolve().name for r in roots]
     if len(set(names)) != len(names):
         raise LicscanError("two corpus roots share a base name; source paths would collide")
     out = Path(out)
+    sweep_stale_temps(out)  # what a killed build (kill -9, power loss) left next to the index
     workers = workers or os.cpu_count() or 1
     summary = BuildSummary()
     per_root: dict[Path, list[str]] = {}
@@ -99,12 +103,15 @@ def build_index(
     results: list[FileResult] = []
     with ui:
         task = ui.add("tokenizing", len(jobs))
-        for r in _run(jobs, workers):
-            if isinstance(r, tuple):
-                summary.skipped[r[1]] = summary.skipped.get(r[1], 0) + 1
-            else:
-                results.append(r)
-            ui.advance(task)
+        # closing(): on Ctrl-C/SIGTERM the generator (and its pool) is closed now, not when
+        # the traceback is freed; an unclosed pool would finish every queued job at exit.
+        with closing(_run(jobs, workers)) as done:
+            for r in done:
+                if isinstance(r, tuple):
+                    summary.skipped[r[1]] = summary.skipped.get(r[1], 0) + 1
+                else:
+                    results.append(r)
+                ui.advance(task)
         if not results:
             raise LicscanError(_nothing_to_index(roots, summary))
         base_hashes = _base_hashes(base, params, workers, ui, summary)
@@ -126,7 +133,9 @@ def _run(jobs: list[tuple[str, str, str, BuildParams]], workers: int,
     if workers <= 1 or len(jobs) < 8:
         yield from map(fn, jobs)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # Workers die with this process and do not hold its stdout/stderr (licscan.procs); an
+    # exception or an early close() kills them rather than letting them drain the queue.
+    with worker_pool(workers) as pool:
         yield from pool.map(fn, jobs, chunksize=8)
 
 
@@ -138,11 +147,12 @@ def _base_hashes(base: Sequence[Path], params: BuildParams, workers: int, ui: _P
     jobs = list(_jobs(base, params, BuildSummary(), {}))
     task = ui.add("base code", len(jobs))
     parts = []
-    for r in _run(jobs, workers, process_base):
-        if not isinstance(r, tuple):
-            parts.append(r)
-            summary.base_files += 1
-        ui.advance(task)
+    with closing(_run(jobs, workers, process_base)) as done:
+        for r in done:
+            if not isinstance(r, tuple):
+                parts.append(r)
+                summary.base_files += 1
+            ui.advance(task)
     return np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
 
 
@@ -154,19 +164,25 @@ def _detect_licenses(roots: Sequence[Path], per_root: dict[Path, list[str]],
     summary.scancode = licenses.scancode_available()
     kept = {r.name for r in results}
     out: dict[str, str | None] = {}
-    for root in roots:
-        base = root.resolve().name
-        rels = [n[len(base) + 1:] for n in per_root.get(root, []) if n in kept]
-        if root.is_file():
-            rels = [root.name] if kept else []
-            lic_root = root.parent
-        else:
-            lic_root = root
-        task = ui.add(f"licenses: {base}", len(rels))
-        found = licenses.detect_licenses(lic_root, rels, workers=workers,
-                                         progress=lambda n, t=task: ui.advance(t, n))
-        for rel, spdx in found.items():
-            out[f"{base}/{rel}" if not root.is_file() else base] = spdx
+    try:
+        for root in roots:
+            base = root.resolve().name
+            rels = [n[len(base) + 1:] for n in per_root.get(root, []) if n in kept]
+            if root.is_file():
+                rels = [root.name] if kept else []
+                lic_root = root.parent
+            else:
+                lic_root = root
+            task = ui.add(f"licenses: {base}", len(rels))
+            found = licenses.detect_licenses(lic_root, rels, workers=workers,
+                                             progress=lambda n, t=task: ui.advance(t, n))
+            for rel, spdx in found.items():
+                out[f"{base}/{rel}" if not root.is_file() else base] = spdx
+    except BaseException:
+        # Interrupted (Ctrl-C, SIGTERM) maybe while the workers still load scancode's index:
+        # kill them now rather than wait for the load at exit.
+        licenses.shutdown_scancode_workers(kill=True)
+        raise
     # The scancode workers hold ~1.4 GB each; the pool spans all roots, not the build.
     licenses.shutdown_scancode_workers()
     return out

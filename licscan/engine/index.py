@@ -31,6 +31,7 @@ from typing import Any
 
 from licscan.engine import verify
 from licscan.engine.store import IndexedFile
+from licscan.engine.tempfiles import LIVE_TEMPS, atomic_path, sweep_stale_temps  # noqa: F401 - the writer's API
 from licscan.files import decode
 from licscan.model import LicscanError
 
@@ -73,11 +74,6 @@ def decode_ints(blob: bytes, typecode: str, what: str = "a blob", path: Path | s
     return verify.decode_blob(blob, typecode, lambda: what, path)
 
 
-def atomic_path(out: Path) -> Path:
-    """The temporary file a build writes before renaming it over ``out``."""
-    return out.with_name(f".{out.name}.{os.getpid()}.tmp")
-
-
 class IndexWriter:
     """Creates an index in a temporary file; ``commit`` renames it into place.
 
@@ -90,6 +86,7 @@ class IndexWriter:
         self.tmp = atomic_path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         self.tmp.unlink(missing_ok=True)
+        LIVE_TEMPS.add(self.tmp)
         self.db = sqlite3.connect(self.tmp)
         # The file is private until renamed: durability comes from the rename,
         # so the journal would only slow the bulk insert down.
@@ -125,12 +122,14 @@ class IndexWriter:
         self.db.commit()
         self.db.close()
         os.replace(self.tmp, self.out)
+        LIVE_TEMPS.discard(self.tmp)
 
     def abort(self) -> None:
         try:
             self.db.close()
         finally:
             self.tmp.unlink(missing_ok=True)
+            LIVE_TEMPS.discard(self.tmp)
 
 
 class Index:

@@ -50,6 +50,7 @@ from typing import Any, Literal
 from licscan.licenses.cache import CACHE_FILE, CACHE_VERSION, Cache, default_cache_dir  # noqa: F401
 from licscan.licenses.debian import _PLAIN_LICENSE_FILE, LicenseResult, Method, _parent, _Tree  # noqa: F401
 from licscan.licenses.light import LIGHT_ENGINE, light_match
+from licscan.procs import kill_pool, make_pool
 from licscan.licenses.text import HEAD_BYTES, combine_detections, extract_notice, find_spdx_tag, read_text, text_key
 
 log = logging.getLogger(__name__)
@@ -226,16 +227,22 @@ def _scancode_pool(workers: int, n_texts: int) -> ProcessPoolExecutor:
     # which breaks (or re-runs) any entry script without an ``if __name__ == "__main__"`` guard.
     # With fork the pool starts all workers at once, before it starts its own threads.
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    _POOL, _POOL_SIZE = ProcessPoolExecutor(want, mp_context=ctx, initializer=_worker_init), want
+    # make_pool: the workers die with the build (kill -9 included) and hold none of its stdio.
+    _POOL, _POOL_SIZE = make_pool(want, mp_context=ctx, initializer=_worker_init), want
     return _POOL
 
 
-def shutdown_scancode_workers() -> None:
-    """Stop the scancode workers (~1 GB each); call once the build has detected all roots."""
+def shutdown_scancode_workers(kill: bool = False) -> None:
+    """Stop the scancode workers (~1 GB each); call once the build has detected all roots.
+
+    ``kill`` (interrupted or broken) terminates them instead of letting running texts finish."""
     global _POOL
     if _POOL is not None:
-        _POOL.shutdown(wait=True, cancel_futures=True)
-        _POOL = None
+        pool, _POOL = _POOL, None
+        if kill:
+            kill_pool(pool)
+        else:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 atexit.register(shutdown_scancode_workers)
@@ -270,7 +277,7 @@ def _run_scancode(todo: dict[str, str], workers: int, on_done: Callable[[str, st
                 log.warning("scancode failed on a notice (%s); using the light matcher", e)
                 on_done(key, light_match(todo[key]), False)
     except BaseException:
-        shutdown_scancode_workers()  # broken or interrupted: drop queued work and the workers
+        shutdown_scancode_workers(kill=True)  # broken or interrupted: drop queued work and the workers
         raise
 
 
