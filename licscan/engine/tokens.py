@@ -11,6 +11,7 @@ rename-consistency hashing and for comparing names and literals of a match.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,23 @@ _KEYWORDISH = re.compile(r"[#@]?[A-Za-z_]\w{0,23}|[^\w\s]{1,3}")
 MAX_DEPTH = 2000
 """Subtrees nested deeper than this are skipped (machine-generated or hostile input)."""
 
+# Parse budget. tree-sitter has no time limit of its own and its error recovery is
+# quadratic on some inputs (30 KB of unclosed `/* ` took 40 s as C, C++ or Go), so
+# a parse that overruns is cancelled and the text goes through the linear fallback
+# tokenizer instead. Normal code parses at ~2 MB/s, so the allowance per KB is
+# several times what it needs: a parse that is cut is pathological, not slow.
+PARSE_BUDGET_BASE = 0.25
+"""Seconds any parse may take."""
+PARSE_BUDGET_PER_KB = 0.0005
+"""Extra seconds per KB of input (0.5 s per MB)."""
+PARSE_BUDGET_CAP = 0.75
+"""Most seconds one parse may take, however large the input."""
+_READ_CHUNK = 1 << 16
+
+NO_GRAMMAR = "no grammar"
+PARSE_BUDGET = "parse budget exceeded"
+"""``TokenStream.fallback_reason`` values."""
+
 
 @dataclass
 class TokenStream:
@@ -55,9 +73,18 @@ class TokenStream:
     raw: list[str] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)
     fallback: bool = False
-    """True when the regex tokenizer was used (no grammar for the language)."""
+    """True when the regex tokenizer was used (no grammar, or the parse was cut)."""
     truncated: bool = False
     """True when over-deep subtrees were skipped."""
+    fallback_reason: str = ""
+    """Why the fallback tokenizer was used: "" (it was not), NO_GRAMMAR or PARSE_BUDGET."""
+
+    @property
+    def partial(self) -> bool:
+        """True when the grammar gave up on this text (the parse overran its budget), so
+        its tokens are the fallback tokenizer's: cruder than those an index built
+        from a successful parse of the same code holds."""
+        return self.fallback_reason == PARSE_BUDGET
 
     def __len__(self) -> int:
         return len(self.norm)
@@ -110,9 +137,39 @@ def _category(kind: str, named: bool, leaf: bool) -> int:
     return _KEEP if leaf else _DESCEND
 
 
+def parse_budget(nbytes: int) -> float:
+    """Seconds a parse of ``nbytes`` bytes may take before it is cancelled."""
+    return min(PARSE_BUDGET_CAP, PARSE_BUDGET_BASE + PARSE_BUDGET_PER_KB * nbytes / 1024)
+
+
+def _parse(lang: str, src: bytes) -> Any:
+    """The tree of ``src``, or None when the parse overran ``parse_budget``."""
+    parser = _parser(lang)
+    deadline = time.perf_counter() + parse_budget(len(src))
+    clock = time.perf_counter
+
+    # tree-sitter calls back only when reading through a callback (it ignores the
+    # progress callback for a bytestring), with (byte offset, has error).
+    def read(offset: int, _point: Any) -> bytes:
+        return src[offset:offset + _READ_CHUNK]
+
+    def progress(_offset: int, _has_error: bool) -> bool:
+        return clock() > deadline
+
+    try:
+        return parser.parse(read, progress_callback=progress)
+    except ValueError:  # cancelled: "Parsing failed"
+        parser.reset()  # a cancelled parser would otherwise resume this parse next time
+        return None
+
+
 def _tree_sitter_tokens(text: str, lang: str) -> TokenStream:
     src = text.encode("utf-8", "surrogatepass")
-    tree = _parser(lang).parse(src)
+    tree = _parse(lang, src)
+    if tree is None:
+        out = fallback_tokens(text, lang)
+        out.fallback_reason = PARSE_BUDGET
+        return out
     out = TokenStream(lang)
     if tree.root_node.child_count == 0:
         return out  # empty or whitespace-only: the root is no token
@@ -186,39 +243,101 @@ _FALLBACK_KEYWORDS = frozenset(
     true false self this super void int char long short float double bool unsigned signed
     typedef extern object when match where type""".split()
 )
+# Where each token starts. Comments and strings that can fail to close (`/*`, quotes)
+# are only recognised by their opening here and scanned with str.find or a
+# backtrack-free regex: the old single regex (`/\*.*?\*/`, `"(?:\\.|...)*"`)
+# re-scanned to the end of the text at every unclosed opening, which is quadratic
+# (30 KB of `/* ` took 7 s). Alternatives and their order are the old regex's, so
+# closed comments and strings give the same tokens as before.
 _FALLBACK_RE = re.compile(
-    r"""(?P<comment>/\*.*?\*/|//[^\n]*|\#[^\n]*|^[ \t]*--[^\n]*|^[ \t]*;[^\n]*)
-      |(?P<str>"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'|`[^`]*`)
+    r"""(?P<block>/\*)
+      |(?P<comment>//[^\n]*|\#[^\n]*|^[ \t]*--[^\n]*|^[ \t]*;[^\n]*)
+      |(?P<quote>["'`])
       |(?P<num>\b\d[\w.]*)
       |(?P<word>[A-Za-z_$@][\w$]*)
       |(?P<op>==|!=|<=|>=|&&|\|\||<<|>>|->|=>|::|\+\+|--|\+=|-=|\*=|/=|[^\s\w])""",
-    re.S | re.M | re.X,
+    re.M | re.X,
 )
+# A quoted string's body: escapes (which may escape a newline) or any other character
+# but the quote, a backslash or a newline. The two alternatives never start alike,
+# so the match is a single forward pass.
+_BODY = {q: re.compile(r"(?:\\.|[^%s\\\n])*" % q, re.S) for q in "\"'"}
+
+
+def _is_surrogate(tok: str) -> bool:
+    return len(tok) == 1 and "\ud800" <= tok <= "\udfff"
 
 
 def fallback_tokens(text: str, lang: str = "text") -> TokenStream:
-    """Language-agnostic tokenizer for files without a grammar.
+    """Language-agnostic tokenizer for files without a grammar, linear in the text.
 
     Knows the common comment syntaxes and a union of common keywords; every
     other word is an identifier. Cruder than a grammar, but still survives
     renaming and reformatting.
     """
-    out = TokenStream(lang, fallback=True)
+    out = TokenStream(lang, fallback=True, fallback_reason=NO_GRAMMAR)
+    add = out.add
+    search = _FALLBACK_RE.search
+    n = len(text)
     line = 1
+    counted = 0  # text[:counted] has had its newlines counted
     pos = 0
-    for m in _FALLBACK_RE.finditer(text):
-        line += text.count("\n", pos, m.start())
-        pos = m.start()
+    # Where the last unclosed opening of each kind stopped scanning: any later opening
+    # of that kind before that point is unclosed too (see _quoted), so it is not
+    # scanned again. That is what keeps the tokenizer linear.
+    no_close = {"/*": -1, '"': -1, "'": -1, "`": -1}
+    while True:
+        m = search(text, pos)
+        if m is None:
+            return out
+        start = m.start()
+        line += text.count("\n", counted, start)
+        counted = start
         kind = m.lastgroup
         tok = m.group()
+        pos = m.end()
         if kind == "comment":
-            pass
-        elif kind == "str":
-            out.add(STR, tok, line)
+            continue
+        if kind == "block":
+            end = text.find("*/", pos) if start >= no_close["/*"] else -1
+            if end >= 0:
+                pos = end + 2
+                continue
+            no_close["/*"] = n  # no `*/` after here, so after no later `/*` either
+            add("/", "/", line)  # as the old regex did: `/` and `*` are operators
+            pos = start + 1
+        elif kind == "quote":
+            end = _quoted(text, start, no_close) if start >= no_close[tok] else -1
+            if end >= 0:
+                add(STR, text[start:end], line)
+                pos = end
+            else:
+                add(tok, tok, line)  # an unclosed quote is an operator
         elif kind == "num":
-            out.add(NUM, tok, line)
+            add(NUM, tok, line)
         elif kind == "word":
-            out.add(tok if tok in _FALLBACK_KEYWORDS else ID, tok, line)
+            add(tok if tok in _FALLBACK_KEYWORDS else ID, tok, line)
         else:
-            out.add(tok, tok, line)
-    return out
+            # A lone surrogate (text decoded with surrogateescape) cannot be encoded,
+            # stored or hashed: its normalized form is the replacement character.
+            add("\ufffd" if _is_surrogate(tok) else tok, tok, line)
+
+
+def _quoted(text: str, start: int, no_close: dict[str, int]) -> int:
+    """End of the string literal opening at ``start``, or -1 if it does not close.
+
+    On failure, records where the scan stopped: every character the scan passed
+    was either the start of a step or the escaped half of a ``\\x`` pair, so a
+    later opening before that point takes the same steps from the next character
+    on and fails at the same place."""
+    q = text[start]
+    if q == "`":
+        end = text.find("`", start + 1)
+        if end < 0:
+            no_close[q] = len(text)
+        return end + 1 if end >= 0 else -1
+    stop = _BODY[q].match(text, start + 1).end()
+    if stop < len(text) and text[stop] == q:
+        return stop + 1
+    no_close[q] = stop
+    return -1
