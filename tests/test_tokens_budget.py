@@ -136,14 +136,14 @@ def test_deep_nesting_does_not_recurse(lang: str) -> None:
 
 
 def test_bash_astral_code_points_are_parsed_safely() -> None:
-    # tree-sitter-bash segfaulted (most runs) on this fuzz finding; run it in a child
-    # process so a crash fails this test instead of killing the suite.
+    # tree-sitter-bash segfaulted on this fuzz finding, on about 6 first parses in 10
+    # of a fresh process: so each try is a child process (a crash fails this test
+    # instead of killing the suite), and eight tries miss a regression < 1 % of runs.
     import subprocess
     import sys
 
     code = ("from licscan.engine.tokens import tokenize\n"
-            "for cp in (0x60000, 0xCF3C2, 0xE0001, 0xF03C2, 0x10FFFD):\n"
-            "    for _ in range(20):\n"
-            "        ts = tokenize('/(\\n{({' + chr(cp) + '(4({', 'bash')\n"
-            "        assert chr(cp) in ''.join(ts.raw)\n")
-    assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
+            "ts = tokenize('/(\\n{({\\U000CF3C2(4({', 'bash')\n"
+            "assert '\\U000CF3C2' in ''.join(ts.raw)\n")
+    for _ in range(8):
+        assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
