@@ -49,15 +49,20 @@ MAX_DEPTH = 2000
 # Parse budget. tree-sitter has no time limit of its own and its error recovery is
 # quadratic on some inputs (30 KB of unclosed `/* ` took 40 s as C, C++ or Go), so
 # a parse that overruns is cancelled and the text goes through the linear fallback
-# tokenizer instead. Normal code parses at ~2 MB/s, so the allowance per KB is
-# several times what it needs: a parse that is cut is pathological, not slow.
+# tokenizer instead. The budget grows with the bytes the parse has got through, not
+# with the input's size: a pathological parse stalls (a few hundred bytes in the
+# first 0.3 s of `/* `), so it is cut after about PARSE_BUDGET_BASE seconds however
+# large the input, while normal code (~0.5 s per MB on a busy 2-core machine) has
+# four times the time it needs at every point of the file. A cut parse makes
+# build and scan tokenize one text differently, so the margin is wide on purpose.
 PARSE_BUDGET_BASE = 0.25
 """Seconds any parse may take."""
-PARSE_BUDGET_PER_KB = 0.0005
-"""Extra seconds per KB of input (0.5 s per MB)."""
-PARSE_BUDGET_CAP = 0.75
-"""Most seconds one parse may take, however large the input."""
-_READ_CHUNK = 1 << 16
+PARSE_BUDGET_PER_KB = 0.002
+"""Extra seconds per KB the parse has got through (2 s per MB)."""
+PARSE_BUDGET_CAP = 5.0
+"""Most seconds one parse may take, however far it has got."""
+_READ_CHUNK = 1 << 14
+"""Bytes per read: how often a long lexer scan checks the budget."""
 
 NO_GRAMMAR = "no grammar"
 PARSE_BUDGET = "parse budget exceeded"
@@ -138,29 +143,45 @@ def _category(kind: str, named: bool, leaf: bool) -> int:
 
 
 def parse_budget(nbytes: int) -> float:
-    """Seconds a parse of ``nbytes`` bytes may take before it is cancelled."""
+    """Seconds a parse may have taken by the time it reaches byte ``nbytes``."""
     return min(PARSE_BUDGET_CAP, PARSE_BUDGET_BASE + PARSE_BUDGET_PER_KB * nbytes / 1024)
 
 
 def _parse(lang: str, src: bytes) -> Any:
     """The tree of ``src``, or None when the parse overran ``parse_budget``."""
     parser = _parser(lang)
-    deadline = time.perf_counter() + parse_budget(len(src))
     clock = time.perf_counter
+    start = clock()
+    furthest = 0
 
-    # tree-sitter calls back only when reading through a callback (it ignores the
-    # progress callback for a bytestring), with (byte offset, has error).
+    cut = False
+
+    def over() -> bool:
+        nonlocal cut
+        cut = cut or clock() - start > parse_budget(furthest)
+        return cut
+
+    # tree-sitter calls back on progress only when it reads through a callback (it
+    # ignores the progress callback for a bytestring), with (byte offset, has error),
+    # and only between tokens: lexing one unclosed comment of 1 MB scans to the end
+    # and took 3 s before the first call. So reads check the budget too, and once it
+    # is spent they end the text, which ends that scan.
     def read(offset: int, _point: Any) -> bytes:
-        return src[offset:offset + _READ_CHUNK]
+        return b"" if over() else src[offset:offset + _READ_CHUNK]
 
-    def progress(_offset: int, _has_error: bool) -> bool:
-        return clock() > deadline
+    def progress(offset: int, _has_error: bool) -> bool:
+        nonlocal furthest
+        furthest = max(furthest, offset)  # error recovery may step back
+        return over()
 
     try:
-        return parser.parse(read, progress_callback=progress)
+        tree = parser.parse(read, progress_callback=progress)
     except ValueError:  # cancelled: "Parsing failed"
+        tree = None
+    if cut:
         parser.reset()  # a cancelled parser would otherwise resume this parse next time
         return None
+    return tree
 
 
 # tree-sitter-bash 0.25's scanner crashes the process (a segfault, on some runs) on
@@ -265,23 +286,22 @@ _FALLBACK_KEYWORDS = frozenset(
 # re-scanned to the end of the text at every unclosed opening, which is quadratic
 # (30 KB of `/* ` took 7 s). Alternatives and their order are the old regex's, so
 # closed comments and strings give the same tokens as before.
-_FALLBACK_RE = re.compile(
-    r"""(?P<block>/\*)
+_FALLBACK_PATTERN = r"""(?P<block>/\*)
       |(?P<comment>//[^\n]*|\#[^\n]*|^[ \t]*--[^\n]*|^[ \t]*;[^\n]*)
       |(?P<quote>["'`])
       |(?P<num>\b\d[\w.]*)
       |(?P<word>[A-Za-z_$@][\w$]*)
-      |(?P<op>==|!=|<=|>=|&&|\|\||<<|>>|->|=>|::|\+\+|--|\+=|-=|\*=|/=|[^\s\w])""",
-    re.M | re.X,
-)
+      |(?P<op>==|!=|<=|>=|&&|\|\||<<|>>|->|=>|::|\+\+|--|\+=|-=|\*=|/=|[^\s\w])"""
+_FALLBACK_RE = re.compile(_FALLBACK_PATTERN, re.M | re.X)
+# Once no `*/` is left, `/*` is two operators, as an unclosed one is: this form
+# needs no restart at each of them (1 MB of `/* ` is 660,000 of them).
+_FALLBACK_OPEN_RE = re.compile(_FALLBACK_PATTERN.replace(r"(?P<block>/\*)", r"(?P<block>(?!))"),
+                               re.M | re.X)
 # A quoted string's body: escapes (which may escape a newline) or any other character
 # but the quote, a backslash or a newline. The two alternatives never start alike,
 # so the match is a single forward pass.
 _BODY = {q: re.compile(r"(?:\\.|[^%s\\\n])*" % q, re.S) for q in "\"'"}
-
-
-def _is_surrogate(tok: str) -> bool:
-    return len(tok) == 1 and "\ud800" <= tok <= "\udfff"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def fallback_tokens(text: str, lang: str = "text") -> TokenStream:
@@ -292,51 +312,57 @@ def fallback_tokens(text: str, lang: str = "text") -> TokenStream:
     renaming and reformatting.
     """
     out = TokenStream(lang, fallback=True, fallback_reason=NO_GRAMMAR)
-    add = out.add
-    search = _FALLBACK_RE.search
-    n = len(text)
+    norm, raws, lines = out.norm.append, out.raw.append, out.lines.append
+    keywords = _FALLBACK_KEYWORDS
+    count = text.count
     line = 1
     counted = 0  # text[:counted] has had its newlines counted
-    pos = 0
     # Where the last unclosed opening of each kind stopped scanning: any later opening
     # of that kind before that point is unclosed too (see _quoted), so it is not
     # scanned again. That is what keeps the tokenizer linear.
-    no_close = {"/*": -1, '"': -1, "'": -1, "`": -1}
-    while True:
-        m = search(text, pos)
-        if m is None:
-            return out
-        start = m.start()
-        line += text.count("\n", counted, start)
-        counted = start
-        kind = m.lastgroup
-        tok = m.group()
-        pos = m.end()
-        if kind == "comment":
-            continue
-        if kind == "block":
-            end = text.find("*/", pos) if start >= no_close["/*"] else -1
-            if end >= 0:
-                pos = end + 2
+    no_close = {'"': -1, "'": -1, "`": -1}
+    regex = _FALLBACK_RE
+    pos = 0
+    while pos >= 0:
+        resume = -1
+        for m in regex.finditer(text, pos):
+            kind = m.lastgroup
+            if kind == "comment":
                 continue
-            no_close["/*"] = n  # no `*/` after here, so after no later `/*` either
-            add("/", "/", line)  # as the old regex did: `/` and `*` are operators
-            pos = start + 1
-        elif kind == "quote":
-            end = _quoted(text, start, no_close) if start >= no_close[tok] else -1
-            if end >= 0:
-                add(STR, text[start:end], line)
-                pos = end
-            else:
-                add(tok, tok, line)  # an unclosed quote is an operator
-        elif kind == "num":
-            add(NUM, tok, line)
-        elif kind == "word":
-            add(tok if tok in _FALLBACK_KEYWORDS else ID, tok, line)
-        else:
-            # A lone surrogate (text decoded with surrogateescape) cannot be encoded,
-            # stored or hashed: its normalized form is the replacement character.
-            add("\ufffd" if _is_surrogate(tok) else tok, tok, line)
+            start = m.start()
+            line += count("\n", counted, start)
+            counted = start
+            tok = m.group()
+            if kind == "word":
+                norm(tok if tok in keywords else ID)
+            elif kind == "op":
+                # A lone surrogate (text decoded with surrogateescape) cannot be encoded,
+                # stored or hashed: its normalized form is the replacement character.
+                norm("\ufffd" if tok >= "\ud800" and _SURROGATE.match(tok) else tok)
+            elif kind == "num":
+                norm(NUM)
+            elif kind == "block":
+                end = text.find("*/", start + 2)
+                if end >= 0:
+                    resume = end + 2
+                    break
+                regex = _FALLBACK_OPEN_RE  # no `*/` after here, so after no later `/*`
+                resume = start  # to read `/*` again as operators
+                break
+            else:  # quote
+                end = _quoted(text, start, no_close) if start >= no_close[tok] else -1
+                if end < 0:
+                    norm(tok)  # an unclosed quote is an operator
+                else:
+                    tok = text[start:end]
+                    norm(STR)
+                    resume = end
+            raws(tok)
+            lines(line)
+            if resume >= 0:
+                break
+        pos = resume
+    return out
 
 
 def _quoted(text: str, start: int, no_close: dict[str, int]) -> int:
