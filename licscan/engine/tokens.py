@@ -184,20 +184,26 @@ def _parse(lang: str, src: bytes) -> Any:
     return tree
 
 
-# tree-sitter-bash 0.25's scanner crashes the process (a segfault, on some runs) on
-# texts holding a code point beyond plane 3 (planes 4-13 are unassigned, 14 holds
-# tags, 15-16 private use): found by tests/test_fuzz.py with `{({\U000CF3C2(4({`;
-# seen from U+60000 on, never below U+50000. The grammar parses a copy with each such
-# character swapped for a harmless one of the same UTF-8 length, so byte offsets
-# still index the original text, from which tokens are cut.
-_UNSAFE = {"bash": (re.compile("[\U00040000-\U0010FFFF]"), "\U0001F600")}
+# Characters the grammars must not see; each is swapped for a harmless one of the
+# same UTF-8 length, so byte offsets still index the original text, from which
+# tokens are cut. Both were found by tests/test_fuzz.py and bench/robustness.py:
+# - lone surrogates (text decoded with surrogateescape; surrogatepass makes them
+#   3 bytes of invalid UTF-8): a parse cut by the budget then segfaulted the
+#   process about half the time (Go, JavaScript, C++). U+FFFD is also 3 bytes.
+# - tree-sitter-bash 0.25's scanner segfaults on some texts holding a code point
+#   beyond plane 3 (planes 4-13 are unassigned, 14 holds tags, 15-16 private use),
+#   e.g. `{({\U000CF3C2(4({`; seen from U+60000 on, never below U+50000.
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_ASTRAL = re.compile("[\U00040000-\U0010FFFF]")
 
 
 def _grammar_input(lang: str, text: str, src: bytes) -> bytes:
-    unsafe = _UNSAFE.get(lang)
-    if unsafe is None or not unsafe[0].search(text):
-        return src
-    return unsafe[0].sub(unsafe[1], text).encode("utf-8", "surrogatepass")
+    safe = text
+    if _SURROGATES.search(safe):
+        safe = _SURROGATES.sub("\ufffd", safe)
+    if lang == "bash" and _ASTRAL.search(safe):
+        safe = _ASTRAL.sub("\U0001F600", safe)
+    return src if safe is text else safe.encode("utf-8")
 
 
 def _tree_sitter_tokens(text: str, lang: str) -> TokenStream:
@@ -301,7 +307,6 @@ _FALLBACK_OPEN_RE = re.compile(_FALLBACK_PATTERN.replace(r"(?P<block>/\*)", r"(?
 # but the quote, a backslash or a newline. The two alternatives never start alike,
 # so the match is a single forward pass.
 _BODY = {q: re.compile(r"(?:\\.|[^%s\\\n])*" % q, re.S) for q in "\"'"}
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def fallback_tokens(text: str, lang: str = "text") -> TokenStream:
@@ -338,7 +343,7 @@ def fallback_tokens(text: str, lang: str = "text") -> TokenStream:
             elif kind == "op":
                 # A lone surrogate (text decoded with surrogateescape) cannot be encoded,
                 # stored or hashed: its normalized form is the replacement character.
-                norm("\ufffd" if tok >= "\ud800" and _SURROGATE.match(tok) else tok)
+                norm("\ufffd" if tok >= "\ud800" and _SURROGATES.match(tok) else tok)
             elif kind == "num":
                 norm(NUM)
             elif kind == "block":
