@@ -4,7 +4,8 @@
 Each case is a hostile text (unclosed comments, `/*` lines, deep nesting, long
 lines, huge or unclosed strings, NULs, lone surrogates) in one language. The
 table gives its size, its token count, the seconds to tokenize it and to
-fingerprint it (the scan path: ``token_codes`` + ``kgram_hashes``), and why the
+fingerprint it (the scan path: ``token_codes`` + k-gram hashes, numpy over 20,000
+tokens as ``Matcher`` does), and why the
 fallback tokenizer was used, if it was. Every case runs in a subprocess with a
 time limit, so a quadratic one shows as ``>LIMIT``.
 
@@ -59,7 +60,12 @@ def run_one(case: str, lang: str, size: int, src: str) -> dict:
     t1 = time.perf_counter()
     try:
         codes, dist = fpr.token_codes(ts)
-        fpr.kgram_hashes(codes, dist)
+        if len(codes) > 20000:  # as Matcher._kgram_hashes does: numpy for big inputs
+            import numpy as np
+
+            fpr.kgram_hashes_np(np.asarray(codes, np.uint32), np.asarray(dist, np.int64)).tolist()
+        else:
+            fpr.kgram_hashes(codes, dist)
         err = ""
     except Exception as e:  # the old code crashes on surrogates: report it, do not stop
         err = type(e).__name__
