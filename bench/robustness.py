@@ -4,13 +4,13 @@
 Each case is a hostile text (unclosed comments, `/*` lines, deep nesting, long
 lines, huge or unclosed strings, NULs, lone surrogates) in one language. The
 table gives its size, its token count, the seconds to tokenize it and to
-fingerprint it (the scan path: ``token_codes`` + k-gram hashes, numpy over 20,000
-tokens as ``Matcher`` does), and why the
-fallback tokenizer was used, if it was. Every case runs in a subprocess with a
-time limit, so a quadratic one shows as ``>LIMIT``.
+fingerprint it (the scan path: ``token_codes`` and k-gram hashes, with numpy over
+20,000 tokens as ``Matcher`` does, its import included), and why the fallback
+tokenizer was used, if it was. Every case runs in a subprocess with a time limit,
+so a quadratic one shows as ``>LIMIT``.
 
     python bench/robustness.py                  # every case at 32 KB and 1 MB
-    python bench/robustness.py --before         # also the code of git HEAD~N (--rev) at 32 KB
+    python bench/robustness.py --before         # also the code before issue 15 (--rev), 32 KB cases
     python bench/robustness.py --langs c,go --sizes 32768
 """
 
