@@ -149,15 +149,17 @@ def test_bash_astral_code_points_are_parsed_safely() -> None:
         assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
 
 
-def test_cut_parse_of_lone_surrogates_does_not_crash() -> None:
-    # A parse cut by the budget segfaulted about half the time on invalid UTF-8
-    # (surrogates) once it had read some: each try is a child process, cut mid-parse.
+@pytest.mark.parametrize("unit", ["x = y \\ud800 + '\\udcff' /* \\udc80\\n",
+                                  "x = y \\u00e9 + '\\U0001F600' /* \\u20ac\\n"])
+def test_cut_parse_of_multibyte_text_does_not_crash(unit: str) -> None:
+    # A parse cut by the budget segfaulted about half the time when the text ended
+    # (the cut) inside a character: each try is a child process, cut mid-parse.
     import subprocess
     import sys
 
     code = ("from licscan.engine import tokens as T\n"
             "T.PARSE_BUDGET_BASE = T.PARSE_BUDGET_CAP = 0.05\n"
-            "text = \"x = y \\ud800 + '\\udcff' /* \\udc80\\n\" * 1200\n"
+            f"text = \"{unit}\" * 1200\n"
             "for lang in ('go', 'javascript', 'cpp'):\n"
             "    assert T.tokenize(text, lang).partial\n")
     for _ in range(6):

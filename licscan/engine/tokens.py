@@ -153,6 +153,7 @@ def _parse(lang: str, src: bytes) -> Any:
     clock = time.perf_counter
     start = clock()
     furthest = 0
+    size = len(src)
 
     cut = False
 
@@ -167,7 +168,12 @@ def _parse(lang: str, src: bytes) -> Any:
     # and took 3 s before the first call. So reads check the budget too, and once it
     # is spent they end the text, which ends that scan.
     def read(offset: int, _point: Any) -> bytes:
-        return b"" if over() else src[offset:offset + _READ_CHUNK]
+        # Chunks end on character boundaries: a cut parse given the end of the text
+        # in the middle of a character crashed the process.
+        end = offset if over() else offset + _READ_CHUNK
+        while end < size and 0x80 <= src[end] < 0xC0:
+            end += 1
+        return src[offset:end]
 
     def progress(offset: int, _has_error: bool) -> bool:
         nonlocal furthest
@@ -187,9 +193,8 @@ def _parse(lang: str, src: bytes) -> Any:
 # Characters the grammars must not see; each is swapped for a harmless one of the
 # same UTF-8 length, so byte offsets still index the original text, from which
 # tokens are cut. Both were found by tests/test_fuzz.py and bench/robustness.py:
-# - lone surrogates (text decoded with surrogateescape; surrogatepass makes them
-#   3 bytes of invalid UTF-8): a parse cut by the budget then segfaulted the
-#   process about half the time (Go, JavaScript, C++). U+FFFD is also 3 bytes.
+# - lone surrogates (text decoded with surrogateescape) are 3 bytes of invalid
+#   UTF-8 once encoded with surrogatepass; the grammars get U+FFFD (3 bytes too).
 # - tree-sitter-bash 0.25's scanner segfaults on some texts holding a code point
 #   beyond plane 3 (planes 4-13 are unassigned, 14 holds tags, 15-16 private use),
 #   e.g. `{({\U000CF3C2(4({`; seen from U+60000 on, never below U+50000.
