@@ -152,15 +152,13 @@ def test_bash_astral_code_points_are_parsed_safely() -> None:
 @pytest.mark.parametrize("unit", ["x = y \\ud800 + '\\udcff' /* \\udc80\\n",
                                   "x = y \\u00e9 + '\\U0001F600' /* \\u20ac\\n"])
 def test_cut_parse_of_multibyte_text_does_not_crash(unit: str) -> None:
-    # A parse cut by the budget segfaulted about half the time when the text ended
-    # (the cut) inside a character: each try is a child process, cut mid-parse.
+    # A parse cut by the budget segfaulted on most runs when the cut ended the text
+    # inside a character (1 MB of this, unclosed comments on every line): each try
+    # is a child process.
     import subprocess
     import sys
 
-    code = ("from licscan.engine import tokens as T\n"
-            "T.PARSE_BUDGET_BASE = T.PARSE_BUDGET_CAP = 0.05\n"
-            f"text = \"{unit}\" * 1200\n"
-            "for lang in ('go', 'javascript', 'cpp'):\n"
-            "    assert T.tokenize(text, lang).partial\n")
-    for _ in range(6):
+    code = ("from licscan.engine.tokens import tokenize\n"
+            f"assert tokenize(\"{unit}\" * 32_000, 'c').partial\n")
+    for _ in range(4):
         assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
