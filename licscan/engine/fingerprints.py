@@ -54,7 +54,9 @@ def token_codes(ts: TokenStream) -> tuple[list[int], list[int]]:
     for i, (norm, raw) in enumerate(zip(ts.norm, ts.raw)):
         c = cache.get(norm)
         if c is None:
-            c = cache[norm] = zlib.crc32(norm.encode("utf-8"))
+            # surrogatepass: a lone surrogate (text decoded with surrogateescape) must
+            # not crash a scan; encodable text hashes as with plain UTF-8.
+            c = cache[norm] = zlib.crc32(norm.encode("utf-8", "surrogatepass"))
         codes.append(c)
         if norm == ID:
             prev = last.get(raw)

@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Robustness benchmark: worst-case inputs, time to tokenize + fingerprint them.
+
+Each case is a hostile text (unclosed comments, `/*` lines, deep nesting, long
+lines, huge or unclosed strings, NULs, lone surrogates) in one language. The
+table gives its size, its token count, the seconds to tokenize it and to
+fingerprint it (the scan path: ``token_codes`` and k-gram hashes, with numpy over
+20,000 tokens as ``Matcher`` does, its import included), and why the fallback
+tokenizer was used, if it was. Every case runs in a subprocess with a time limit,
+so a quadratic one shows as ``>LIMIT``.
+
+    python bench/robustness.py                  # every case at 32 KB and 1 MB
+    python bench/robustness.py --before         # also the code before issue 15 (--rev), 32 KB cases
+    python bench/robustness.py --langs c,go --sizes 32768
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LANGS = ("c", "cpp", "go", "python", "java", "javascript", "rust", "php", "ruby", "csharp",
+         "bash", "text")
+
+
+def _fill(unit: str, size: int, head: str = "", tail: str = "") -> str:
+    n = max(1, (size - len(head) - len(tail)) // len(unit))
+    return head + unit * n + tail
+
+
+# name -> text of about ``size`` characters
+CASES = {
+    "unclosed /* ": lambda n: _fill("/* ", n),
+    "/*\\n lines": lambda n: _fill("/*\n", n),
+    "nested (": lambda n: _fill("(", n, "x = "),
+    "nested [{": lambda n: _fill("[{", n, "x = "),
+    "long line": lambda n: _fill("a+", n, "x = ", "1;\n"),
+    "huge string": lambda n: _fill("a", n, 'x = "', '";\n'),
+    "unclosed \"\\": lambda n: _fill('"\\', n),
+    "NUL mix": lambda n: _fill("int x\0 = f(a\0, \"\0\");\n", n),
+    "surrogates": lambda n: _fill("x = y \ud800 + '\udcff' /* \udc80\n", n),
+}
+
+
+def run_one(case: str, lang: str, size: int, src: str) -> dict:
+    """Time one case in this process, with the tokenizer of ``src`` (a checkout)."""
+    sys.path.insert(0, src)
+    from licscan.engine import fingerprints as fpr
+    from licscan.engine.tokens import tokenize
+
+    text = CASES[case](size)
+    t0 = time.perf_counter()
+    ts = tokenize(text, lang)
+    t1 = time.perf_counter()
+    try:
+        codes, dist = fpr.token_codes(ts)
+        if len(codes) > 20000:  # as Matcher._kgram_hashes does: numpy for big inputs
+            import numpy as np
+
+            fpr.kgram_hashes_np(np.asarray(codes, np.uint32), np.asarray(dist, np.int64)).tolist()
+        else:
+            fpr.kgram_hashes(codes, dist)
+        err = ""
+    except Exception as e:  # the old code crashes on surrogates: report it, do not stop
+        err = type(e).__name__
+    t2 = time.perf_counter()
+    return {"bytes": len(text.encode("utf-8", "surrogatepass")), "tokens": len(ts),
+            "tokenize": t1 - t0, "fingerprint": t2 - t1, "error": err,
+            "reason": getattr(ts, "fallback_reason", "") or ("fallback" if ts.fallback else "")}
+
+
+def measure(case: str, lang: str, size: int, src: str, limit: float) -> dict | None:
+    cmd = [sys.executable, __file__, "--one", json.dumps([case, lang, size, src])]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=limit, check=True)
+    except subprocess.TimeoutExpired:
+        return None
+    except subprocess.CalledProcessError as e:
+        return {"error": (e.stderr.strip().splitlines() or ["?"])[-1][:40]}
+    return json.loads(out.stdout)
+
+
+def checkout(rev: str, into: Path) -> str:
+    """The licscan package of ``rev``, extracted under ``into`` (for --before)."""
+    subprocess.run(f"git -C {ROOT} archive {rev} licscan | tar -x -C {into}", shell=True, check=True)
+    return str(into)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--one", help=argparse.SUPPRESS)
+    ap.add_argument("--langs", default=",".join(LANGS))
+    ap.add_argument("--cases", default=",".join(CASES))
+    ap.add_argument("--sizes", default="32768,1048576")
+    ap.add_argument("--limit", type=float, default=20.0, help="seconds per case before giving up")
+    ap.add_argument("--before", action="store_true", help="also time the code of --rev (32 KB cases)")
+    ap.add_argument("--rev", default="f9adde0", help="the code before the robustness work")
+    args = ap.parse_args()
+    if args.one:
+        print(json.dumps(run_one(*json.loads(args.one))))
+        return
+    langs, cases = args.langs.split(","), args.cases.split(",")
+    sizes = [int(s) for s in args.sizes.split(",")]
+    with tempfile.TemporaryDirectory() as tmp:
+        old = checkout(args.rev, Path(tmp)) if args.before else None
+        head = f"{'case':<14} {'lang':<10} {'bytes':>8} {'tokens':>8} {'tokenize':>9} {'fprint':>7} {'total':>7}"
+        print(head + (f" {'before':>8}" if old else "") + "  note")
+        worst = 0.0
+        for case in cases:
+            for lang in langs:
+                for size in sizes:
+                    r = measure(case, lang, size, str(ROOT), args.limit)
+                    if r is None:
+                        print(f"{case:<14} {lang:<10} {size:>8} {'':>8} {'>' + str(args.limit):>9}")
+                        worst = float("inf")
+                        continue
+                    if "tokens" not in r:
+                        print(f"{case:<14} {lang:<10} {size:>8}  crashed: {r['error']}")
+                        continue
+                    total = r["tokenize"] + r["fingerprint"]
+                    worst = max(worst, total) if size <= 1 << 20 else worst
+                    line = (f"{case:<14} {lang:<10} {r['bytes']:>8} {r['tokens']:>8} {r['tokenize']:>9.3f} "
+                            f"{r['fingerprint']:>7.3f} {total:>7.3f}")
+                    if old:
+                        b = measure(case, lang, size, old, args.limit) if size <= 32768 else None
+                        before = ("" if size > 32768 else f">{args.limit:.0f}" if b is None
+                                  else b.get("error") or f"{b['tokenize'] + b['fingerprint']:.3f}")
+                        line += f" {before:>8}"
+                    print(line + f"  {r['reason']}{'; ' + r['error'] if r['error'] else ''}", flush=True)
+        print(f"worst total for inputs <= 1 MB: {worst:.3f} s")
+
+
+if __name__ == "__main__":
+    main()
