@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
+from licscan.engine.fallback import fallback_tokens
+from licscan.engine.stream import ID, NO_GRAMMAR, NUM, PARSE_BUDGET, STR, SURROGATES, TokenStream  # noqa: F401 - the token API
 from licscan.languages import LANGUAGES, grammar
 
-ID, NUM, STR = "$ID", "$NUM", "$STR"
 
 _SKIP, _IDENT, _NUM, _STR, _KEEP, _DESCEND, _DROP_STMT, _REPARSE, _ANON = range(9)
 
@@ -49,56 +49,30 @@ MAX_DEPTH = 2000
 # Parse budget. tree-sitter has no time limit of its own and its error recovery is
 # quadratic on some inputs (30 KB of unclosed `/* ` took 40 s as C, C++ or Go), so
 # a parse that overruns is cancelled and the text goes through the linear fallback
-# tokenizer instead. The budget grows with the bytes the parse has got through, not
-# with the input's size: a pathological parse stalls (a few hundred bytes in the
-# first 0.3 s of `/* `), so it is cut after about PARSE_BUDGET_BASE seconds however
-# large the input, while normal code (~0.5 s per MB on a busy 2-core machine) has
-# four times the time it needs at every point of the file. A cut parse makes
-# build and scan tokenize one text differently, so the margin is wide on purpose.
-PARSE_BUDGET_BASE = 0.25
-"""Seconds any parse may take."""
-PARSE_BUDGET_PER_KB = 0.002
-"""Extra seconds per KB the parse has got through (2 s per MB)."""
-PARSE_BUDGET_CAP = 5.0
-"""Most seconds one parse may take, however far it has got."""
+# tokenizer instead. The budget counts work, not seconds: a time limit would cut
+# the same file at build time and not at scan time on a busier machine, and the two
+# would tokenize it differently. Two counts, both fixed for a given text:
+# - bytes the parser has read: normal code reads its text 1-1.3 times; the
+#   pathological parses re-read it from every error (50 MB read for 1 MB of `/* `
+#   before the first progress callback);
+# - progress callbacks per KB the parse has got through: 4-23 on 2,000 real files
+#   of 13 languages (bench corpus, 250 per language), about 34,000 on `/* ` runs.
+# Some recoveries do their quadratic work between callbacks (Python on `/*` lines:
+# 272 callbacks, 3.8 s for 8 KB), so a time cap stays as the last resort, ten times
+# what normal code needs. A text it cuts is `partial`, which the gate reports as
+# partly parsed rather than trusting a tokenization that may differ elsewhere.
+PARSE_READ_FACTOR = 6
+"""Bytes a parse may read per byte of text, besides PARSE_READ_BASE."""
+PARSE_READ_BASE = 256 * 1024
+PARSE_CALLS_BASE = 2000
+"""Progress callbacks any parse may make."""
+PARSE_CALLS_PER_KB = 400
+"""Extra callbacks per KB the parse has got through: 17 times the worst real file's rate."""
+PARSE_SECONDS_BASE = 0.25
+PARSE_SECONDS_PER_KB = 0.002
+"""The time cap: seconds any parse may take, plus seconds per KB it has got through."""
 _READ_CHUNK = 1 << 14
 """Bytes per read: how often a long lexer scan checks the budget."""
-
-NO_GRAMMAR = "no grammar"
-PARSE_BUDGET = "parse budget exceeded"
-"""``TokenStream.fallback_reason`` values."""
-
-
-@dataclass
-class TokenStream:
-    """Normalized tokens of one text, with raw text and 1-based line numbers."""
-
-    lang: str
-    norm: list[str] = field(default_factory=list)
-    raw: list[str] = field(default_factory=list)
-    lines: list[int] = field(default_factory=list)
-    fallback: bool = False
-    """True when the regex tokenizer was used (no grammar, or the parse was cut)."""
-    truncated: bool = False
-    """True when over-deep subtrees were skipped."""
-    fallback_reason: str = ""
-    """Why the fallback tokenizer was used: "" (it was not), NO_GRAMMAR or PARSE_BUDGET."""
-
-    @property
-    def partial(self) -> bool:
-        """True when the grammar gave up on this text (the parse overran its budget), so
-        its tokens are the fallback tokenizer's: cruder than those an index built
-        from a successful parse of the same code holds."""
-        return self.fallback_reason == PARSE_BUDGET
-
-    def __len__(self) -> int:
-        return len(self.norm)
-
-    def add(self, norm: str, raw: str, line: int) -> None:
-        self.norm.append(norm)
-        self.raw.append(raw)
-        self.lines.append(line)
-
 
 def tokenize(text: str, lang: str) -> TokenStream:
     """Tokenize ``text`` written in ``lang`` (a name from languages.LANGUAGES, or "text")."""
@@ -142,43 +116,47 @@ def _category(kind: str, named: bool, leaf: bool) -> int:
     return _KEEP if leaf else _DESCEND
 
 
-def parse_budget(nbytes: int) -> float:
-    """Seconds a parse may have taken by the time it reaches byte ``nbytes``."""
-    return min(PARSE_BUDGET_CAP, PARSE_BUDGET_BASE + PARSE_BUDGET_PER_KB * nbytes / 1024)
+def parse_budget(size: int, furthest: int) -> tuple[int, int]:
+    """(bytes a parse of ``size`` bytes may read, progress callbacks it may make by the
+    time it has got through ``furthest`` bytes)."""
+    return (PARSE_READ_BASE + PARSE_READ_FACTOR * size,
+            PARSE_CALLS_BASE + PARSE_CALLS_PER_KB * furthest // 1024)
 
 
 def _parse(lang: str, src: bytes) -> Any:
     """The tree of ``src``, or None when the parse overran ``parse_budget``."""
     parser = _parser(lang)
-    clock = time.perf_counter
-    start = clock()
-    furthest = 0
     size = len(src)
-
+    max_read = parse_budget(size, 0)[0]
+    read_bytes = calls = furthest = 0
     cut = False
+    start = time.perf_counter()
 
-    def over() -> bool:
-        nonlocal cut
-        cut = cut or clock() - start > parse_budget(furthest)
-        return cut
+    def late() -> bool:
+        return time.perf_counter() - start > PARSE_SECONDS_BASE + PARSE_SECONDS_PER_KB * furthest / 1024
 
     # tree-sitter calls back on progress only when it reads through a callback (it
     # ignores the progress callback for a bytestring), with (byte offset, has error),
-    # and only between tokens: lexing one unclosed comment of 1 MB scans to the end
-    # and took 3 s before the first call. So reads check the budget too, and once it
-    # is spent they end the text, which ends that scan.
+    # and only between tokens: lexing one unclosed comment scans to the end of the
+    # text first. So reads count against the budget too, and once it is spent they
+    # end the text, which ends that scan.
     def read(offset: int, _point: Any) -> bytes:
+        nonlocal read_bytes, cut
+        cut = cut or read_bytes > max_read or late()
         # Chunks end on character boundaries: a cut parse given the end of the text
         # in the middle of a character crashed the process.
-        end = offset if over() else offset + _READ_CHUNK
+        end = offset if cut else min(size, offset + _READ_CHUNK)
         while end < size and 0x80 <= src[end] < 0xC0:
             end += 1
+        read_bytes += max(0, end - offset)
         return src[offset:end]
 
     def progress(offset: int, _has_error: bool) -> bool:
-        nonlocal furthest
+        nonlocal calls, furthest, cut
+        calls += 1
         furthest = max(furthest, offset)  # error recovery may step back
-        return over()
+        cut = cut or read_bytes > max_read or calls > parse_budget(size, furthest)[1] or late()
+        return cut
 
     try:
         tree = parser.parse(read, progress_callback=progress)
@@ -198,14 +176,13 @@ def _parse(lang: str, src: bytes) -> Any:
 # - tree-sitter-bash 0.25's scanner segfaults on some texts holding a code point
 #   beyond plane 3 (planes 4-13 are unassigned, 14 holds tags, 15-16 private use),
 #   e.g. `{({\U000CF3C2(4({`; seen from U+60000 on, never below U+50000.
-_SURROGATES = re.compile("[\ud800-\udfff]")
 _ASTRAL = re.compile("[\U00040000-\U0010FFFF]")
 
 
 def _grammar_input(lang: str, text: str, src: bytes) -> bytes:
     safe = text
-    if _SURROGATES.search(safe):
-        safe = _SURROGATES.sub("\ufffd", safe)
+    if SURROGATES.search(safe):
+        safe = SURROGATES.sub("\ufffd", safe)
     if lang == "bash" and _ASTRAL.search(safe):
         safe = _ASTRAL.sub("\U0001F600", safe)
     return src if safe is text else safe.encode("utf-8")
@@ -278,118 +255,3 @@ def _tree_sitter_tokens(text: str, lang: str) -> TokenStream:
 def _categories_is_string(node: Any) -> bool:
     kind = node.type
     return node.is_named and any(p in kind for p in _STR_PARTS)
-
-
-# --------------------------------------------------------------------------- fallback
-
-_FALLBACK_KEYWORDS = frozenset(
-    """if else elif elsif unless then fi for foreach while until do done end case esac switch
-    default break continue return goto function func fun fn def sub proc lambda let var val
-    local my our const static public private protected class struct enum interface trait impl
-    module package import use require include from new delete try catch finally throw throws
-    raise rescue ensure begin yield async await in of not and or is as with nil null none
-    true false self this super void int char long short float double bool unsigned signed
-    typedef extern object when match where type""".split()
-)
-# Where each token starts. Comments and strings that can fail to close (`/*`, quotes)
-# are only recognised by their opening here and scanned with str.find or a
-# backtrack-free regex: the old single regex (`/\*.*?\*/`, `"(?:\\.|...)*"`)
-# re-scanned to the end of the text at every unclosed opening, which is quadratic
-# (30 KB of `/* ` took 7 s). Alternatives and their order are the old regex's, so
-# closed comments and strings give the same tokens as before.
-_FALLBACK_PATTERN = r"""(?P<block>/\*)
-      |(?P<comment>//[^\n]*|\#[^\n]*|^[ \t]*--[^\n]*|^[ \t]*;[^\n]*)
-      |(?P<quote>["'`])
-      |(?P<num>\b\d[\w.]*)
-      |(?P<word>[A-Za-z_$@][\w$]*)
-      |(?P<op>==|!=|<=|>=|&&|\|\||<<|>>|->|=>|::|\+\+|--|\+=|-=|\*=|/=|[^\s\w])"""
-_FALLBACK_RE = re.compile(_FALLBACK_PATTERN, re.M | re.X)
-# Once no `*/` is left, `/*` is two operators, as an unclosed one is: this form
-# needs no restart at each of them (1 MB of `/* ` is 660,000 of them).
-_FALLBACK_OPEN_RE = re.compile(_FALLBACK_PATTERN.replace(r"(?P<block>/\*)", r"(?P<block>(?!))"),
-                               re.M | re.X)
-# A quoted string's body: escapes (which may escape a newline) or any other character
-# but the quote, a backslash or a newline. The two alternatives never start alike,
-# so the match is a single forward pass.
-_BODY = {q: re.compile(r"(?:\\.|[^%s\\\n])*" % q, re.S) for q in "\"'"}
-
-
-def fallback_tokens(text: str, lang: str = "text") -> TokenStream:
-    """Language-agnostic tokenizer for files without a grammar, linear in the text.
-
-    Knows the common comment syntaxes and a union of common keywords; every
-    other word is an identifier. Cruder than a grammar, but still survives
-    renaming and reformatting.
-    """
-    out = TokenStream(lang, fallback=True, fallback_reason=NO_GRAMMAR)
-    norm, raws, lines = out.norm.append, out.raw.append, out.lines.append
-    keywords = _FALLBACK_KEYWORDS
-    count = text.count
-    line = 1
-    counted = 0  # text[:counted] has had its newlines counted
-    # Where the last unclosed opening of each kind stopped scanning: any later opening
-    # of that kind before that point is unclosed too (see _quoted), so it is not
-    # scanned again. That is what keeps the tokenizer linear.
-    no_close = {'"': -1, "'": -1, "`": -1}
-    regex = _FALLBACK_RE
-    pos = 0
-    while pos >= 0:
-        resume = -1
-        for m in regex.finditer(text, pos):
-            kind = m.lastgroup
-            if kind == "comment":
-                continue
-            start = m.start()
-            line += count("\n", counted, start)
-            counted = start
-            tok = m.group()
-            if kind == "word":
-                norm(tok if tok in keywords else ID)
-            elif kind == "op":
-                # A lone surrogate (text decoded with surrogateescape) cannot be encoded,
-                # stored or hashed: its normalized form is the replacement character.
-                norm("\ufffd" if tok >= "\ud800" and _SURROGATES.match(tok) else tok)
-            elif kind == "num":
-                norm(NUM)
-            elif kind == "block":
-                end = text.find("*/", start + 2)
-                if end >= 0:
-                    resume = end + 2
-                    break
-                regex = _FALLBACK_OPEN_RE  # no `*/` after here, so after no later `/*`
-                resume = start  # to read `/*` again as operators
-                break
-            else:  # quote
-                end = _quoted(text, start, no_close) if start >= no_close[tok] else -1
-                if end < 0:
-                    norm(tok)  # an unclosed quote is an operator
-                else:
-                    tok = text[start:end]
-                    norm(STR)
-                    resume = end
-            raws(tok)
-            lines(line)
-            if resume >= 0:
-                break
-        pos = resume
-    return out
-
-
-def _quoted(text: str, start: int, no_close: dict[str, int]) -> int:
-    """End of the string literal opening at ``start``, or -1 if it does not close.
-
-    On failure, records where the scan stopped: every character the scan passed
-    was either the start of a step or the escaped half of a ``\\x`` pair, so a
-    later opening before that point takes the same steps from the next character
-    on and fails at the same place."""
-    q = text[start]
-    if q == "`":
-        end = text.find("`", start + 1)
-        if end < 0:
-            no_close[q] = len(text)
-        return end + 1 if end >= 0 else -1
-    stop = _BODY[q].match(text, start + 1).end()
-    if stop < len(text) and text[stop] == q:
-        return stop + 1
-    no_close[q] = stop
-    return -1

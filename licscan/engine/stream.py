@@ -1,0 +1,48 @@
+"""A normalized token stream: what tokenizers produce and fingerprints consume."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import re
+
+ID, NUM, STR = "$ID", "$NUM", "$STR"
+"""What identifiers, numbers and strings normalize to."""
+SURROGATES = re.compile("[\ud800-\udfff]")
+"""Lone surrogates (text decoded with surrogateescape): no token may keep one in its
+normalized form, which is stored and hashed as UTF-8."""
+
+NO_GRAMMAR = "no grammar"
+PARSE_BUDGET = "parse budget exceeded"
+"""``TokenStream.fallback_reason`` values."""
+
+
+@dataclass
+class TokenStream:
+    """Normalized tokens of one text, with raw text and 1-based line numbers."""
+
+    lang: str
+    norm: list[str] = field(default_factory=list)
+    raw: list[str] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+    fallback: bool = False
+    """True when the regex tokenizer was used (no grammar, or the parse was cut)."""
+    truncated: bool = False
+    """True when over-deep subtrees were skipped."""
+    fallback_reason: str = ""
+    """Why the fallback tokenizer was used: "" (it was not), NO_GRAMMAR or PARSE_BUDGET."""
+
+    @property
+    def partial(self) -> bool:
+        """True when the grammar gave up on this text (the parse overran its budget), so
+        its tokens are the fallback tokenizer's: cruder than those an index built
+        from a successful parse of the same code holds."""
+        return self.fallback_reason == PARSE_BUDGET
+
+    def __len__(self) -> int:
+        return len(self.norm)
+
+    def add(self, norm: str, raw: str, line: int) -> None:
+        self.norm.append(norm)
+        self.raw.append(raw)
+        self.lines.append(line)
