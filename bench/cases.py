@@ -12,6 +12,10 @@ tree-sitter, then turned into one case file each:
      modified, and one new statement inserted
   d  a block of >= 6-8 lines (consecutive statements) copied into new, generated,
      unrelated code
+  e  renamed-deep: b, plus the called helper functions and the fields (bench/variants.py)
+  f  chat snippet: 4-8 lines of a function, half of them renamed (bench/variants.py)
+
+Held-out packages (bench/heldout.py) give cases only in the evaluation run (DEFAULT_SEED).
 
 Negatives (any finding is a false positive):
 
