@@ -564,7 +564,7 @@ def summarize(a, set_name, cases, scores, sweep_runs, sweep_s, copyleft, held, p
                                   "held out (indexed)": [t.name for t in held],
                                   "permissive (negatives)": [t.name for t in permissive],
                                   "base": [t.name for t in base]},
-                          tables=tables, notes=notes)
+                          tables=tables, notes=notes, commit=a.commit)
     print(f"appended '{head}' to {a.results}")
 
 
@@ -603,6 +603,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     t_start = time.perf_counter()
+    from report import git_commit
+
+    a.commit = git_commit(ROOT)  # the code that runs: taken now, not when the results are appended
     load0 = " ".join(f"{x:.2f}" for x in os.getloadavg())
     set_name = "quick" if a.quick else "accuracy"
     per_class = a.per_class or (40 if a.quick else 200)

@@ -96,9 +96,12 @@ def git_commit(root: Path) -> str:
 
 
 def append_results(path: Path, *, root: Path, seed: int, set_name: str, command: str, corpus: dict[str, list[str]],
-                   tables: list[tuple[str, list[str]]], notes: list[str]) -> str:
-    """Append one self-contained section to RESULTS.md (created with a heading if missing); its heading."""
-    commit = git_commit(root)
+                   tables: list[tuple[str, list[str]]], notes: list[str], commit: str | None = None) -> str:
+    """Append one self-contained section to RESULTS.md (created with a heading if missing); its heading.
+
+    ``commit``: the one taken when the run started (a commit made during a long run is not
+    the code that ran); HEAD now when not given."""
+    commit = commit or git_commit(root)
     heading = f"## {dt.date.today().isoformat()} {commit[:12]}{'+dirty' if commit.endswith('+dirty') else ''} seed {seed}"
     lines = ["", heading, "", f"* set: `{set_name}`; command: `{command}`", f"* commit: `{commit}`"]
     for role, trees in corpus.items():
