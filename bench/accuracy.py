@@ -534,40 +534,6 @@ def run_licscan(label: str, a, set_name: str, copyleft: list[Tree], base: list[T
     return perf, scores, found
 
 
-def summarize(a, set_name, cases, scores, sweep_runs, sweep_s, copyleft, held, permissive, base, use_held,
-              argv) -> None:
-    """Print the one summary table (and the jscpd sweep), and append them to RESULTS.md."""
-    from jscpd_sweep import best_per_group, neg_fp
-    from report import append_results, groups, summary_lines, sweep_lines
-
-    excluded = {c.id for c in cases if c.cls == "neg" and copied_elsewhere(c.origin, c.source_path)}
-    lic_fp = neg_fp(cases, scores["licscan"], excluded)[0]
-    best = best_per_group(groups(cases, CLASSES), sweep_runs, cases, excluded, lic_fp) if sweep_runs else None
-    held_names = [t.name for t in held] if use_held else []
-    tab = summary_lines(cases, CLASSES, scores, excluded, best, held_names)
-    tables = [("Recall per class (tuning packages, then held-out packages) and false positives", tab)]
-    if sweep_runs:
-        tables.append(("jscpd settings swept (corpus + cases; 'jscpd best' = best recall with neg FP <= "
-                       f"licscan's {lic_fp})", sweep_lines(cases, CLASSES, sweep_runs, excluded, sweep_s)))
-    for title, t in tables:
-        print()
-        print(title)
-        print("\n".join(t))
-    if a.no_results:
-        return
-    cmd = "python bench/accuracy.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    notes = [f"held-out cases: {'yes' if use_held else 'no (tuning run)'}",
-             "jscpd column: its default setting (weak mode, --ignore-identifiers --ignore-literals, "
-             "min-tokens 50, min-lines 5) over corpus + cases + permissive trees"]
-    head = append_results(a.results, root=ROOT, seed=a.seed, set_name=set_name, command=cmd.strip(),
-                          corpus={"copyleft (indexed)": [t.name for t in copyleft],
-                                  "held out (indexed)": [t.name for t in held],
-                                  "permissive (negatives)": [t.name for t in permissive],
-                                  "base": [t.name for t in base]},
-                          tables=tables, notes=notes, commit=a.commit)
-    print(f"appended '{head}' to {a.results}")
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small corpus and 40 cases per class")
@@ -698,7 +664,12 @@ def main(argv: list[str] | None = None) -> int:
     else:
         perf.pop("jscpd")
     print_tables([c for c in cases if not c.extra.get("held_out")], scores, perf)
-    summarize(a, set_name, cases, scores, sweep_runs, sweep_s, copyleft, held, permissive, base, use_held, argv)
+    from report import summarize
+
+    excluded = {c.id for c in cases if c.cls == "neg" and copied_elsewhere(c.origin, c.source_path)}
+    summarize(a, ROOT, set_name, cases, CLASSES, excluded, scores, sweep_runs, sweep_s,
+              {"copyleft (indexed)": copyleft, "held out (indexed)": held, "permissive (negatives)": permissive,
+               "base": base}, use_held, argv)
     if neg_files:
         print_file_negatives(neg_files, permissive, file_fp)
     res_path = a.cache / f"results-accuracy-{set_name}.json"

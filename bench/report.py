@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import subprocess
+import sys
 from pathlib import Path
 
-from jscpd_sweep import Best, neg_fp, recall
+from jscpd_sweep import Best, best_per_group, neg_fp, recall
 
 LABELS = {"a": "a reformatted", "b": "b renamed+literals", "c": "c statements edited", "d": "d block in new code",
           "e": "e renamed-deep", "f": "f chat snippet 4-8 lines"}
@@ -114,3 +115,33 @@ def append_results(path: Path, *, root: Path, seed: int, set_name: str, command:
     with path.open("a") as fh:
         fh.write("\n".join(lines) + "\n")
     return heading
+
+
+def summarize(a, root: Path, set_name: str, cases, classes: tuple[str, ...], excluded: set[str],
+              scores: dict[str, dict[str, dict]], sweep_runs: dict[str, dict[str, dict]], sweep_s: dict[str, float],
+              corpus: dict[str, list], use_held: bool, argv: list[str] | None) -> None:
+    """Print the one summary table (and the jscpd sweep), and append them to RESULTS.md
+    (``a``: accuracy.py's arguments; ``corpus``: trees by role; ``excluded``: negatives known
+    to be copied into the corpus)."""
+    lic_fp = neg_fp(cases, scores["licscan"], excluded)[0]
+    best = best_per_group(groups(cases, classes), sweep_runs, cases, excluded, lic_fp) if sweep_runs else None
+    held_names = [t.name for t in corpus.get("held out (indexed)", [])] if use_held else []
+    tables = [("Recall per class (tuning packages, then held-out packages) and false positives",
+               summary_lines(cases, classes, scores, excluded, best, held_names))]
+    if sweep_runs:
+        tables.append(("jscpd settings swept (corpus + cases; 'jscpd best' = best recall with neg FP <= "
+                       f"licscan's {lic_fp})", sweep_lines(cases, classes, sweep_runs, excluded, sweep_s)))
+    for title, t in tables:
+        print()
+        print(title)
+        print("\n".join(t))
+    if a.no_results:
+        return
+    cmd = "python bench/accuracy.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    notes = [f"held-out cases: {'yes' if use_held else 'no (tuning run)'}",
+             "jscpd column: its default setting (weak mode, --ignore-identifiers --ignore-literals, "
+             "min-tokens 50, min-lines 5) over corpus + cases + permissive trees"]
+    head = append_results(a.results, root=root, seed=a.seed, set_name=set_name, command=cmd.strip(),
+                          corpus={role: [t.name for t in trees] for role, trees in corpus.items()},
+                          tables=tables, notes=notes, commit=a.commit)
+    print(f"appended '{head}' to {a.results}")

@@ -94,3 +94,25 @@ def test_sweep_grid_and_rule() -> None:
     assert (b.label, b.recall, b.within) == ("strict", 0.5, True)
     b = best_per_group({"a": pos}, runs, pos + neg, set(), licscan_fp=1)["a"]
     assert (b.label, b.recall, b.within) == ("loose", 1.0, True)
+
+
+def test_summary_table_and_results_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from types import SimpleNamespace
+
+    from report import summarize
+
+    pos = [Case("p1", "a", "c", "a/p1.c", 1, 9, "t/x.c", 1, 9, "t"),
+           Case("h1", "f", "c", "f/h1.c", 1, 5, "h/y.c", 3, 7, "h", {"held_out": True})]
+    neg = [Case("n1", "neg", "c", "neg/n1.c", 1, 9, "u/y.c", 1, 9, "u")]
+    scores = {"licscan": {"p1": {"detected": True}, "h1": {"detected": False}, "n1": {"fp": False}},
+              "jscpd": {"p1": {"detected": False}, "h1": {"detected": False}, "n1": {"fp": False}}}
+    runs = {"weak t20 l3": {"p1": {"detected": True}, "h1": {"detected": True}, "n1": {"fp": True}}}
+    tree = SimpleNamespace(name="h_1.0")
+    a = SimpleNamespace(no_results=False, results=tmp_path / "RESULTS.md", seed=7, commit="abc123")
+    summarize(a, tmp_path, "quick", pos + neg, ("a", "f"), set(), scores, runs, {"weak t20 l3": 1.0},
+              {"held out (indexed)": [tree]}, True, ["--quick"])
+    text = (tmp_path / "RESULTS.md").read_text()
+    assert text.startswith("# Benchmark results") and "seed 7" in text and "`abc123`" in text
+    assert "| a reformatted | 1 | 100.0% | 0.0% | 100.0% | weak t20 l3 (1) **FP > licscan** |" in text
+    assert "**held-out packages** (h_1.0)" in text and "| f chat snippet 4-8 lines | 1 | 0.0% |" in text
+    assert "recall per class" in capsys.readouterr().out.lower()
