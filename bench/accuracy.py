@@ -652,15 +652,17 @@ def main(argv: list[str] | None = None) -> int:
             file_fp["jscpd"] = dict(jfp)
         perf["jscpd"].update(total_s=f"{jr.seconds:.1f}", scan_rss=f"{jr.maxrss_kb / 1024:.0f}")
         if not a.no_sweep:
-            from jscpd_sweep import grid
+            from jscpd_sweep import grid, run_sweep
 
-            for st in grid(a.jscpd_sweep, quick=a.quick):
+            def one(st):
+                # corpus + cases only: the permissive trees feed the file table, and double a run
                 sr = peer_jscpd.run([t.path for t in copyleft] + case_dirs, langs=langs, extra=st.args(), exe=exe,
                                     isolate=[[t.path for t in copyleft], case_dirs])
-                sf = jscpd_found(sr.clones, casedir, truth)
-                sweep_runs[st.label] = {c.id: score_case(c, sf.get(c.file, []), truth) for c in cases}
-                sweep_s[st.label] = sr.seconds
                 print(f"jscpd sweep {st.label}: {len(sr.clones)} clones, {sr.seconds:.1f}s, exit {sr.returncode}")
+                sf = jscpd_found(sr.clones, casedir, truth)
+                return {c.id: score_case(c, sf.get(c.file, []), truth) for c in cases}, sr.seconds
+
+            sweep_runs, sweep_s = run_sweep(grid(a.jscpd_sweep, quick=a.quick), one)
     else:
         perf.pop("jscpd")
     print_tables([c for c in cases if not c.extra.get("held_out")], scores, perf)

@@ -84,6 +84,7 @@ def test_held_out_filter_and_default() -> None:
 
 
 def test_sweep_grid_and_rule() -> None:
+    assert len(grid(None, quick=False)) == 12
     g = grid("mode=weak;min-tokens=20,50;min-lines=3", quick=True)
     assert [s.label for s in g] == ["weak t20 l3", "weak t50 l3"]
     pos = [Case("p1", "a", "c", "a/p1.c", 1, 9, "t/x.c", 1, 9, "t"), Case("p2", "a", "c", "a/p2.c", 1, 9, "t/x.c", 1, 9, "t")]
