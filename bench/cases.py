@@ -1750,11 +1750,11 @@ def load_cases(out: Path) -> list[Case]:
 def summary_table(cases: list[Case]) -> str:
     by = defaultdict(Counter)
     for c in cases:
-        by[c.cls][c.lang] += 1
+        by[c.cls + (" held" if c.extra.get("held_out") else "")][c.lang] += 1
     langs = sorted({c.lang for c in cases})
-    lines = [f"{'class':<6}" + "".join(f"{lang:>11}" for lang in langs) + f"{'total':>8}"]
-    for cls in sorted(by, key=lambda x: (len(x) > 1, x)):
-        lines.append(f"{cls:<6}" + "".join(f"{by[cls][lang]:>11}" for lang in langs) + f"{sum(by[cls].values()):>8}")
+    lines = [f"{'class':<8}" + "".join(f"{lang:>11}" for lang in langs) + f"{'total':>8}"]
+    for cls in sorted(by, key=lambda x: (len(x.split()[0]) > 1, "held" in x, x)):
+        lines.append(f"{cls:<8}" + "".join(f"{by[cls][lang]:>11}" for lang in langs) + f"{sum(by[cls].values()):>8}")
     return "\n".join(lines)
 
 
