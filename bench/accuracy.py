@@ -583,7 +583,7 @@ def main(argv: list[str] | None = None) -> int:
     use_held = wanted(a.seed, a.held_out) and bool(held)
     permissive = fetch_all(packages(set_name, "permissive"), a.cache)
     base = [] if a.no_base else fetch_all(packages(set_name, "base"), a.cache)
-    casedir = a.cache / f"cases-{set_name}-s{a.seed}-n{per_class}-neg{negs}{'-held' if use_held else ''}-v16"
+    casedir = a.cache / f"cases-{set_name}-s{a.seed}-n{per_class}-neg{negs}{'-held' if use_held else ''}-v16b"
     if a.regen or not (casedir / "cases.json").is_file():
         import shutil
 

@@ -1689,7 +1689,7 @@ def generate(copyleft: list[Tree], permissive: list[Tree], out: Path, *, per_cla
         # the new classes draw from functions past that pool, with their own random streams,
         # so classes a-d of a tuning seed are the very cases of the earlier rounds
         seen = {(f.source_path, f.start) for f in pool}
-        more = sample_functions(copyleft, lang, n0 + int(q[lang] * len(new_classes) * 3) + 10,
+        more = sample_functions(copyleft, lang, n0 + int(q[lang] * len(new_classes) * 4) + 10,
                                 random.Random(f"{seed}-{lang}"))
         more = [f for f in more if (f.source_path, f.start) not in seen]
         random.Random(f"{seed}-{lang}-new").shuffle(more)
@@ -1700,7 +1700,7 @@ def generate(copyleft: list[Tree], permissive: list[Tree], out: Path, *, per_cla
         hlangs = available_langs(list(held_out))
         hq = quotas(held_per_class, hlangs)
         for lang in hlangs:
-            pool = held_out_pool(list(held_out), list(copyleft), lang, hq[lang] * len(CLASSES) * 3 + 10, seed, log=log)
+            pool = held_out_pool(list(held_out), list(copyleft), lang, hq[lang] * len(CLASSES) * 4 + 10, seed, log=log)
             _fill(pool, CLASSES, hq[lang], lang, seed, out, trees, cases, tag="h", extra={"held_out": True}, log=log)
     # negatives: permissive functions, verbatim
     if permissive:

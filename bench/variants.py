@@ -16,8 +16,8 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from cases import (FUNC_TYPES, LITERAL_TYPES, Func, _apply_edits, _change_literal, _new_name, _rename_targets,
-                   _strip_wrapper, dedent_lines, func_name, local_names, make_b, parse_func, parser, walk)
+from cases import (COMMENTS, FUNC_TYPES, LITERAL_TYPES, Func, _apply_edits, _change_literal, _new_name, _rename_targets,
+                   _strip_wrapper, dedent_lines, func_name, leaves, local_names, make_b, parse_func, parser, walk)
 
 # Members of library types that a person who renames a copied function keeps, because the
 # code would not build or run otherwise (st_size, length, push, ...).
@@ -176,20 +176,36 @@ def make_e(f: Func, rng: random.Random, source_file: Path) -> str | None:
     return _strip_wrapper(_apply_edits(src, edits), pre_lines, wrapped)
 
 
-_TOKEN = re.compile(r"[A-Za-z_$][A-Za-z0-9_]*|\d+|[^\sA-Za-z0-9_]")
+def _prose_rows(f: Func) -> tuple[set[int], dict[int, int]]:
+    """(lines of ``f.text`` that are comment or docstring, code tokens per line), 0-based."""
+    src, fn, pre, _ = parse_func(f)
+    if fn is None:
+        return set(), {}
+    prose: set[int] = set()
+    for n in walk(fn):
+        docstring = n.type == "expression_statement" and n.named_child_count == 1 \
+            and n.named_children[0].type in ("string", "string_literal", "encapsed_string")
+        if n.type in COMMENTS or docstring:
+            prose.update(range(n.start_point[0] - pre, n.end_point[0] - pre + 1))
+    toks: dict[int, int] = {}
+    for t in leaves(fn):
+        toks[t.start_point[0] - pre] = toks.get(t.start_point[0] - pre, 0) + 1
+    return prose, toks
 
 
 def make_f(f: Func, rng: random.Random) -> tuple[str, int, int, dict] | None:
     """A 4-8 line chat snippet: (dedented text, first source line, last source line, extra).
 
     The window is whole lines of the function body (not its first or last line), with at
-    least 20 tokens and at most one line that is only a brace, so it reads like code a
-    person would paste. Half of the snippets come from a renamed copy (class b's renaming;
-    it keeps the line count, so the source lines stay the same).
+    least 20 code tokens (tree-sitter leaves, comments not counted), at most one line that
+    is a comment, a docstring or blank, and at most one that is only a brace: code a person
+    would paste, not a comment block. Half of the snippets come from a renamed copy (class
+    b's renaming; it keeps the line count, so the source lines stay the same).
     """
     flines = f.text.split("\n")
     if len(flines) < 7:
         return None
+    prose, toks = _prose_rows(f)
     renamed = rng.random() < 0.5
     body = flines
     if renamed:
@@ -206,12 +222,15 @@ def make_f(f: Func, rng: random.Random) -> tuple[str, int, int, dict] | None:
     starts = list(range(1, len(flines) - k))  # skip the header line; the window ends before the last line
     rng.shuffle(starts)
     for s in starts:
+        rows = range(s, s + k)
         win = flines[s:s + k]
-        if not win[0].strip() or not win[-1].strip():
+        if not win[0].strip() or not win[-1].strip() or s in prose or s + k - 1 in prose:
             continue
-        if sum(1 for ln in win if ln.strip() in ("{", "}", "};", "})", "") ) > 1:
+        if sum(1 for r in rows if r in prose or not flines[r].strip()) > 1:
             continue
-        if len(_TOKEN.findall("\n".join(win))) < 20:
+        if sum(1 for ln in win if ln.strip() in ("{", "}", "};", "})")) > 1:
+            continue
+        if sum(toks.get(r, 0) for r in rows) < 20:
             continue
         text = "\n".join(dedent_lines(body[s:s + k])) + "\n"
         return text, f.start + s, f.start + s + k - 1, {"renamed": renamed, "lines": k}
