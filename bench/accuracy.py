@@ -32,7 +32,7 @@ for p in (str(ROOT), str(BENCH)):
     if p not in sys.path:
         sys.path.insert(0, p)
 
-from cases import CLASSES, Case, generate, lang_of, load_cases, summary_table  # noqa: E402
+from cases import CLASSES, DEFAULT_SEED, Case, generate, held_per_class, lang_of, load_cases, summary_table  # noqa: E402
 from corpus import EXT_LANG, Tree, default_cache, fetch_all, iter_files, packages  # noqa: E402
 
 
@@ -320,7 +320,7 @@ def print_tables(cases, tools: dict[str, dict[str, dict]], perf: dict[str, dict]
     hdr = f"{'class':<28}{'n':>5}" + "".join(f"{t + ' recall':>16}{'any src':>9}" for t in names)
     print(hdr)
     print("-" * len(hdr))
-    labels = {"a": "a reformatted", "b": "b renamed+literals", "c": "c statements edited", "d": "d block in new code"}
+    from report import LABELS as labels
     tot = Counter()
     for cls in CLASSES:
         if cls not in aggs[names[0]]:
@@ -540,7 +540,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, default=default_cache())
     ap.add_argument("--per-class", type=int, default=None)
     ap.add_argument("--negatives", type=int, default=None)
-    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--seed", type=int, default=DEFAULT_SEED,
+                    help="default %(default)s, the evaluation seed: never tune on it (bench/README.md)")
+    ap.add_argument("--held-out", action=argparse.BooleanOptionalAction, default=None,
+                    help="cases from the held-out packages too (default: only with the default seed)")
+    ap.add_argument("--jscpd-sweep", default=None, metavar="SPEC",
+                    help="jscpd settings to sweep, e.g. 'mode=weak,mild;min-tokens=20,50;min-lines=3,5'")
+    ap.add_argument("--no-sweep", action="store_true", help="run jscpd with its default setting only")
+    ap.add_argument("--results", type=Path, default=BENCH / "RESULTS.md", help="append the summary here")
+    ap.add_argument("--no-results", action="store_true", help="do not append to the results file")
     ap.add_argument("--workers", type=int, default=0, help="index build workers (default: all cores)")
     ap.add_argument("--licenses", action="store_true", help="detect licenses during the build (slow; not needed for matching)")
     ap.add_argument("--reuse-index", action="store_true", help="reuse an index built by an earlier run")
@@ -561,23 +569,33 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     t_start = time.perf_counter()
+    from report import git_commit
+
+    a.commit = git_commit(ROOT)  # the code that runs: taken now, not when the results are appended
     load0 = " ".join(f"{x:.2f}" for x in os.getloadavg())
     set_name = "quick" if a.quick else "accuracy"
     per_class = a.per_class or (40 if a.quick else 200)
     negs = a.negatives if a.negatives is not None else (60 if a.quick else 200)
-    copyleft = fetch_all(packages(set_name, "copyleft"), a.cache)
+    from heldout import split, wanted
+
+    copyleft = fetch_all(packages(set_name, "copyleft"), a.cache)  # all indexed, held-out packages too
+    tuning, held = split(copyleft)
+    use_held = wanted(a.seed, a.held_out) and bool(held)
     permissive = fetch_all(packages(set_name, "permissive"), a.cache)
     base = [] if a.no_base else fetch_all(packages(set_name, "base"), a.cache)
-    casedir = a.cache / f"cases-{set_name}-s{a.seed}-n{per_class}-neg{negs}"
+    casedir = a.cache / f"cases-{set_name}-s{a.seed}-n{per_class}-neg{negs}{'-held' if use_held else ''}-v16b"
     if a.regen or not (casedir / "cases.json").is_file():
         import shutil
 
         shutil.rmtree(casedir, ignore_errors=True)
         t0 = time.perf_counter()
-        generate(copyleft, permissive, casedir, per_class=per_class, negatives=negs, seed=a.seed)
+        generate(tuning, permissive, casedir, per_class=per_class, negatives=negs, seed=a.seed,
+                 held_out=held if use_held else [], held_per_class=held_per_class(per_class))
         print(f"generated cases in {time.perf_counter() - t0:.1f}s")
     cases = load_cases(casedir)
     print(f"corpus ({set_name}): {', '.join(t.name for t in copyleft)}")
+    print(f"held-out packages (indexed; cases {'drawn' if use_held else 'NOT drawn: a tuning run'}): "
+          f"{', '.join(t.name for t in held) or 'none'}; seed {a.seed}")
     print(f"negatives from: {', '.join(t.name for t in permissive)}")
     print(f"base code (--base): {', '.join(t.name for t in base) or 'none'}")
     print(f"cases: {casedir}")
@@ -604,6 +622,8 @@ def main(argv: list[str] | None = None) -> int:
         if found is not None:
             file_fp[label] = found
     perf["jscpd"] = {}
+    sweep_runs: dict[str, dict[str, dict]] = {}
+    sweep_s: dict[str, float] = {}
     # ---- jscpd
     if not a.no_jscpd:
         import peer_jscpd
@@ -631,9 +651,27 @@ def main(argv: list[str] | None = None) -> int:
                         jfp[x].append({"source_path": truth.name_of(y), "lines": [x0, x1]})
             file_fp["jscpd"] = dict(jfp)
         perf["jscpd"].update(total_s=f"{jr.seconds:.1f}", scan_rss=f"{jr.maxrss_kb / 1024:.0f}")
+        if not a.no_sweep:
+            from jscpd_sweep import grid, run_sweep
+
+            def one(st):
+                # corpus + cases only: the permissive trees feed the file table, and double a run
+                sr = peer_jscpd.run([t.path for t in copyleft] + case_dirs, langs=langs, extra=st.args(), exe=exe,
+                                    isolate=[[t.path for t in copyleft], case_dirs])
+                print(f"jscpd sweep {st.label}: {len(sr.clones)} clones, {sr.seconds:.1f}s, exit {sr.returncode}")
+                sf = jscpd_found(sr.clones, casedir, truth)
+                return {c.id: score_case(c, sf.get(c.file, []), truth) for c in cases}, sr.seconds
+
+            sweep_runs, sweep_s = run_sweep(grid(a.jscpd_sweep, quick=a.quick), one)
     else:
         perf.pop("jscpd")
-    print_tables(cases, scores, perf)
+    print_tables([c for c in cases if not c.extra.get("held_out")], scores, perf)
+    from report import summarize
+
+    excluded = {c.id for c in cases if c.cls == "neg" and copied_elsewhere(c.origin, c.source_path)}
+    summarize(a, ROOT, set_name, cases, CLASSES, excluded, scores, sweep_runs, sweep_s,
+              {"copyleft (indexed)": copyleft, "held out (indexed)": held, "permissive (negatives)": permissive,
+               "base": base}, use_held, argv)
     if neg_files:
         print_file_negatives(neg_files, permissive, file_fp)
     res_path = a.cache / f"results-accuracy-{set_name}.json"

@@ -12,6 +12,10 @@ tree-sitter, then turned into one case file each:
      modified, and one new statement inserted
   d  a block of >= 6-8 lines (consecutive statements) copied into new, generated,
      unrelated code
+  e  renamed-deep: b, plus the called helper functions and the fields (bench/variants.py)
+  f  chat snippet: 4-8 lines of a function, half of them renamed (bench/variants.py)
+
+Held-out packages (bench/heldout.py) give cases only in the evaluation run (DEFAULT_SEED).
 
 Negatives (any finding is a false positive):
 
@@ -674,7 +678,7 @@ def _change_literal(s: str, lang: str, rng: random.Random) -> str | None:
         if not words:
             return None
         body = m.group(3)
-        for w in set(words[:3]):
+        for w in dict.fromkeys(words[:3]):  # not a set: its order changes with PYTHONHASHSEED
             body = re.sub(rf"\b{re.escape(w)}\b", rng.choice(WORDS), body)
         return f"{m.group(1)}{m.group(2)}{body}{m.group(2)}"
     return None
@@ -1570,7 +1574,12 @@ class Case:
     extra: dict = field(default_factory=dict)
 
 
-CLASSES = ("a", "b", "c", "d")
+BASE_CLASSES = ("a", "b", "c", "d")
+"""The classes of the rounds before issue 16; drawn exactly as then, so old seeds give the same cases."""
+CLASSES = BASE_CLASSES + ("e", "f")
+"""e renamed-deep and f chat snippet: bench/variants.py."""
+DEFAULT_SEED = 20261207
+"""The evaluation seed, never used for tuning (those were 1234, 4321, 2718, 9001, 6006, 3141, 8080, 5555)."""
 
 
 def quotas(n: int, langs: list[str]) -> dict[str, int]:
@@ -1592,53 +1601,107 @@ def available_langs(trees: list[Tree]) -> list[str]:
     return [lang for lang in LANG_SHARE if have[lang] > 50_000]
 
 
+def held_per_class(per_class: int) -> int:
+    """Held-out cases per class: a quarter of the tuning packages' count (their code is smaller)."""
+    return max(10, per_class // 4)
+
+
+def _emit(f: Func, cls: str, cid: str, crng: random.Random, out: Path, trees: dict[str, Tree],
+          extra: dict | None = None) -> Case | None:
+    """Turn function ``f`` into a case of class ``cls`` written under ``out``; None if it does not fit."""
+    from variants import make_e, make_f  # variants imports this module
+
+    lang = f.lang
+    more: dict = {}
+    if cls == "d":
+        r = make_d(f, crng)
+        if r is None:
+            return None
+        text, cs, ce, ss, se = r
+    elif cls == "f":
+        r = make_f(f, crng)
+        if r is None:
+            return None
+        text, ss, se, more = r
+        pre = 0
+        if lang == "php":
+            text, pre = "<?php\n" + text, 1
+        cs, ce = 1 + pre, text.rstrip("\n").count("\n") + 1
+    else:
+        try:
+            if cls == "e":
+                text = make_e(f, crng, trees[f.tree].path / f.rel)
+            else:
+                text = {"a": make_a, "b": make_b, "c": make_c}[cls](f, crng)
+        except (RecursionError, ValueError, IndexError):
+            text = None
+        if text is None:
+            return None
+        pre = 0
+        if lang == "php":
+            text = "<?php\n" + text
+            pre = 1
+        nlines = text.rstrip("\n").count("\n") + 1
+        cs, ce, ss, se = 1 + pre, nlines, f.start, f.end
+    rel = f"{cls}/{cid}{CASE_EXT[lang]}"
+    (out / rel).parent.mkdir(parents=True, exist_ok=True)
+    (out / rel).write_text(text, encoding="utf-8")
+    return Case(cid, cls, lang, rel, cs, ce, f.source_path, ss, se, f.tree,
+                {"function": f.name, "function_lines": [f.start, f.end], "tokens": f.tokens, **more, **(extra or {})})
+
+
+def _fill(pool: list[Func], classes: tuple[str, ...], quota: int, lang: str, seed: int, out: Path,
+          trees: dict[str, Tree], cases: list[Case], *, tag: str = "", extra: dict | None = None, log=print) -> None:
+    """Make ``quota`` cases of each class from ``pool`` (in order; a function is used once)."""
+    used = 0
+    for cls in classes:
+        made = 0
+        while made < quota and used < len(pool):
+            f = pool[used]
+            used += 1
+            crng = random.Random(f"{seed}-{cls}-{f.source_path}-{f.start}")
+            c = _emit(f, cls, f"{cls}-{lang}-{tag}{made:04d}", crng, out, trees, extra)
+            if c is not None:
+                cases.append(c)
+                made += 1
+        if made < quota:
+            log(f"  {lang}/{cls}{' (' + tag + ')' if tag else ''}: only {made} of {quota} cases (ran out of functions)")
+
+
 def generate(copyleft: list[Tree], permissive: list[Tree], out: Path, *, per_class: int = 200, negatives: int = 200,
-             seed: int = 1234, log=print) -> list[Case]:
+             seed: int = DEFAULT_SEED, held_out: list[Tree] = (), held_per_class: int = 0, log=print) -> list[Case]:
+    """Cases from the tuning trees ``copyleft`` (all classes), negatives from ``permissive``, and
+    ``held_per_class`` cases per class from the ``held_out`` trees (marked ``extra.held_out``)."""
     rng = random.Random(seed)
     out.mkdir(parents=True, exist_ok=True)
     cases: list[Case] = []
     langs = available_langs(copyleft)
     q = quotas(per_class, langs)
-    makers = {"a": make_a, "b": make_b, "c": make_c}
+    trees = {t.name: t for t in list(copyleft) + list(held_out)}
+    new_classes = tuple(c for c in CLASSES if c not in BASE_CLASSES)
     for lang in langs:
-        need = q[lang] * len(CLASSES)
-        pool = sample_functions(copyleft, lang, int(need * 2.2) + 10, random.Random(f"{seed}-{lang}"))
+        need = q[lang] * len(BASE_CLASSES)
+        n0 = int(need * 2.2) + 10
+        pool = sample_functions(copyleft, lang, n0, random.Random(f"{seed}-{lang}"))
         rng.shuffle(pool)
         log(f"  {lang}: {len(pool)} candidate functions for {need} cases")
-        used = 0
-        for cls in CLASSES:
-            made = 0
-            while made < q[lang] and used < len(pool):
-                f = pool[used]
-                used += 1
-                crng = random.Random(f"{seed}-{cls}-{f.source_path}-{f.start}")
-                if cls == "d":
-                    r = make_d(f, crng)
-                    if r is None:
-                        continue
-                    text, cs, ce, ss, se = r
-                else:
-                    try:
-                        text = makers[cls](f, crng)
-                    except (RecursionError, ValueError, IndexError):
-                        text = None
-                    if text is None:
-                        continue
-                    pre = 0
-                    if lang == "php":
-                        text = "<?php\n" + text
-                        pre = 1
-                    nlines = text.rstrip("\n").count("\n") + 1
-                    cs, ce, ss, se = 1 + pre, nlines, f.start, f.end
-                cid = f"{cls}-{lang}-{made:04d}"
-                rel = f"{cls}/{cid}{CASE_EXT[lang]}"
-                (out / rel).parent.mkdir(parents=True, exist_ok=True)
-                (out / rel).write_text(text, encoding="utf-8")
-                cases.append(Case(cid, cls, lang, rel, cs, ce, f.source_path, ss, se, f.tree,
-                                  {"function": f.name, "function_lines": [f.start, f.end], "tokens": f.tokens}))
-                made += 1
-            if made < q[lang]:
-                log(f"  {lang}/{cls}: only {made} of {q[lang]} cases (ran out of functions)")
+        _fill(pool, BASE_CLASSES, q[lang], lang, seed, out, trees, cases, log=log)
+        # the new classes draw from functions past that pool, with their own random streams,
+        # so classes a-d of a tuning seed are the very cases of the earlier rounds
+        seen = {(f.source_path, f.start) for f in pool}
+        more = sample_functions(copyleft, lang, n0 + int(q[lang] * len(new_classes) * 4) + 10,
+                                random.Random(f"{seed}-{lang}"))
+        more = [f for f in more if (f.source_path, f.start) not in seen]
+        random.Random(f"{seed}-{lang}-new").shuffle(more)
+        _fill(more, new_classes, q[lang], lang, seed, out, trees, cases, log=log)
+    if held_out and held_per_class:
+        from heldout import held_out_pool
+
+        hlangs = available_langs(list(held_out))
+        hq = quotas(held_per_class, hlangs)
+        for lang in hlangs:
+            pool = held_out_pool(list(held_out), list(copyleft), lang, hq[lang] * len(CLASSES) * 4 + 10, seed, log=log)
+            _fill(pool, CLASSES, hq[lang], lang, seed, out, trees, cases, tag="h", extra={"held_out": True}, log=log)
     # negatives: permissive functions, verbatim
     if permissive:
         nlangs = [lang for lang in available_langs(permissive)]
@@ -1687,11 +1750,11 @@ def load_cases(out: Path) -> list[Case]:
 def summary_table(cases: list[Case]) -> str:
     by = defaultdict(Counter)
     for c in cases:
-        by[c.cls][c.lang] += 1
+        by[c.cls + (" held" if c.extra.get("held_out") else "")][c.lang] += 1
     langs = sorted({c.lang for c in cases})
-    lines = [f"{'class':<6}" + "".join(f"{lang:>11}" for lang in langs) + f"{'total':>8}"]
-    for cls in sorted(by, key=lambda x: (len(x) > 1, x)):
-        lines.append(f"{cls:<6}" + "".join(f"{by[cls][lang]:>11}" for lang in langs) + f"{sum(by[cls].values()):>8}")
+    lines = [f"{'class':<8}" + "".join(f"{lang:>11}" for lang in langs) + f"{'total':>8}"]
+    for cls in sorted(by, key=lambda x: (len(x.split()[0]) > 1, "held" in x, x)):
+        lines.append(f"{cls:<8}" + "".join(f"{by[cls][lang]:>11}" for lang in langs) + f"{sum(by[cls].values()):>8}")
     return "\n".join(lines)
 
 
@@ -1702,7 +1765,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None, help="case dir (default CACHE/cases-SET)")
     ap.add_argument("--per-class", type=int, default=None, help="cases per class (default 200; 40 for quick)")
     ap.add_argument("--negatives", type=int, default=None, help="permissive negatives (default 200; 60 for quick)")
-    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--seed", type=int, default=DEFAULT_SEED,
+                    help="default %(default)s, the evaluation seed: never tune on it (bench/README.md)")
+    ap.add_argument("--held-out", action=argparse.BooleanOptionalAction, default=None,
+                    help="draw cases from the held-out packages too (default: only with the default seed)")
     ap.add_argument("--show", help="print one case (by id) next to its source")
     a = ap.parse_args(argv)
     out = a.out or a.cache / f"cases-{a.set}"
@@ -1727,9 +1793,12 @@ def main(argv: list[str] | None = None) -> int:
     quick = a.set == "quick"
     per_class = a.per_class or (40 if quick else 200)
     negs = a.negatives if a.negatives is not None else (60 if quick else 200)
-    copyleft = fetch_all(packages(a.set, "copyleft"), a.cache)
+    from heldout import split, wanted
+
+    tuning, held = split(fetch_all(packages(a.set, "copyleft"), a.cache))
     permissive = fetch_all(packages(a.set, "permissive"), a.cache)
-    cases = generate(copyleft, permissive, out, per_class=per_class, negatives=negs, seed=a.seed)
+    cases = generate(tuning, permissive, out, per_class=per_class, negatives=negs, seed=a.seed,
+                     held_out=held if wanted(a.seed, a.held_out) else [], held_per_class=held_per_class(per_class))
     print(f"{len(cases)} cases in {out}")
     print(summary_table(cases))
     return 0
