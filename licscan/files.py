@@ -31,8 +31,11 @@ INFO_REASONS = ("empty", "not-code")
 MACHINE_REASONS = ("generated", "minified")
 """Why a scanned file looks machine-made: recorded, never a reason to skip it in a scan."""
 
-CHUNK_CHARS = 1024 * 1024
-"""Scanned text is tokenized and matched in windows of about this many characters."""
+CHUNK_CHARS = 256 * 1024
+"""Scanned text is tokenized and matched in windows of about this many characters.
+Measured on 2 MB of Python against a 638-file index: one window 18-21 s, 1 MiB
+windows 10-13 s, 256 KiB windows 6-9 s (chaining hits costs more than linear in
+a window's length), and the smaller windows lose no finding."""
 CHUNK_OVERLAP_LINES = 400
 """Lines shared by consecutive windows: a copy of up to this many lines across a
 window boundary is seen whole in the later window."""
@@ -173,12 +176,14 @@ def looks_generated(text: str) -> str:
     return ""
 
 
-def chunks(text: str, size: int = CHUNK_CHARS, overlap: int = CHUNK_OVERLAP_LINES) -> Iterator[tuple[int, str]]:
+def chunks(text: str, size: int | None = None, overlap: int | None = None) -> Iterator[tuple[int, str]]:
     """(line offset, window) pairs covering ``text``: windows of about ``size``
     characters cut at line ends, each sharing ``overlap`` lines with the one
     before, so scanning a huge file costs bounded memory per window and a copy
     across a boundary is still seen whole. Line L of a window is line L + offset
-    of the text. A short text is one window."""
+    of the text. A short text is one window. Defaults: CHUNK_CHARS, CHUNK_OVERLAP_LINES."""
+    size = size or CHUNK_CHARS
+    overlap = CHUNK_OVERLAP_LINES if overlap is None else overlap
     if len(text) <= size:
         yield 0, text
         return

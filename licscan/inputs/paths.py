@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import stat
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from licscan import languages
@@ -145,13 +145,20 @@ def shift(f: Finding, offset: int) -> None:
 
 
 def merge_chunked(found: list[Finding]) -> list[Finding]:
-    """Findings of overlapping windows of one file: where two of the same source overlap
-    (the same copy seen from two windows), the stronger one stays."""
+    """Findings of overlapping windows of one file: two of the same source whose lines
+    overlap are one copy seen from two windows, reported once over both line ranges."""
     found.sort(key=lambda f: (-f.tokens, -f.similarity, f.start_line))
     kept: list[Finding] = []
     for f in found:
-        if not any(o.source.path == f.source.path and o.path == f.path and o.start_line <= f.end_line
-                   and f.start_line <= o.end_line for o in kept):
+        same = next((o for o in kept if o.source.path == f.source.path and o.path == f.path
+                     and o.start_line <= f.end_line and f.start_line <= o.end_line), None)
+        if same is None:
             kept.append(f)
+            continue
+        if f.start_line < same.start_line or f.end_line > same.end_line:
+            same.start_line, same.end_line = min(same.start_line, f.start_line), max(same.end_line, f.end_line)
+            src, other = same.source, f.source
+            same.source = replace(src, start_line=min(src.start_line, other.start_line),
+                                  end_line=max(src.end_line, other.end_line))
     kept.sort(key=lambda f: (f.start_line, -f.similarity))
     return kept
