@@ -246,8 +246,8 @@ class Outcome:
         for pr in self.problems:
             lines.append(f"  PROBLEM {pr.path}:{pr.line}: {pr.message}")
         for path, reason, detail in self.skips:
-            lines.append(f"  SKIPPED {path}: {detail or reason} (not scanned, or not wholly: exclude its path "
-                         f"or set allow-skips = [\"{reason}\"] to accept it)")
+            lines.append(f"  SKIPPED {path}: {detail or reason}; not scanned whole (to pass it: exclude its "
+                         f"path, or allow-skips = [\"{reason}\"])")
         if self.accepted:
             lines.append("  accepted: " + ", ".join(f"{n} {k}" for k, n in sorted(self.accepted.items())))
         lics = sorted({f.license for f in self.failing if f.license})
