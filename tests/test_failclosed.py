@@ -340,3 +340,42 @@ def test_special_files_as_scan_paths_are_an_error(core_index: Path, tmp_path: Pa
     assert r.returncode == 2, (r.stdout, r.stderr)
     assert len(r.stderr.strip().splitlines()) == 1
     assert "not a regular file or directory" in r.stderr and "no such file" not in r.stderr
+
+
+# -- the pieces ----------------------------------------------------------------------------------
+
+
+def test_chunks_cover_every_line_with_overlap() -> None:
+    from licscan.files import chunks
+
+    text = "\n".join(f"line {i}" for i in range(1, 1001))
+    windows = list(chunks(text, size=800, overlap=10))
+    assert len(windows) > 10 and windows[0][0] == 0
+    seen: set[int] = set()
+    for (offset, window), (nxt, _) in zip(windows, windows[1:] + [(None, "")]):
+        lines = window.split("\n")
+        assert all(ln == f"line {offset + i}" for i, ln in enumerate(lines, 1))  # offsets are exact
+        seen.update(range(offset + 1, offset + len(lines) + 1))
+        if nxt is not None:
+            assert nxt == offset + len(lines) - 10  # 10 lines shared with the next window
+    assert seen == set(range(1, 1001))
+    assert list(chunks("short\ntext")) == [(0, "short\ntext")]
+    # One line longer than a window is a window of its own, never cut or lost.
+    long = ["a", "x" * 5000, "b"]
+    assert [w for _, w in chunks("\n".join(long), size=100, overlap=1)][1] == "x" * 5000
+
+
+@pytest.mark.parametrize("data,expect", [
+    ("int f(void);\n".encode("utf-16"), "int f(void);\n"),
+    ("int f(void);\n".encode("utf-16-be"), "int f(void);\n"),
+    ("int f(void);\n".encode("utf-32-le"), "int f(void);\n"),
+    (b"\xef\xbb\xbfint f(void);\n", "int f(void);\n"),
+    (b"int /* \0 */ f(void);\n", "int /*  */ f(void);\n"),
+    (b"caf\xe9\n", "caf\xe9\n"),
+    (b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + bytes(64), None),
+    (bytes(range(256)) * 8, None),
+])
+def test_decode(data: bytes, expect: str | None) -> None:
+    from licscan.files import decode
+
+    assert decode(data)[0] == expect

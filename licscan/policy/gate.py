@@ -2,15 +2,17 @@
 
 Configuration is found and read by ``licscan.config``; command-line flags override it.
 
-``apply_policy`` filters a scan's findings (excluded paths, inline suppressions,
-baseline) and judges the rest (verdict, obligations, fail or pass). A scan with
-no findings returns before anything heavy is imported: clean scans stay fast.
+``apply_policy`` fails closed on skipped files (unless excluded or their reason is
+allowed), filters a scan's findings (excluded paths, inline suppressions, baseline)
+and judges the rest (verdict, obligations, fail or pass). A scan with no findings
+returns before anything heavy is imported: clean scans stay fast.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,22 +147,19 @@ def load_policy(config: Path | None = None, *, cwd: Path | None = None, fail_on:
 def check_skip_reasons(reasons: list[str]) -> None:
     """Only the fixed vocabulary: a typo must not silently allow nothing (or everything)."""
     from licscan.files import INFO_REASONS, SKIP_REASONS
-
     for r in reasons:
         if r not in SKIP_REASONS:
             extra = " (never fails the gate)" if r in INFO_REASONS else ""
             raise LicscanError(f"unknown skip reason {r!r}{extra}; allow-skips takes: {', '.join(SKIP_REASONS)}")
 
 
-_SPDX_ID = r"[A-Za-z0-9][A-Za-z0-9.:_+-]*"
+_SPDX_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9.:_+-]*")
 
 
 def check_expression(expr: str, origin: str) -> str:
     """An SPDX expression's syntax (``id [WITH id]`` joined by AND/OR, in parentheses),
     checked without the license libraries that a clean scan never imports. Returns it
     whitespace-normalized; a malformed one is a one-line LicscanError, up front."""
-    import re
-
     text = " ".join(expr.split())
     depth, want = 0, "id"  # what comes next: an id (or "("), an exception id, or an operator (or ")")
     for tok in re.findall(r"[()]|[^\s()]+", text):
@@ -171,7 +170,7 @@ def check_expression(expr: str, origin: str) -> str:
             want = "exception" if word == "with" else "id"
         elif want == "id" and tok == "(":
             depth += 1
-        elif want != "op" and word not in ("and", "or", "with") and re.fullmatch(_SPDX_ID, tok):
+        elif want != "op" and word not in ("and", "or", "with") and _SPDX_ID.fullmatch(tok):
             want = "op"
         else:
             raise LicscanError(f"{origin}: invalid SPDX expression {expr!r} (unexpected {tok!r})")
@@ -321,9 +320,7 @@ def _judge_skips(result: ScanResult, policy: Policy, out: Outcome) -> None:
 
     failing: dict[str, list[str]] = {}
     for reason, paths in sorted(result.skipped.items()):
-        if reason not in SKIP_REASONS:
-            continue  # empty, not code: nothing there to scan
-        for path in paths:
+        for path in paths if reason in SKIP_REASONS else ():  # not empty or not-code files
             if path != "<stdin>" and any(path_matches(policy.relpath(path), pat) for pat in policy.exclude):
                 out.accepted["skip excluded"] += 1
             elif reason in policy.allow_skips:
