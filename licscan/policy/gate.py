@@ -14,7 +14,7 @@ import datetime as dt
 import fnmatch
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -129,8 +129,7 @@ def load_policy(config: Path | None = None, *, cwd: Path | None = None, fail_on:
             setattr(p, name, value)
     if project_license is not None:
         p.project_license, p.project_license_origin = project_license, "--project-license"
-    if allow_skips:
-        p.allow_skips = [*p.allow_skips, *allow_skips]
+    p.allow_skips = [*p.allow_skips, *(allow_skips or [])]
     check_skip_reasons(p.allow_skips)
     if p.fail_on not in FAIL_ON:
         raise LicscanError(f"unknown fail-on {p.fail_on!r}; choose one of: {', '.join(FAIL_ON)}")
@@ -146,11 +145,10 @@ def load_policy(config: Path | None = None, *, cwd: Path | None = None, fail_on:
 
 def check_skip_reasons(reasons: list[str]) -> None:
     """Only the fixed vocabulary: a typo must not silently allow nothing (or everything)."""
-    from licscan.files import INFO_REASONS, SKIP_REASONS
-    for r in reasons:
-        if r not in SKIP_REASONS:
-            extra = " (never fails the gate)" if r in INFO_REASONS else ""
-            raise LicscanError(f"unknown skip reason {r!r}{extra}; allow-skips takes: {', '.join(SKIP_REASONS)}")
+    from licscan.files import SKIP_REASONS
+
+    for r in (r for r in reasons if r not in SKIP_REASONS):
+        raise LicscanError(f"unknown skip reason {r!r}; allow-skips takes: {', '.join(SKIP_REASONS)}")
 
 
 _SPDX_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9.:_+-]*")
@@ -262,10 +260,8 @@ class Outcome:
 
 def apply_policy(result: ScanResult, policy: Policy, *, use_baseline: bool = True,
                  baseline: Baseline | None = None, today: dt.date | None = None) -> Outcome:
-    """Filter and judge ``result.findings`` in place; the outcome says whether the gate passes.
-
-    ``baseline``: an already loaded ``policy.baseline`` (else it is read here when needed).
-    """
+    """Judge skipped files, filter and judge ``result.findings`` in place; the outcome says whether
+    the gate passes. ``baseline``: an already loaded ``policy.baseline`` (else it is read here)."""
     out = Outcome(policy, project_license=policy.project_license,
                   project_license_origin=policy.project_license_origin)
     base = None
@@ -283,12 +279,18 @@ def apply_policy(result: ScanResult, policy: Policy, *, use_baseline: bool = Tru
 
     today = today or dt.date.today()
     kept: list[Finding] = []
+    lines: dict[str, list[str]] = {}
     for f in result.findings:
         if any(path_matches(policy.relpath(f.path), pat) for pat in policy.exclude):
             out.accepted["excluded"] += 1
             continue
-        text = result.texts.get(f.path)
-        sup = suppress.find(text, f.start_line, f.end_line) if text else None
+        # The helpers get the finding's lines (and the one above), numbered from 1: each
+        # splits its text, and a file of megabytes may have a thousand findings.
+        text, lo = result.texts.get(f.path), max(1, f.start_line - 1)
+        text = text and "\n".join(lines.setdefault(f.path, text.splitlines())[lo - 1:f.end_line])
+        near = replace(f, start_line=f.start_line - lo + 1, end_line=f.end_line - lo + 1)
+        sup = suppress.find(text, near.start_line, near.end_line) if text else None
+        sup = sup and replace(sup, line=sup.line + lo - 1)
         if sup is not None and sup.reason:
             out.accepted["suppressed"] += 1
             continue
@@ -296,7 +298,7 @@ def apply_policy(result: ScanResult, policy: Policy, *, use_baseline: bool = Tru
             out.problems.append(Problem(f.path, sup.line, "suppression without a reason "
                                         "(write `licscan: allow <reason>`); the finding stays"))
             f.extra["suppression"] = {"line": sup.line, "reason": ""}
-        fid = f.extra["finding_id"] = finding_id(f, text)
+        fid = f.extra["finding_id"] = finding_id(near, text)
         entry = base.get(fid) if base else None
         if entry is not None:
             out.baseline_seen.add(fid)
