@@ -285,9 +285,10 @@ def apply_policy(result: ScanResult, policy: Policy, *, use_baseline: bool = Tru
             out.accepted["excluded"] += 1
             continue
         # The helpers get the finding's lines (and the one above), numbered from 1: each
-        # splits its text, and a file of megabytes may have a thousand findings.
+        # splits its text, and a file of megabytes may have a thousand findings. The final
+        # newline keeps a trailing empty line, so they see exactly the lines they did.
         text, lo = result.texts.get(f.path), max(1, f.start_line - 1)
-        text = text and "\n".join(lines.setdefault(f.path, text.splitlines())[lo - 1:f.end_line])
+        text = text and "\n".join(lines.setdefault(f.path, text.splitlines())[lo - 1:f.end_line]) + "\n"
         near = replace(f, start_line=f.start_line - lo + 1, end_line=f.end_line - lo + 1)
         sup = suppress.find(text, near.start_line, near.end_line) if text else None
         sup = sup and replace(sup, line=sup.line + lo - 1)
