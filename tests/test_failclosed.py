@@ -379,3 +379,34 @@ def test_decode(data: bytes, expect: str | None) -> None:
     from licscan.files import decode
 
     assert decode(data)[0] == expect
+
+
+def test_reports_say_which_skipped_files_fail(core_index: Path, tmp_path: Path) -> None:
+    import io
+
+    import jsonschema
+
+    from licscan.reports import FORMATS, renderer
+    from licscan.reports.json import SCHEMA_PATH
+
+    proj = project(tmp_path, {"src/a.c": CLEAN_C})
+    result = scan_paths(open_index(core_index), [str(proj / "src")])
+    result.skip(str(proj / "src/logo.c"), "binary")
+    result.skip(str(proj / "src/gone.c"), "unreadable", "unreadable (Permission denied)")
+    result.note(str(proj / "src/a.c"), "generated")
+    apply_policy(result, load_policy(cwd=proj, allow_skips=["binary"]))
+    out: dict[str, str] = {}
+    for fmt in FORMATS:
+        buf = io.StringIO()
+        renderer(fmt)(result, open_index(core_index), buf)
+        out[fmt] = buf.getvalue()
+    doc = json.loads(out["json"])
+    jsonschema.validate(doc, json.loads(SCHEMA_PATH.read_text()))
+    summary = doc["summary"]
+    assert summary["skipped_failing"] == {"unreadable": [str(proj / "src/gone.c")]}
+    assert summary["skipped_detail"] == {str(proj / "src/gone.c"): "unreadable (Permission denied)"}
+    assert summary["noted"] == {"generated": [str(proj / "src/a.c")]}
+    assert "1 of them failing the policy" in out["text"]
+    assert "1 skipped file(s) fail the policy" in out["markdown"]
+    notes = json.loads(out["sarif"])["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    assert sorted(n["level"] for n in notes) == ["error", "note"]
