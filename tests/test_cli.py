@@ -107,15 +107,19 @@ def test_bad_input_never_crashes_a_scan(core_index: Path, tmp_path: Path) -> Non
     (d / "script").write_text("#!/bin/sh\necho hi\n")
     (d / "weird.lua").write_text("local function f(a) return a * 2 end -- lua: fallback tokenizer\n")
     r = run("scan", "--index", str(core_index), "--format", "json", str(d))
-    assert r.returncode == 0, r.stderr
+    # The gate fails closed: a binary file and partly parsed ones fail it unless allowed.
+    assert r.returncode == 1, r.stderr
+    assert "Traceback" not in r.stderr and "SKIPPED" in r.stderr
     summary = json.loads(r.stdout)["summary"]
     skipped = {reason: [Path(p).name for p in paths] for reason, paths in summary["skipped"].items()}
     assert skipped["binary"] == ["blob.c"]
-    assert skipped["too large"] == ["huge.c"]
+    assert "too-large" not in skipped  # large files are scanned in chunks
     assert skipped["empty"] == ["empty.py"]
-    assert skipped["not code"] == ["notes.xyz"]
-    assert sorted(skipped["partly skipped: nested too deeply"]) == ["deep.c", "deep.py"]
-    assert summary["scanned"] == 5  # latin1.c, deep.c, deep.py, script, weird.lua
+    assert skipped["not-code"] == ["notes.xyz"]
+    assert sorted(skipped["partly-parsed"]) == ["deep.c", "deep.py"]
+    assert summary["scanned"] == 6  # huge.c, latin1.c, deep.c, deep.py, script, weird.lua
+    r = run("scan", "--index", str(core_index), "--allow-skip", "binary", "--allow-skip", "partly-parsed", str(d))
+    assert r.returncode == 0, r.stderr
     # A file named explicitly is scanned whatever its extension.
     r = run("scan", "--index", str(core_index), str(d / "notes.xyz"))
     assert r.returncode == 0 and "1 scanned" in r.stdout

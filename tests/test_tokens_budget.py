@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from licscan.engine import fingerprints as fpr
 from licscan.engine import tokens
-from licscan.engine.tokens import ID, NUM, STR, fallback_tokens, tokenize
+from licscan.engine.tokens import ID, tokenize
 from licscan.languages import LANGUAGES
 
 C_CODE = "int add(int a, int b) {\n    return a + b; /* sum */\n}\n" * 40

@@ -41,6 +41,10 @@ def scan(
     profile: Annotated[Optional[str], typer.Option(help="source, binary (default) or network.")] = None,
     fail_on: Annotated[Optional[str], typer.Option(help="incompatible (default), copyleft, any or never.")] = None,
     baseline: Annotated[Optional[Path], typer.Option(help="Accept the findings of this baseline.")] = None,
+    allow_skip: Annotated[Optional[list[str]], typer.Option("--allow-skip", metavar="REASON", help="A skip "
+                                                            "reason that does not fail the gate (repeatable): "
+                                                            "unreadable, too-large, binary, generated, minified, "
+                                                            "partly-parsed.")] = None,
     explain: Annotated[bool, typer.Option("--explain", help="Show on stderr, for each candidate source, "
                                           "which evidence rule accepted or rejected it.")] = False,
     quiet: QuietOpt = False,
@@ -60,7 +64,8 @@ def scan(
     from licscan.policy.gate import apply_policy, load_policy
 
     policy = load_policy(config, fail_on=fail_on, profile=profile, project_license=project_license,
-                         baseline=baseline, min_tokens=min_tokens, min_similarity=min_similarity)
+                         baseline=baseline, min_tokens=min_tokens, min_similarity=min_similarity,
+                         allow_skips=allow_skip)
     t = policy.thresholds()
     from licscan.config import resolve_index
     from licscan.inputs.units import scan_inputs

@@ -34,7 +34,6 @@ from licscan.model import Evidence, Finding, SourceRef
 from licscan.engine.rules import Decision, Shape, Thresholds
 from licscan.engine.tokens import TokenStream, tokenize
 
-_MAX_CANDIDATES = 64
 _MAX_QPOS = 16
 _OVERFLOW_ID = 0xFFFF
 """The vocabulary id that the build shares among rare tokens (``build``): it stands
@@ -121,12 +120,10 @@ class Matcher:
         query = Query(aligned, qnames, [c >= 0 and c not in common and fpr.telling(r)
                                         for c, r in zip(qnames, ts.raw)],
                       ts.lang not in _NO_BRACE_BLOCKS, ts.lines, path)
-        for rank, (fid, fh) in enumerate(ranked):
-            if rank >= _MAX_CANDIDATES:
-                if explain.active():
-                    explain.record_candidate(path, self.index.file(fid).path, "candidate-cap",
-                                             f"ranked {rank + 1}, past the first {_MAX_CANDIDATES} candidates")
-                continue
+        # Every candidate is verified: a cap on candidates let allowed copies ranked
+        # first hide a failing one behind them. Those with a single fingerprint off
+        # any shared diagonal cannot make a region and cost nothing.
+        for fid, fh in ranked:
             several = len({h for _, _, h in fh}) >= 2
             # Two hits at the same spacing in both texts (one diagonal) are where an
             # exact run may be; one distinct fingerprint is worth nothing more.

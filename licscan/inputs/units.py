@@ -17,12 +17,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from licscan.files import MAX_BYTES, decode, looks_generated
+from licscan.files import chunks, decode, looks_generated, read_source
 from licscan.engine.store import IndexStore
 from licscan.languages import canonical, detect
 from licscan.engine.matcher import Matcher, Thresholds
-from licscan.model import LicscanError
-from licscan.inputs.paths import ScanResult, scan_paths
+from licscan.model import Finding, LicscanError
+from licscan.inputs.paths import ScanResult, check_path, merge_chunked, partly_parsed, scan_paths, shift
 from licscan.engine.tokens import tokenize
 
 if TYPE_CHECKING:
@@ -75,18 +75,20 @@ def scan_units(index: IndexStore, units: list[Unit], thresholds: Thresholds | No
             result.scanned += 1
         if not u.text.strip():
             continue
-        for lang in (u.lang, *u.alternatives):
-            ts = tokenize(u.text, lang)
-            found = matcher.scan_stream(ts, u.path)
-            if found:
-                break
-        if ts.truncated:
-            result.skip(u.path, "partly skipped: nested too deeply")
-        for f in found:
-            f.start_line += u.line_offset
-            f.end_line += u.line_offset
-            if u.line_offset:
-                f.evidence.line_offset = u.line_offset
+        found: list[Finding] = []
+        windows = list(chunks(u.text))
+        for offset, window in windows:
+            for lang in (u.lang, *u.alternatives):
+                ts = tokenize(window, lang)
+                got = matcher.scan_stream(ts, u.path)
+                if got:
+                    break
+            if partly_parsed(ts):
+                result.skip(u.path, "partly-parsed", "partly-parsed (nested too deeply)")
+            for f in got:
+                shift(f, offset + u.line_offset)
+                found.append(f)
+        for f in merge_chunked(found) if len(windows) > 1 else found:
             if u.ranges is not None and not any(a <= f.end_line and f.start_line <= b for a, b in u.ranges):
                 continue
             result.findings.append(f)
@@ -120,14 +122,14 @@ def scan_inputs(index: IndexStore, paths: list[str] | None, *, lang: str | None 
 
         if p == "-":
             text, reason = decode(sys.stdin.buffer.read())
-            name = "<stdin>"
+            name, detail = "<stdin>", reason
         else:
             if not Path(p).is_file():
-                raise LicscanError(f"no such file or directory: {p}")
-            text, reason = decode(Path(p).read_bytes())
+                check_path(p)
+            text, reason, detail = read_source(Path(p))
             name = p
         if text is None:
-            result.skip(name, reason)
+            result.skip(name, reason, detail)
         elif p == "-" and not markdown and (lang or not looks_like_markdown(text)):
             units.append(Unit(name, text, canonical(lang)) if lang else guessed_unit(name, text))
         else:  # a transcript without code blocks still counts as scanned
@@ -173,43 +175,44 @@ def _scan_changes(index: IndexStore, paths: list[str], *, staged: bool, diff: st
         changes = gitdiff.diff_changes(env_from, env_to, specs)
     else:
         changes = gitdiff.staged_changes(specs)
-    limit = int(index.params.get("max_bytes", MAX_BYTES))
-    files = _hook_files(changes, paths, limit) if hook and paths else changes.files
+    files = _hook_files(changes, paths) if hook and paths else changes.files
     result = ScanResult()
     units: list[Unit] = []
     for f in files:
-        if not f.added:
-            if f.data is not None and not f.renamed_from and decode(f.data[:8192])[0] is None:
-                result.skip(f.display, "binary")  # git shows no lines for binary files
-            continue
         if f.data is None:
-            result.skip(f.display, "unreadable")
+            if f.added:
+                result.skip(f.display, "unreadable", "unreadable (its new content could not be read)")
             continue
-        if len(f.data) > limit:
-            result.skip(f.display, "too large")
-            continue
+        added = f.added
         text, reason = decode(f.data)
+        if not added:
+            # git shows no lines of a file with a NUL in its first 8000 bytes ("binary"):
+            # when it is text after all (UTF-16, NUL-salted), all of it counts as added.
+            if b"\0" not in f.data[:8000] or (text is None and f.renamed_from):
+                continue  # only deletions, or a pure rename of a binary file: no code added
+            if text is not None:
+                added = [(1, text.count("\n") + 1)]
         if text is None:
             result.skip(f.display, reason)
             continue
         if is_markdown_path(f.path):
-            units.extend(markdown_units(f.display, text, None, f.added) or [Unit(f.display, "", "text")])
+            units.extend(markdown_units(f.display, text, None, added) or [Unit(f.display, "", "text")])
             continue
         lang = detect(f.path, text[:128])
         if lang is None:
-            result.skip(f.display, "not code")
+            result.skip(f.display, "not-code")
             continue
+        # Generated and minified code is scanned like any other (see paths.scan_text).
         why = looks_generated(text)
         if why:
-            result.skip(f.display, why)
-            continue
-        units.extend(_windows(f.display, text, lang, f.added))
+            result.note(f.display, why)
+        units.extend(_windows(f.display, text, lang, added))
     scan_units(index, units, thresholds, result)
     result.findings.sort(key=lambda f: (f.path, f.start_line, -f.similarity))
     return result
 
 
-def _hook_files(changes: Changes, paths: list[str], limit: int) -> list[ChangedFile]:
+def _hook_files(changes: Changes, paths: list[str]) -> list[ChangedFile]:
     """The files pre-commit passed, as changes to scan.
 
     A file with added lines in ``changes`` keeps them (a normal commit, pre-push). A
@@ -241,7 +244,7 @@ def _hook_files(changes: Changes, paths: list[str], limit: int) -> list[ChangedF
             continue
         try:
             with full.open("rb") as fh:
-                data = fh.read(limit + 1)  # enough to tell a file too large to scan
+                data = fh.read()  # whole: large files are scanned in chunks
         except OSError:
             data = None
         key = rel or str(full)

@@ -2,9 +2,10 @@
 
 Configuration is found and read by ``licscan.config``; command-line flags override it.
 
-``apply_policy`` filters a scan's findings (excluded paths, inline suppressions,
-baseline) and judges the rest (verdict, obligations, fail or pass). A scan with
-no findings returns before anything heavy is imported: clean scans stay fast.
+``apply_policy`` fails closed on skipped files (unless excluded or their reason is
+allowed), filters a scan's findings (excluded paths, inline suppressions, baseline)
+and judges the rest (verdict, obligations, fail or pass). A scan with no findings
+returns before anything heavy is imported: clean scans stay fast.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from licscan.config import find_config, project_root, read_table
+from licscan.licenses.expression import check_expression, check_parses
 from licscan.model import Finding, LicscanError
 from licscan.policy.profiles import DEFAULT_PROFILE, check_profile
 
@@ -26,8 +28,8 @@ if TYPE_CHECKING:
     from licscan.inputs.paths import ScanResult
 
 FAIL_ON = ("incompatible", "copyleft", "any", "never")
-KEYS = ("fail-on", "allow", "exclude", "profile", "project-license", "min-similarity", "min-tokens", "baseline",
-        "index")
+KEYS = ("fail-on", "allow", "exclude", "allow-skips", "profile", "project-license", "min-similarity",
+        "min-tokens", "baseline", "index")
 _FAILING_VERDICTS = ("incompatible", "unknown")
 """A gate cannot pass what it cannot judge: unknown fails like incompatible."""
 
@@ -40,6 +42,8 @@ class Policy:
     fail_on: str = "incompatible"
     allow: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
+    allow_skips: list[str] = field(default_factory=list)
+    """Skip reasons (``files.SKIP_REASONS``) that do not fail the gate."""
     profile: str = DEFAULT_PROFILE
     project_license: str | None = None
     project_license_origin: str = ""
@@ -79,8 +83,8 @@ def _apply_table(p: Policy, table: dict[str, Any], where: Path) -> None:
         key = raw_key.replace("_", "-")
         if key not in KEYS:
             raise LicscanError(f"{where}: unknown key {raw_key!r}; known keys: {', '.join(KEYS)}")
-        if key in ("allow", "exclude"):
-            setattr(p, key, _list(value, key, where))
+        if key in ("allow", "exclude", "allow-skips"):
+            setattr(p, key.replace("-", "_"), _list(value, key, where))
         elif key in ("fail-on", "profile", "project-license", "baseline", "index"):
             if not isinstance(value, str):
                 raise LicscanError(f"{where}: {key} must be a string")
@@ -103,8 +107,9 @@ def _apply_table(p: Policy, table: dict[str, Any], where: Path) -> None:
 def load_policy(config: Path | None = None, *, cwd: Path | None = None, fail_on: str | None = None,
                 profile: str | None = None, project_license: str | None = None,
                 baseline: Path | None = None, min_tokens: int | None = None,
-                min_similarity: float | None = None) -> Policy:
-    """Defaults < config file < the given flags (None means "not given")."""
+                min_similarity: float | None = None, allow_skips: list[str] | None = None) -> Policy:
+    """Defaults < config file < the given flags (None means "not given"; ``allow_skips``
+    adds to the configured reasons)."""
     cwd = cwd or Path.cwd()
     found: tuple[Path, dict[str, Any]] | None
     if config is not None:
@@ -124,6 +129,8 @@ def load_policy(config: Path | None = None, *, cwd: Path | None = None, fail_on:
             setattr(p, name, value)
     if project_license is not None:
         p.project_license, p.project_license_origin = project_license, "--project-license"
+    p.allow_skips = [*p.allow_skips, *(allow_skips or [])]
+    check_skip_reasons(p.allow_skips)
     if p.fail_on not in FAIL_ON:
         raise LicscanError(f"unknown fail-on {p.fail_on!r}; choose one of: {', '.join(FAIL_ON)}")
     check_profile(p.profile)
@@ -131,9 +138,19 @@ def load_policy(config: Path | None = None, *, cwd: Path | None = None, fail_on:
         raise LicscanError(f"min-similarity must be between 0 and 1, not {p.min_similarity}")
     if p.min_tokens is not None and p.min_tokens < 1:
         raise LicscanError(f"min-tokens must be positive, not {p.min_tokens}")
-    if p.project_license is not None and not p.project_license.strip():
-        raise LicscanError("project-license is empty")
+    if p.project_license is not None:
+        p.project_license = check_expression(p.project_license, p.project_license_origin or "project-license")
     return p
+
+
+def check_skip_reasons(reasons: list[str]) -> None:
+    """Only the fixed vocabulary: a typo must not silently allow nothing (or everything)."""
+    from licscan.files import SKIP_REASONS
+
+    for r in (r for r in reasons if r not in SKIP_REASONS):
+        raise LicscanError(f"unknown skip reason {r!r}; allow-skips takes: {', '.join(SKIP_REASONS)}")
+
+
 
 
 # -- applying it ------------------------------------------------------------------------------
@@ -170,7 +187,10 @@ class Outcome:
     judged: list[Finding] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     accepted: Counter[str] = field(default_factory=Counter)
-    """How many findings were filtered out, by reason: excluded, suppressed, baseline."""
+    """How many findings were filtered out, by reason: excluded, suppressed, baseline
+    (and skipped files by how they were let through: skip excluded, skip allowed)."""
+    skips: list[tuple[str, str, str]] = field(default_factory=list)
+    """Skipped files that fail the gate: (path, reason, detail)."""
     baseline_seen: set[str] = field(default_factory=set)
     project_license: str | None = None
     project_license_origin: str = ""
@@ -179,12 +199,12 @@ class Outcome:
     def exit_code(self) -> int:
         if self.policy.fail_on == "never":
             return 0
-        return 1 if self.failing or self.problems else 0
+        return 1 if self.failing or self.problems or self.skips else 0
 
     def report(self, out: TextIO) -> None:
         """A short policy section (stderr in the CLI; the reports carry the verdicts themselves).
         Silent when there was nothing to judge, so clean scans print nothing."""
-        if not (self.judged or self.problems or self.accepted):
+        if not (self.judged or self.problems or self.accepted or self.skips):
             return
         p = self.policy
         head = f"policy: fail-on {p.fail_on}, profile {p.profile}"
@@ -198,6 +218,9 @@ class Outcome:
                          f"{f.judgement.verdict}{exp}")
         for pr in self.problems:
             lines.append(f"  PROBLEM {pr.path}:{pr.line}: {pr.message}")
+        for path, reason, detail in self.skips:
+            lines.append(f"  SKIPPED {path}: {detail or reason}; not scanned whole (to pass it: exclude its "
+                         f"path, or allow-skips = [\"{reason}\"])")
         if self.accepted:
             lines.append("  accepted: " + ", ".join(f"{n} {k}" for k, n in sorted(self.accepted.items())))
         lics = sorted({f.license for f in self.failing if f.license})
@@ -205,35 +228,46 @@ class Outcome:
             lines.append("  what to do: " + "; ".join(f"licscan obligations '{x}' --profile {p.profile}"
                                                       for x in lics[:3]))
         verdict = "failed" if self.exit_code else "passed"
-        lines.append(f"policy {verdict}: {len(self.failing)} of {len(self.judged)} finding(s) and "
+        skips = f", {len(self.skips)} skipped file(s)" if self.skips else ""
+        lines.append(f"policy {verdict}: {len(self.failing)} of {len(self.judged)} finding(s){skips} and "
                      f"{len(self.problems)} problem(s) fail it")
         out.write("\n".join(lines) + "\n")
 
 
 def apply_policy(result: ScanResult, policy: Policy, *, use_baseline: bool = True,
                  baseline: Baseline | None = None, today: dt.date | None = None) -> Outcome:
-    """Filter and judge ``result.findings`` in place; the outcome says whether the gate passes.
-
-    ``baseline``: an already loaded ``policy.baseline`` (else it is read here when needed).
-    """
+    """Judge skipped files, filter and judge ``result.findings`` in place; the outcome says whether
+    the gate passes. ``baseline``: an already loaded ``policy.baseline`` (else it is read here)."""
     out = Outcome(policy, project_license=policy.project_license,
                   project_license_origin=policy.project_license_origin)
+    base = None
+    if use_baseline and policy.baseline:
+        from licscan.policy.baseline import Baseline
+
+        # Loaded even for a clean scan: a missing or corrupt baseline is an error (exit 2)
+        # whatever the scan found, not something only a scan with findings notices.
+        base = baseline or Baseline.load(policy.baseline)
+    _judge_skips(result, policy, out)
     if not result.findings:
         return out
     from licscan.policy import suppress
-    from licscan.policy.baseline import Baseline, finding_id
+    from licscan.policy.baseline import finding_id
 
     today = today or dt.date.today()
-    base = None
-    if use_baseline and policy.baseline:
-        base = baseline or Baseline.load(policy.baseline)
     kept: list[Finding] = []
+    lines: dict[str, list[str]] = {}
     for f in result.findings:
         if any(path_matches(policy.relpath(f.path), pat) for pat in policy.exclude):
             out.accepted["excluded"] += 1
             continue
-        text = result.texts.get(f.path)
-        sup = suppress.find(text, f.start_line, f.end_line) if text else None
+        # The helpers get the finding's lines (and the one above), numbered from 1: each
+        # splits its text, and a file of megabytes may have a thousand findings. The final
+        # newline keeps a trailing empty line, so they see exactly the lines they did.
+        text, lo = result.texts.get(f.path), max(1, f.start_line - 1)
+        text = text and "\n".join(lines.setdefault(f.path, text.splitlines())[lo - 1:f.end_line]) + "\n"
+        near = replace(f, start_line=f.start_line - lo + 1, end_line=f.end_line - lo + 1)
+        sup = suppress.find(text, near.start_line, near.end_line) if text else None
+        sup = sup and replace(sup, line=sup.line + lo - 1)
         if sup is not None and sup.reason:
             out.accepted["suppressed"] += 1
             continue
@@ -241,7 +275,7 @@ def apply_policy(result: ScanResult, policy: Policy, *, use_baseline: bool = Tru
             out.problems.append(Problem(f.path, sup.line, "suppression without a reason "
                                         "(write `licscan: allow <reason>`); the finding stays"))
             f.judgement.suppression = {"line": sup.line, "reason": ""}
-        fid = f.judgement.finding_id = finding_id(f, text)
+        fid = f.judgement.finding_id = finding_id(near, text)
         entry = base.get(fid) if base else None
         if entry is not None:
             out.baseline_seen.add(fid)
@@ -258,6 +292,24 @@ def apply_policy(result: ScanResult, policy: Policy, *, use_baseline: bool = Tru
     return out
 
 
+def _judge_skips(result: ScanResult, policy: Policy, out: Outcome) -> None:
+    """Fail closed: a file the scan could not read or judge wholly fails the gate, unless
+    ``exclude`` covers its path or ``allow-skips`` its reason. Sets ``result.failing_skips``."""
+    from licscan.files import SKIP_REASONS
+
+    failing: dict[str, list[str]] = {}
+    for reason, paths in sorted(result.skipped.items()):
+        for path in paths if reason in SKIP_REASONS else ():  # not empty or not-code files
+            if path != "<stdin>" and any(path_matches(policy.relpath(path), pat) for pat in policy.exclude):
+                out.accepted["skip excluded"] += 1
+            elif reason in policy.allow_skips:
+                out.accepted["skip allowed"] += 1
+            else:
+                failing.setdefault(reason, []).append(path)
+                out.skips.append((path, reason, result.details.get(path, "")))
+    result.failing_skips = failing
+
+
 def _judge(findings: list[Finding], policy: Policy, out: Outcome) -> None:
     from licscan.policy import compat
     from licscan.policy import obligations as obl
@@ -267,6 +319,8 @@ def _judge(findings: list[Finding], policy: Policy, out: Outcome) -> None:
         from licscan.policy.project import detect
 
         out.project_license, out.project_license_origin = detect(policy.root)
+    if out.project_license:
+        check_parses(out.project_license, out.project_license_origin or "project license")
     licenses = {normalize_expression(a) for a in policy.allow if not _is_glob(a)}
     globs = [a for a in policy.allow if _is_glob(a)]
     for f in findings:

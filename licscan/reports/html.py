@@ -68,7 +68,9 @@ def render(result: ScanResult, index: IndexStore, out: TextIO, *, side_by_side: 
         w("</section>\n")
     if result.skipped:
         w("<section><h2>Skipped</h2><ul>\n")
+        failing = {p for ps in (result.failing_skips or {}).values() for p in ps}
         for reason, paths in sorted(result.skipped.items()):
-            w(f"<li>{e(reason)}: {', '.join(f'<code>{e(p)}</code>' for p in paths)}</li>\n")
+            w(f"<li>{e(reason)}: {', '.join(f'<code>{e(p)}</code>' for p in paths)}"
+              f"{' (fails the policy)' if failing & set(paths) else ''}</li>\n")
         w("</ul></section>\n")
     w(f"<footer><p><small>licscan {e(__version__)}</small></p></footer></body></html>\n")

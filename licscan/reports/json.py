@@ -14,7 +14,7 @@ from licscan import __version__
 from licscan.engine.store import IndexStore
 from licscan.inputs.paths import ScanResult
 
-REPORT_VERSION = "1.0"
+REPORT_VERSION = "1.1"
 """Format version of the report. Bump the minor part when fields are added, the
 major part if one is ever removed or changes meaning (the contract says never)."""
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "data" / "report.schema.json"
@@ -31,6 +31,10 @@ def document(result: ScanResult, index: IndexStore) -> dict[str, Any]:
             "scanned": result.scanned,
             "findings": len(result.findings),
             "skipped": {reason: paths for reason, paths in sorted(result.skipped.items())},
+            "skipped_detail": dict(sorted(result.details.items())),
+            "skipped_failing": (None if result.failing_skips is None
+                                else {reason: paths for reason, paths in sorted(result.failing_skips.items())}),
+            "noted": {reason: paths for reason, paths in sorted(result.noted.items())},
             "index": str(index.path),
             "corpus_sha256": index.meta.get("corpus_sha256"),
         },

@@ -8,6 +8,7 @@ upstream lines next to them when ``--side-by-side``). Quiet when clean: one line
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TextIO
 
 from licscan.engine.store import IndexStore
@@ -35,6 +36,7 @@ def render(result: ScanResult, index: IndexStore, out: TextIO, *, side_by_side: 
     w = out.write
     if not result.findings:
         w(headline(result) + "\n")
+        _failing_skips(result, w)
         return
     w(f"## {headline(result)}\n\n")
     w("| level | file | lines | upstream source | upstream lines | license | similarity | verdict |\n")
@@ -70,6 +72,14 @@ def render(result: ScanResult, index: IndexStore, out: TextIO, *, side_by_side: 
     if result.skipped:
         reasons = ", ".join(f"{len(v)} {k}" for k, v in sorted(result.skipped.items()))
         w(f"\nSkipped {sum(len(v) for v in result.skipped.values())} file(s): {text(reasons)}.\n")
+        _failing_skips(result, w)
+
+
+def _failing_skips(result: ScanResult, w: Callable[[str], object]) -> None:
+    """Skipped files that fail the gate: said even when no copied code was found."""
+    failing = [p for ps in (result.failing_skips or {}).values() for p in ps]
+    if failing:
+        w(f"\n**{len(failing)} skipped file(s) fail the policy:** {', '.join(code(p) for p in failing)}.\n")
 
 
 def code(s: str) -> str:

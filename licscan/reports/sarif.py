@@ -116,8 +116,9 @@ def document(result: ScanResult, index: IndexStore) -> dict[str, Any]:
             "partialFingerprints": {"primaryLocationLineHash": f"{digest[:32]}:{occurrence}"},
             "properties": props,
         })
-    notifications = [
-        {"level": "note", "message": {"text": f"skipped ({reason}): {path}"},
+    failing = {p for ps in (result.failing_skips or {}).values() for p in ps}
+    notifications = [  # a skipped file that fails the gate is an error, like a failing finding
+        {"level": "error" if path in failing else "note", "message": {"text": f"skipped ({reason}): {path}"},
          "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(path)}}}]}
         for reason, paths in sorted(result.skipped.items()) for path in paths
     ]

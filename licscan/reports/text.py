@@ -17,6 +17,9 @@ def summary_line(result: ScanResult) -> str:
     if skipped:
         reasons = ", ".join(f"{len(v)} {k}" for k, v in sorted(result.skipped.items()))
         line += f"; skipped {skipped} ({reasons})"
+        failing = sum(len(v) for v in (result.failing_skips or {}).values())
+        if failing:
+            line += f", {failing} of them failing the policy"
     return line
 
 
