@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """Run git in ``repo`` with a fixed identity and no signing; its stdout (asserts success)."""
+    r = subprocess.run(["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t",
+                        "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main", *args],
+                       cwd=repo, capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
 
 
 def write(root: Path, files: dict[str, str]) -> Path:

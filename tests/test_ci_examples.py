@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import FIXTURES
+from conftest import FIXTURES, git
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "integrations.md"
@@ -56,14 +56,6 @@ def substitute(cmd: str, manifests: dict[str, Path]) -> str:
 def is_install(cmd: str) -> bool:
     """The step that installs licscan: the test runs the licscan under test instead."""
     return cmd.startswith("pip install") and "licscan" in cmd
-
-
-def git(repo: Path, *args: str) -> str:
-    r = subprocess.run(["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t",
-                        "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main", *args],
-                       cwd=repo, capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    return r.stdout
 
 
 @pytest.fixture

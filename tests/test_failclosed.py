@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, write
+from conftest import FIXTURES, git, write
 
 from licscan.engine.index import open_index
 from licscan.inputs.paths import ScanResult, scan_paths
@@ -31,14 +31,6 @@ def run(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess
     env = {k: v for k, v in os.environ.items() if k not in ("LICSCAN_DEBUG", "LICSCAN_INDEX")}
     return subprocess.run([sys.executable, "-m", "licscan", *args], capture_output=True, text=True,
                           cwd=cwd, env=env, timeout=timeout)
-
-
-def git(repo: Path, *args: str) -> str:
-    r = subprocess.run(["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t",
-                        "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main", *args],
-                       cwd=repo, capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    return r.stdout
 
 
 def project(tmp_path: Path, files: dict[str, str] | None = None) -> Path:

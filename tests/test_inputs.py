@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES
+from conftest import FIXTURES, git
 
 from licscan.engine.index import open_index
 from licscan.config import configured_index
@@ -22,14 +22,6 @@ CORPUS = FIXTURES / "langs" / "corpus"
 C_SRC = (CORPUS / "c" / "rlepack.c").read_text()
 PY_SRC = (CORPUS / "python" / "exprcalc.py").read_text()
 CLEAN_C = "".join(f"int helper_{i}(int v) {{ return v * {i} + {i % 7}; }}\n" for i in range(40))
-
-
-def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    r = subprocess.run(["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t",
-                        "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main", *args],
-                       cwd=repo, capture_output=True, text=True, env=env)
-    assert r.returncode == 0, r.stderr
-    return r.stdout
 
 
 @pytest.fixture

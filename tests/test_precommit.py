@@ -14,19 +14,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import FIXTURES
+from conftest import FIXTURES, git
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = FIXTURES / "langs" / "corpus"
 _SKIP = {".git", ".venv", "__pycache__", ".pytest_cache", "build", "dist", ".cache", "results"}
-
-
-def git(repo: Path, *args: str) -> str:
-    r = subprocess.run(["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t",
-                        "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main", *args],
-                       cwd=repo, capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    return r.stdout
 
 
 def project_files() -> list[Path]:
