@@ -7,9 +7,12 @@ import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Optional, TextIO
+from typing import TYPE_CHECKING, Annotated, Optional, TextIO
 
 import typer
+
+if TYPE_CHECKING:
+    from licscan.inputs.paths import ScanResult
 
 from licscan.cli.app import QuietOpt, app, is_quiet, set_quiet
 
@@ -50,11 +53,6 @@ def scan(
     quiet: QuietOpt = False,
 ) -> None:
     """Report regions of PATHS copied from indexed copyleft code; exit 1 if they fail the policy."""
-    from contextlib import ExitStack
-
-    from licscan.engine.explain import collecting
-    from licscan.engine.explain import render as render_explanations
-
     if quiet:
         set_quiet()
     from licscan.engine.index import open_index
@@ -71,12 +69,18 @@ def scan(
     from licscan.inputs.units import scan_inputs
 
     idx = open_index(resolve_index(index or policy.index))
-    with ExitStack() as stack:
-        trace = stack.enter_context(collecting()) if explain else None
-        result = scan_inputs(idx, paths, lang=lang, thresholds=t, staged=staged, diff=diff, markdown=markdown,
-                             pre_commit=pre_commit)
-    if trace is not None:
-        render_explanations(trace, sys.stderr)
+    def run() -> ScanResult:
+        return scan_inputs(idx, paths, lang=lang, thresholds=t, staged=staged, diff=diff, markdown=markdown,
+                           pre_commit=pre_commit)
+
+    if explain:
+        from licscan.engine import explain as explaining
+
+        with explaining.collecting() as trace:
+            result = run()
+        explaining.render(trace, sys.stderr)
+    else:
+        result = run()
     outcome = apply_policy(result, policy)
     if output:
         _write_output(output, lambda fh: render(result, idx, fh, side_by_side=side_by_side))
