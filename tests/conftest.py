@@ -19,6 +19,22 @@ def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
     return r.stdout
 
 
+def committed_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[str, str | bytes]) -> Path:
+    """A git repository holding ``files`` in one commit, made the working directory, with
+    no pre-commit range or index in the environment."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q")
+    for rel, data in files.items():
+        (root / rel).write_bytes(data) if isinstance(data, bytes) else (root / rel).write_text(data)
+    git(root, "add", ".")
+    git(root, "commit", "-qm", "base")
+    monkeypatch.chdir(root)
+    for var in ("PRE_COMMIT_FROM_REF", "PRE_COMMIT_TO_REF", "LICSCAN_INDEX"):
+        monkeypatch.delenv(var, raising=False)
+    return root
+
+
 def write(root: Path, files: dict[str, str]) -> Path:
     for rel, text in files.items():
         p = root / rel

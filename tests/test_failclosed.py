@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, git, write
+from conftest import FIXTURES, committed_repo, git, write
 
 from licscan.engine.index import open_index
 from licscan.inputs.paths import ScanResult, scan_paths
@@ -206,16 +206,7 @@ def test_a_copy_across_window_boundaries_is_found_whole(core_index: Path, tmp_pa
 
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q")
-    (root / "base.c").write_text(CLEAN_C)
-    git(root, "add", ".")
-    git(root, "commit", "-qm", "base")
-    monkeypatch.chdir(root)
-    for var in ("PRE_COMMIT_FROM_REF", "PRE_COMMIT_TO_REF", "LICSCAN_INDEX"):
-        monkeypatch.delenv(var, raising=False)
-    return root
+    return committed_repo(tmp_path, monkeypatch, {"base.c": CLEAN_C})
 
 
 def joined_lines() -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, git
+from conftest import FIXTURES, committed_repo, git
 
 from licscan.engine.index import open_index
 from licscan.config import configured_index
@@ -26,17 +26,8 @@ CLEAN_C = "".join(f"int helper_{i}(int v) {{ return v * {i} + {i % 7}; }}\n" for
 
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q")
-    (root / "base.c").write_text(CLEAN_C)
-    (root / "vendored.c").write_text(C_SRC)  # copied code that is already committed
-    git(root, "add", ".")
-    git(root, "commit", "-qm", "base")
-    monkeypatch.chdir(root)
-    for var in ("PRE_COMMIT_FROM_REF", "PRE_COMMIT_TO_REF", "LICSCAN_INDEX"):
-        monkeypatch.delenv(var, raising=False)
-    return root
+    # vendored.c: copied code that is already committed
+    return committed_repo(tmp_path, monkeypatch, {"base.c": CLEAN_C, "vendored.c": C_SRC})
 
 
 def found(core_index: Path, **kw: object) -> list[tuple[str, int, int, str]]:

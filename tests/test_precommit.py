@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import FIXTURES, git
+from conftest import FIXTURES, committed_repo, git
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = FIXTURES / "langs" / "corpus"
@@ -43,18 +43,10 @@ def test_hook_definition() -> None:
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A repository whose history already holds a copy (old.c)."""
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q")
-    (root / "old.c").write_text((CORPUS / "c" / "rlepack.c").read_text())
-    (root / "ok.py").write_text("def greet(name):\n    return f'hello {name}'\n")
-    (root / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + bytes(64))
-    git(root, "add", ".")
-    git(root, "commit", "-qm", "base")
-    monkeypatch.chdir(root)
-    for var in ("PRE_COMMIT_FROM_REF", "PRE_COMMIT_TO_REF", "LICSCAN_INDEX"):
-        monkeypatch.delenv(var, raising=False)
-    return root
+    return committed_repo(tmp_path, monkeypatch, {
+        "old.c": (CORPUS / "c" / "rlepack.c").read_text(),
+        "ok.py": "def greet(name):\n    return f'hello {name}'\n",
+        "logo.png": b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + bytes(64)})
 
 
 def hook_scan(core_index: Path, paths: list[str]) -> tuple[list[tuple[str, int, str]], dict[str, list[str]]]:
