@@ -109,21 +109,21 @@ class Matcher:
         for h in based:
             owners[h].add("\0base")
         df = {h: len(v) for h, v in owners.items()}
-        ranked = sorted(hits.items(), key=lambda kv: -len({h for _, _, h in kv[1]}))
         regions: list[Region] = []
-        qnames = fpr.name_codes(ts) if ranked else []
-        common = self.index.common_names() if ranked else frozenset()
+        qnames = fpr.name_codes(ts) if hits else []
+        common = self.index.common_names() if hits else frozenset()
         # Aligned in the index's vocabulary ids: decoding a source is then one
         # C-level copy, not a lookup per token (sources can be 100k tokens long).
-        vids = self._vocab_ids() if ranked else {}
+        vids = self._vocab_ids() if hits else {}
         aligned = [vids.get(c, ~c) for c in codes]
         query = Query(aligned, qnames, [c >= 0 and c not in common and fpr.telling(r)
                                         for c, r in zip(qnames, ts.raw)],
                       ts.lang not in _NO_BRACE_BLOCKS, ts.lines, path)
         # Every candidate is verified: a cap on candidates let allowed copies ranked
         # first hide a failing one behind them. Those with a single fingerprint off
-        # any shared diagonal cannot make a region and cost nothing.
-        for fid, fh in ranked:
+        # any shared diagonal cannot make a region and cost nothing. Their order does not
+        # matter: selection orders regions by their own evidence.
+        for fid, fh in hits.items():
             several = len({h for _, _, h in fh}) >= 2
             # Two hits at the same spacing in both texts (one diagonal) are where an
             # exact run may be; one distinct fingerprint is worth nothing more.

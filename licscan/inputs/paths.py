@@ -45,9 +45,11 @@ class ScanResult:
             paths.append(path)
 
 
-def partly_parsed(ts: TokenStream) -> bool:
-    """The tokenizer left part of the text out (too deeply nested, over its budget)."""
-    return bool(ts.truncated or getattr(ts, "partial", False))
+def partly_parsed(ts: TokenStream) -> str:
+    """Why the tokenizer left part of the text out, or "" when it did not."""
+    if ts.partial:
+        return "partly-parsed (parse budget exceeded: the fallback tokenizer read it)"
+    return "partly-parsed (nested too deeply)" if ts.truncated else ""
 
 
 def scan_paths(index: IndexStore, paths: list[str], *, lang: str | None = None,
@@ -123,8 +125,8 @@ def scan_text(matcher: Matcher, result: ScanResult, path: str, text: str | None,
     for offset, window in chunks(text):
         windows += 1
         ts = tokenize(window, lang)
-        if partly_parsed(ts):
-            result.skip(path, "partly-parsed", "partly-parsed (nested too deeply)")
+        if why_partly := partly_parsed(ts):
+            result.skip(path, "partly-parsed", why_partly)
         for f in matcher.scan_stream(ts, path):
             shift(f, offset)
             found.append(f)

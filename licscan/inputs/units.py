@@ -83,8 +83,8 @@ def scan_units(index: IndexStore, units: list[Unit], thresholds: Thresholds | No
                 got = matcher.scan_stream(ts, u.path)
                 if got:
                     break
-            if partly_parsed(ts):
-                result.skip(u.path, "partly-parsed", "partly-parsed (nested too deeply)")
+            if why_partly := partly_parsed(ts):
+                result.skip(u.path, "partly-parsed", why_partly)
             for f in got:
                 shift(f, offset + u.line_offset)
                 found.append(f)
