@@ -29,7 +29,7 @@ if str(ROOT) not in sys.path:
 from licscan.corpus.manifest import Source  # noqa: E402
 from debian_offers import show_debian_source  # noqa: E402
 from licscan.corpus.debian import fetch_debian_source  # noqa: E402
-from licscan.corpus.fetch import fetch_source  # noqa: E402
+from licscan.corpus.fetch import entry_dir, fetch_source  # noqa: E402
 from licscan.model import LicscanError  # noqa: E402
 
 
@@ -158,12 +158,15 @@ class Tree:
         return self.path.name
 
 
-def _pypi_sdist(spec: str, cache: Path) -> Path:
-    """An sdist (``NAME==VERSION``) through licscan's own PyPI fetcher, in a tree named
+def _sdist_source(spec: str) -> Source:
+    """An sdist (``NAME==VERSION``) for licscan's own PyPI fetcher, in a tree named
     ``<canonical name>_<version>`` as the corpora have always been named."""
     name, _, ver = spec.partition("==")
-    tree = f"{re.sub(r'[-_.]+', '-', name).lower()}_{ver}"
-    return fetch_source(Source(name=tree, kind="pypi", spec=spec, version=ver), cache).root
+    return Source(name=f"{re.sub(r'[-_.]+', '-', name).lower()}_{ver}", kind="pypi", spec=spec, version=ver)
+
+
+def _pypi_sdist(spec: str, cache: Path) -> Path:
+    return fetch_source(_sdist_source(spec), cache).root
 
 
 def fetch(pkg: Package, cache: Path, *, log=print) -> Tree:
@@ -175,8 +178,8 @@ def fetch(pkg: Package, cache: Path, *, log=print) -> Tree:
         got = fetch_source(Source(name=pkg.name.replace("@", "_"), kind="npm", spec=pkg.name), cache / "npm")
         return Tree(pkg, got.root, "npm")
     if pkg.pypi:  # fetched before through the fallback: don't ask the mirror again
-        name, _, ver = pkg.pypi.partition("==")
-        done = cache / "pypi" / f"{re.sub(r'[-_.]+', '-', name).lower()}_{ver}"
+        src = _sdist_source(pkg.pypi)
+        done = entry_dir(src, cache / "pypi") / src.name
         if done.is_dir() and not any((cache / "debian").glob(f"{pkg.name}_*")):
             return Tree(pkg, done, "pypi")
     try:
