@@ -3,8 +3,8 @@
 
 Each case is a hostile text (unclosed comments, `/*` lines, deep nesting, long
 lines, huge or unclosed strings, NULs, lone surrogates) in one language. The
-table gives its size, its token count, the seconds to tokenize it and to
-fingerprint it (the scan path: ``token_codes`` and k-gram hashes, with numpy over
+table gives its size, its token count, the CPU seconds to tokenize it (in windows
+sharing one input budget, as a scan does) and to fingerprint it (the scan path: ``token_codes`` and k-gram hashes, with numpy over
 20,000 tokens as ``Matcher`` does, its import included), and why the fallback
 tokenizer was used, if it was. Every case runs in a subprocess with a time limit,
 so a quadratic one shows as ``>LIMIT``.
@@ -55,24 +55,34 @@ def run_one(case: str, lang: str, size: int, src: str) -> dict:
     from licscan.engine.tokens import tokenize
 
     text = CASES[case](size)
-    t0 = time.perf_counter()
-    ts = tokenize(text, lang)
-    t1 = time.perf_counter()
-    try:
-        codes, dist = fpr.token_codes(ts)
-        if len(codes) > 20000:  # as Matcher._kgram_hashes does: numpy for big inputs
-            import numpy as np
+    try:  # as a scan tokenizes an input: in windows, sharing one budget (issue 15)
+        from licscan.engine.budget import InputBudget
+        from licscan.files import chunks
 
-            fpr.kgram_hashes_np(np.asarray(codes, np.uint32), np.asarray(dist, np.int64)).tolist()
-        else:
-            fpr.kgram_hashes(codes, dist)
+        budget = InputBudget.for_size(len(text))
+        windows = [w for _, w in chunks(text)]
+    except ImportError:  # the code before: one text, no input budget
+        budget, windows = None, [text]
+    t0 = time.process_time()
+    streams = [tokenize(w, lang, budget) if budget else tokenize(w, lang) for w in windows]
+    t1 = time.process_time()
+    try:
+        for ts in streams:
+            codes, dist = fpr.token_codes(ts)
+            if len(codes) > 20000:  # as Matcher._kgram_hashes does: numpy for big inputs
+                import numpy as np
+
+                fpr.kgram_hashes_np(np.asarray(codes, np.uint32), np.asarray(dist, np.int64)).tolist()
+            else:
+                fpr.kgram_hashes(codes, dist)
         err = ""
     except Exception as e:  # the old code crashes on surrogates: report it, do not stop
         err = type(e).__name__
-    t2 = time.perf_counter()
-    return {"bytes": len(text.encode("utf-8", "surrogatepass")), "tokens": len(ts),
+    t2 = time.process_time()
+    reasons = {getattr(ts, "fallback_reason", "") or ("fallback" if ts.fallback else "") for ts in streams}
+    return {"bytes": len(text.encode("utf-8", "surrogatepass")), "tokens": sum(map(len, streams)),
             "tokenize": t1 - t0, "fingerprint": t2 - t1, "error": err,
-            "reason": getattr(ts, "fallback_reason", "") or ("fallback" if ts.fallback else "")}
+            "reason": ", ".join(sorted(r for r in reasons if r))}
 
 
 def measure(case: str, lang: str, size: int, src: str, limit: float) -> dict | None:

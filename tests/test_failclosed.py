@@ -165,14 +165,21 @@ def test_repackaged_leak_is_found(core_index: Path, tmp_path: Path, name: str) -
     path = tmp_path / name
     path.write_bytes(leak_variants()[name])
     result = scan_paths(open_index(core_index), [str(path)])
-    assert sources(result) == ["corpus/c/rlepack.c"], result.skipped
-    assert result.skipped == {}
+    if name == "padded_lines.c":
+        # 3 MB of junk lines is slower to parse than the input's budget allows: the
+        # window holding the leak goes to the fallback tokenizer, which still finds it
+        # (in two parts), and the file fails the gate as partly parsed besides.
+        assert set(sources(result)) == {"corpus/c/rlepack.c"}, result.skipped
+        assert result.skipped == {"partly-parsed": [str(path)]}
+    else:
+        assert sources(result) == ["corpus/c/rlepack.c"], result.skipped
+        assert result.skipped == {}
     f = result.findings[0]
     # Line numbers are the whole file's, also past a chunk boundary.
     enc = "utf-16-le" if name == "utf16le.c" else "utf-16" if "16" in name else "utf-32" if "32" in name else None
     data = path.read_bytes()
     text = data.decode(enc) if enc else data.replace(b"\0", b"").decode()
-    assert "rle" in "\n".join(text.split("\n")[f.start_line - 1:f.end_line])
+    assert "rle" in "\n".join(text.split("\n")[f.start_line - 1:f.end_line]).lower()
     assert apply_policy(result, load_policy(cwd=tmp_path)).exit_code == 1
 
 

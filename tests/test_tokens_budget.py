@@ -3,18 +3,22 @@ surrogates and deep nesting (issue 15). Behaviour only: no timed assertions."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from licscan.engine import budget as tokens_budget
 from licscan.engine import tokens
 from licscan.engine.tokens import ID, tokenize
+from licscan.inputs.paths import ScanResult
 from licscan.languages import LANGUAGES
 
 C_CODE = "int add(int a, int b) {\n    return a + b; /* sum */\n}\n" * 40
 
 
 def _zero_budget(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tokens, "PARSE_CALLS_BASE", 0)
-    monkeypatch.setattr(tokens, "PARSE_CALLS_PER_KB", 0)
+    monkeypatch.setattr(tokens_budget, "PARSE_CALLS_BASE", 0)
+    monkeypatch.setattr(tokens_budget, "PARSE_CALLS_PER_KB", 0)
 
 
 def test_normal_code_is_parsed_by_the_grammar() -> None:
@@ -44,38 +48,36 @@ def test_parser_is_usable_after_a_cancelled_parse(monkeypatch: pytest.MonkeyPatc
 
 
 def test_budget_grows_with_size_and_progress() -> None:
-    (r0, c0), (r1, c1) = tokens.parse_budget(0, 0), tokens.parse_budget(100_000, 50_000)
-    assert r0 == tokens.PARSE_READ_BASE < r1 and c0 == tokens.PARSE_CALLS_BASE < c1
+    (r0, c0), (r1, c1) = tokens_budget.parse_budget(0, 0), tokens_budget.parse_budget(100_000, 50_000)
+    assert r0 == tokens_budget.PARSE_READ_BASE < r1 and c0 == tokens_budget.PARSE_CALLS_BASE < c1
 
 
 def test_rereading_parse_is_cut_by_bytes_read(monkeypatch: pytest.MonkeyPatch) -> None:
     """Quadratic error recovery re-reads the text: the read budget stops it, whatever the clock says."""
-    monkeypatch.setattr(tokens, "PARSE_CALLS_BASE", 10**9)
+    monkeypatch.setattr(tokens_budget, "PARSE_CALLS_BASE", 10**9)
     ts = tokenize("/* " * 20000, "c")
     assert ts.partial
-    monkeypatch.setattr(tokens, "PARSE_READ_FACTOR", 10**6)
+    monkeypatch.setattr(tokens_budget, "PARSE_READ_FACTOR", 10**6)
     assert not tokenize(C_CODE, "c").partial
 
 
 def test_quadratic_parses_are_cut_by_work_before_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """The common quadratic recoveries are cut by counted work, the same on any machine:
     with the time cap out of reach, they are still cut."""
-    monkeypatch.setattr(tokens, "PARSE_SECONDS_BASE", 10**6)
+    monkeypatch.setattr(tokens_budget, "PARSE_SECONDS_BASE", 10**6)
     assert not tokenize(C_CODE, "c").partial
     for lang in ("c", "cpp", "go", "javascript"):
         assert tokenize("/* " * 20000, lang).partial, lang
 
 
 def test_time_cap_is_the_last_resort(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tokens, "PARSE_SECONDS_BASE", -1.0)
+    monkeypatch.setattr(tokens_budget, "PARSE_SECONDS_BASE", -1.0)
     assert tokenize(C_CODE, "python").partial
 
 
 def test_no_real_code_is_cut() -> None:
     """Every fixture file of every language parses within the budget (small files are read
     many times at their end: only the bytes actually returned count)."""
-    from pathlib import Path
-
     from licscan.languages import detect
 
     corpus = Path(__file__).parent / "fixtures" / "langs"
@@ -93,6 +95,63 @@ def test_no_real_code_is_cut() -> None:
 def test_reads_count_only_bytes_returned(monkeypatch: pytest.MonkeyPatch) -> None:
     """The parser reads past the end of a text several times; those reads return nothing and
     must cost nothing, or small files would be cut on a small read base."""
-    monkeypatch.setattr(tokens, "PARSE_READ_BASE", 4096)
+    monkeypatch.setattr(tokens_budget, "PARSE_READ_BASE", 4096)
     text = "def f(x):\n    return [y for y in x if y]\n" * 20
     assert len(text) < 1024 and not tokenize(text, "python").partial
+
+
+# ----------------------------------------------------------------- the input budget
+
+def _budget(chars: int = 1000) -> tokens_budget.InputBudget:
+    return tokens_budget.InputBudget.for_size(chars)
+
+
+def test_dense_text_goes_to_the_fallback_without_a_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    """More punctuation than the input may give the grammar: no parse is tried (counted,
+    so the same text is cut on any machine), and the tokens are the fallback's."""
+    text = "x = " + "[{" * 250_000 + "\n"
+    called: list[int] = []
+    monkeypatch.setattr(tokens, "parse", lambda *a: called.append(1))
+    ts = tokenize(text, "python", _budget(len(text)))
+    assert ts.partial and not called
+    assert ts.norm == tokens.fallback_tokens(text).norm
+
+
+def test_windows_of_one_input_share_its_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    punctuation = sum(C_CODE.count(c) for c in "()[]{};,.+-*/%=<>!&|^~?:\"'#`@$\\")
+    monkeypatch.setattr(tokens_budget, "INPUT_PUNCTUATION", 2 * punctuation + 10)
+    budget = _budget()
+    got = [tokenize(C_CODE, "c", budget).partial for _ in range(3)]
+    assert got == [False, False, True]
+    assert not tokenize(C_CODE, "c", _budget()).partial  # a new input, a new budget
+
+
+def test_a_spent_budget_cuts_the_parse_and_the_walk(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert not tokenize(C_CODE, "c", _budget()).partial
+    spent = _budget()
+    spent.spend(spent.seconds)
+    assert tokenize(C_CODE, "c", spent).partial
+    monkeypatch.setattr(tokens_budget, "WALK_SECONDS_PER_NODE", 10.0)
+    assert tokenize(C_CODE, "c", _budget()).partial
+    assert not tokenize(C_CODE, "c").partial  # no input budget: an index build
+
+
+def test_a_parse_behind_its_pace_is_cut(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert not tokenize(C_CODE, "c", _budget(10 << 20)).partial
+    budget = _budget(10 << 20)
+    budget.per_byte = 0.0
+    monkeypatch.setattr(tokens_budget, "PACE_SLACK", -1.0)
+    assert tokenize(C_CODE, "c", budget).partial
+
+
+def test_scan_of_a_dense_megabyte_is_partly_parsed() -> None:
+    from licscan.inputs.paths import scan_text
+
+    class NoMatches:
+        def scan_stream(self, ts: object, path: str) -> list[object]:
+            return []
+
+    result = ScanResult()
+    text = "x = " + "(" * 1_000_000 + "\n"
+    scan_text(NoMatches(), result, "dense.py", text, "", "python")  # type: ignore[arg-type]
+    assert "dense.py" in result.skipped.get("partly-parsed", [])

@@ -1,12 +1,17 @@
 """The fallback tokenizer: languages without a grammar, and texts whose parse was cut.
 
-Linear on any input: comments and strings that may not close are found by their
-opening and scanned forward once (see ``_FALLBACK_PATTERN``).
+Linear on any input, and cheap per token: it is what a text too costly for its
+grammar falls back to, within the same time budget. Comments and strings, the
+tokens that may not close, are found by their opening and scanned forward once;
+the plain code between them is cut into tokens a line at a time by one C-level
+``findall``, and each distinct token text is classified once.
 """
 
 from __future__ import annotations
 
 import re
+from itertools import accumulate, compress, repeat
+from operator import not_
 
 from licscan.engine.stream import ID, NO_GRAMMAR, NUM, STR, SURROGATES, TokenStream
 
@@ -20,27 +25,60 @@ _FALLBACK_KEYWORDS = frozenset(
     true false self this super void int char long short float double bool unsigned signed
     typedef extern object when match where type""".split()
 )
-# Where each token starts. Comments and strings that can fail to close (`/*`, quotes)
-# are only recognised by their opening here and scanned with str.find or a
-# backtrack-free regex: the old single regex (`/\*.*?\*/`, `"(?:\\.|...)*"`)
-# re-scanned to the end of the text at every unclosed opening, which is quadratic
-# (30 KB of `/* ` took 7 s). Alternatives and their order are the old regex's, so
-# closed comments and strings give the same tokens as before.
-_FALLBACK_PATTERN = r"""(?P<block>/\*)
-      |(?P<comment>//[^\n]*|\#[^\n]*|^[ \t]*--[^\n]*|^[ \t]*;[^\n]*)
-      |(?P<quote>["'`])
-      |(?P<num>\b\d[\w.]*)
-      |(?P<word>[A-Za-z_$@][\w$]*)
-      |(?P<op>==|!=|<=|>=|&&|\|\||<<|>>|->|=>|::|\+\+|--|\+=|-=|\*=|/=|[^\s\w])"""
-_FALLBACK_RE = re.compile(_FALLBACK_PATTERN, re.M | re.X)
-# Once no `*/` is left, `/*` is two operators, as an unclosed one is: this form
-# needs no restart at each of them (1 MB of `/* ` is 660,000 of them).
-_FALLBACK_OPEN_RE = re.compile(_FALLBACK_PATTERN.replace(r"(?P<block>/\*)", r"(?P<block>(?!))"),
-                               re.M | re.X)
+# Where each special token starts: comments and the openings of block comments and
+# strings. Nothing else can start with these characters where a token starts (no
+# word, number or operator holds them: `/=`, `--` and the rest are told apart from
+# them as one regex over both would), so the plain code between two of them is
+# tokenized on its own. `/*` and quotes are scanned from their opening with
+# str.find or a backtrack-free regex: a regex matching whole comments and strings
+# (`/\*.*?\*/`) re-scanned to the end of the text at every unclosed opening, which
+# is quadratic (30 KB of `/* ` took 7 s).
+_BLOCK = r"/\*"
+_COMMENT = r"//|\#|^[ \t]*--|^[ \t]*;"
+_STRING = {'"': r'"(?:\\[^\n]|[^"\\\n])*+"', "'": r"'(?:\\[^\n]|[^'\\\n])*+'", "`": r"`[^`\n]*+`"}
+_special_res: dict[tuple[bool, str], re.Pattern[str]] = {}
+
+
+def _special_re(block: bool, quotes: str) -> re.Pattern[str]:
+    """The openings to look for: ``/*`` only while a ``*/`` is left (after it, an
+    unclosed ``/*`` is two operators, as it is before), and the quotes in ``quotes``
+    (a quote known not to close before some point is an operator until then)."""
+    key = (block, quotes)
+    if key not in _special_res:
+        # A quote that closes on its line is matched whole, here, or else alone.
+        strings = [_STRING[q] for q in quotes] + ([f"[{quotes}]"] if quotes else [])
+        parts = ([_BLOCK] if block else []) + [_COMMENT] + strings
+        _special_res[key] = re.compile("|".join(parts), re.M)
+    return _special_res[key]
+
+
+# The plain tokens, and newlines, whose matches number the lines of the tokens
+# between them.
+_PLAIN_RE = re.compile(r"""\n
+      |\b\d[\w.]*
+      |[A-Za-z_$@][\w$]*
+      |==|!=|<=|>=|&&|\|\||<<|>>|->|=>|::|\+\+|--|\+=|-=|\*=|/=|[^\s\w]""", re.X)
 # A quoted string's body: escapes (which may escape a newline) or any other character
 # but the quote, a backslash or a newline. The two alternatives never start alike,
 # so the match is a single forward pass.
 _BODY = {q: re.compile(r"(?:\\.|[^%s\\\n])*" % q, re.S) for q in "\"'"}
+
+
+class _Norms(dict[str, str]):
+    """Token text -> normalized token, each distinct text classified once."""
+
+    def __missing__(self, tok: str) -> str:
+        if tok[0].isdigit():
+            norm = NUM
+        elif tok[0].isalpha() or tok[0] in "_$@":
+            norm = tok if tok in _FALLBACK_KEYWORDS else ID
+        else:
+            # A lone surrogate (text decoded with surrogateescape) cannot be encoded,
+            # stored or hashed: its normalized form is the replacement character.
+            norm = "\ufffd" if SURROGATES.match(tok) else tok
+        self[tok] = norm
+        return norm
+
 
 
 def fallback_tokens(text: str, lang: str = "text") -> TokenStream:
@@ -51,56 +89,82 @@ def fallback_tokens(text: str, lang: str = "text") -> TokenStream:
     renaming and reformatting.
     """
     out = TokenStream(lang, fallback=True, fallback_reason=NO_GRAMMAR)
-    norm, raws, lines = out.norm.append, out.raw.append, out.lines.append
-    keywords = _FALLBACK_KEYWORDS
-    count = text.count
+    norm, raws, lines = out.norm, out.raw, out.lines
+    normalize = _Norms().__getitem__
+    count, findall = text.count, _PLAIN_RE.findall
     line = 1
-    counted = 0  # text[:counted] has had its newlines counted
+    counted = 0  # text[:counted] has had its newlines counted into ``line``
     # Where the last unclosed opening of each kind stopped scanning: any later opening
-    # of that kind before that point is unclosed too (see _quoted), so it is not
-    # scanned again. That is what keeps the tokenizer linear.
+    # of that kind before that point is unclosed too (see _quoted), so it is an
+    # operator and is not scanned again. That is what keeps the tokenizer linear.
     no_close = {'"': -1, "'": -1, "`": -1}
-    regex = _FALLBACK_RE
-    pos = 0
-    while pos >= 0:
-        resume = -1
-        for m in regex.finditer(text, pos):
-            kind = m.lastgroup
-            if kind == "comment":
-                continue
-            start = m.start()
+    block = True
+    pos, size = 0, len(text)
+    special, until = None, 0
+    while pos < size:
+        if special is None or pos >= until:
+            blind = [q for q, stop in no_close.items() if stop > pos]
+            # A blind quote's scan stopped at a newline or at the end, where no token
+            # spans, so the text can be cut there.
+            until = min((no_close[q] for q in blind), default=size)
+            special = _special_re(block, "".join(q for q in "\"'`" if q not in blind))
+        m = special.search(text, pos, until)
+        stop = until if m is None else m.start()
+        if stop > pos:
+            line += count("\n", counted, pos)
+            toks = findall(text, pos, stop)
+            if len(toks) < 32:  # one statement between strings: a loop beats the set-up below
+                for tok in toks:
+                    if tok == "\n":
+                        line += 1
+                    else:
+                        norm.append(normalize(tok))
+                        raws.append(tok)
+                        lines.append(line)
+            else:
+                if "\n" in toks:
+                    # The newline matches number the lines of the tokens between them.
+                    plain = [t != "\n" for t in toks]
+                    numbers = accumulate(map(not_, plain), initial=line)
+                    toks = list(compress(toks, plain))
+                    lines.extend(compress(numbers, plain))
+                    line += len(plain) - len(toks)
+                else:
+                    lines.extend(repeat(line, len(toks)))
+                norm.extend(map(normalize, toks))
+                raws.extend(toks)
+            counted = stop
+        if m is None:
+            pos = until
+            continue
+        start = stop
+        c = text[start]
+        if c == "/" and text.startswith("/*", start) and block:
+            end = text.find("*/", start + 2)
+            if end >= 0:
+                pos = end + 2
+            else:
+                block, special = False, None  # no `*/` after here, so after no later `/*`
+                pos = start  # to read `/*` again as operators
+        elif c not in "\"'`":  # a comment, to the end of its line
+            end = text.find("\n", start)
+            pos = size if end < 0 else end
+        else:
             line += count("\n", counted, start)
             counted = start
             tok = m.group()
-            if kind == "word":
-                norm(tok if tok in keywords else ID)
-            elif kind == "op":
-                # A lone surrogate (text decoded with surrogateescape) cannot be encoded,
-                # stored or hashed: its normalized form is the replacement character.
-                norm("\ufffd" if tok >= "\ud800" and SURROGATES.match(tok) else tok)
-            elif kind == "num":
-                norm(NUM)
-            elif kind == "block":
-                end = text.find("*/", start + 2)
-                if end >= 0:
-                    resume = end + 2
-                    break
-                regex = _FALLBACK_OPEN_RE  # no `*/` after here, so after no later `/*`
-                resume = start  # to read `/*` again as operators
-                break
-            else:  # quote
-                end = _quoted(text, start, no_close) if start >= no_close[tok] else -1
-                if end < 0:
-                    norm(tok)  # an unclosed quote is an operator
-                else:
-                    tok = text[start:end]
-                    norm(STR)
-                    resume = end
-            raws(tok)
-            lines(line)
-            if resume >= 0:
-                break
-        pos = resume
+            if len(tok) > 1:  # closed: the opening matched its whole string
+                pos = m.end()
+                norm.append(STR)
+            elif _quoted(text, start, no_close) < 0:
+                pos, special = start + 1, None
+                norm.append(c)  # an unclosed quote is an operator
+            else:  # closed, with escaped newlines
+                pos = _quoted(text, start, no_close)
+                tok = text[start:pos]
+                norm.append(STR)
+            raws.append(tok)
+            lines.append(line)
     return out
 
 

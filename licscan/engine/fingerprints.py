@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
+from itertools import compress
 from typing import TYPE_CHECKING
 
 from licscan.engine.tokens import ID, NUM, STR, TokenStream
@@ -47,24 +48,27 @@ def token_codes(ts: TokenStream) -> tuple[list[int], list[int]]:
     and `a = b + c` normalize alike, but their distances differ, and a consistent
     rename keeps every distance.
     """
-    cache: dict[str, int] = {}
-    codes: list[int] = []
-    dist: list[int] = []
+    codes = list(map(_KindCodes().__getitem__, ts.norm))
+    dist = [0] * len(codes)
     last: dict[str, int] = {}
-    for i, (norm, raw) in enumerate(zip(ts.norm, ts.raw)):
-        c = cache.get(norm)
-        if c is None:
-            # surrogatepass: a lone surrogate (text decoded with surrogateescape) must
-            # not crash a scan; encodable text hashes as with plain UTF-8.
-            c = cache[norm] = zlib.crc32(norm.encode("utf-8", "surrogatepass"))
-        codes.append(c)
-        if norm == ID:
-            prev = last.get(raw)
-            dist.append(i - prev if prev is not None else 0)
-            last[raw] = i
-        else:
-            dist.append(0)
+    raw = ts.raw
+    for i in compress(range(len(codes)), map(ID.__eq__, ts.norm)):
+        name = raw[i]
+        prev = last.get(name)
+        if prev is not None:
+            dist[i] = i - prev
+        last[name] = i
     return codes, dist
+
+
+class _KindCodes(dict[str, int]):
+    """Normalized token -> its 32-bit code, each distinct token hashed once."""
+
+    def __missing__(self, norm: str) -> int:
+        # surrogatepass: a lone surrogate (text decoded with surrogateescape) must
+        # not crash a scan; encodable text hashes as with plain UTF-8.
+        code = self[norm] = zlib.crc32(norm.encode("utf-8", "surrogatepass"))
+        return code
 
 
 LEXICAL = frozenset({ID, NUM, STR})

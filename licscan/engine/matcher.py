@@ -32,6 +32,7 @@ from licscan.engine.store import IndexStore
 from licscan.languages import canonical
 from licscan.model import Evidence, Finding, SourceRef
 from licscan.engine.rules import Decision, Shape, Thresholds
+from licscan.engine.budget import InputBudget
 from licscan.engine.tokens import TokenStream, tokenize
 
 _MAX_QPOS = 16
@@ -68,7 +69,8 @@ class Matcher:
 
     def scan_text(self, text: str, lang: str | None = None, path: str = "<stdin>") -> list[Finding]:
         """Findings for one text; ``lang`` is a language name or alias (None: fallback tokenizer)."""
-        return self.scan_stream(tokenize(text, canonical(lang) if lang else "text"), path)
+        ts = tokenize(text, canonical(lang) if lang else "text", InputBudget.for_size(len(text)))
+        return self.scan_stream(ts, path)
 
     def scan_stream(self, ts: TokenStream, path: str) -> list[Finding]:
         if len(ts) < self.k:
@@ -76,16 +78,11 @@ class Matcher:
         self.index.check_language(ts.lang)
         codes, dist = fpr.token_codes(ts)
         hashes = self._kgram_hashes(codes, dist)
-        qpos: dict[int, list[int]] = defaultdict(list)
-        for i, h in enumerate(hashes):
-            ps = qpos[h]
-            if len(ps) < _MAX_QPOS:
-                ps.append(i)
-        for i, h in self._literal_kgrams(ts, codes, dist):
-            ps = qpos[h]
-            if len(ps) < _MAX_QPOS:
-                ps.append(i)
-        rows = self.index.lookup(list(qpos))
+        literal = self._literal_kgrams(ts, codes, dist)
+        keys = dict.fromkeys(hashes)  # distinct, in the order of the query
+        keys.update(dict.fromkeys(h for _, h in literal))
+        rows = self.index.lookup(list(keys))
+        qpos = _positions(hashes, literal, {h for h, _f, _p in rows})
         files = self.index.files({f for _h, f, _p in rows})
         heads = self.index.files({i.family for i in files.values()})
         family = _FAMILY.get(ts.lang, ts.lang)
@@ -108,15 +105,17 @@ class Matcher:
         based = self.index.common(owners)
         for h in based:
             owners[h].add("\0base")
+        if not hits:
+            return []
         df = {h: len(v) for h, v in owners.items()}
         regions: list[Region] = []
-        qnames = fpr.name_codes(ts) if hits else []
-        common = self.index.common_names() if hits else frozenset()
+        qnames = fpr.name_codes(ts)
+        common = self.index.common_names()
         # Aligned in the index's vocabulary ids: decoding a source is then one
         # C-level copy, not a lookup per token (sources can be 100k tokens long).
-        vids = self._vocab_ids() if hits else {}
-        aligned = [vids.get(c, ~c) for c in codes]
-        query = Query(aligned, qnames, [c >= 0 and c not in common and fpr.telling(r)
+        aligned = _aligned(codes, self._vocab_ids())
+        telling = _Telling()
+        query = Query(aligned, qnames, [c >= 0 and c not in common and telling[r]
                                         for c, r in zip(qnames, ts.raw)],
                       ts.lang not in _NO_BRACE_BLOCKS, ts.lines, path)
         # Every candidate is verified: a cap on candidates let allowed copies ranked
@@ -311,3 +310,43 @@ def _code(token: str) -> int:
     return zlib.crc32(token.encode("utf-8"))
 
 
+def _positions(hashes: list[int], literal: list[tuple[int, int]], found: set[int]) -> dict[int, list[int]]:
+    """Where in the query each hash the index holds starts (at most _MAX_QPOS places).
+
+    Only hashes the index has are placed: a megabyte of input is a million k-grams,
+    and a loop over all of them costs more than the lookup."""
+    qpos: dict[int, list[int]] = defaultdict(list)
+    if not found:
+        return qpos
+    if len(hashes) > 20000:  # numpy is loaded for inputs this long (_kgram_hashes)
+        import numpy as np
+
+        arr = np.asarray(hashes, np.int64)
+        where = np.flatnonzero(np.isin(arr, np.fromiter(found, np.int64, len(found)))).tolist()
+        placed: list[tuple[int, int]] = list(zip(where, arr[where].tolist()))
+    else:
+        placed = [(i, h) for i, h in enumerate(hashes) if h in found]
+    for i, h in placed + [(i, h) for i, h in literal if h in found]:
+        ps = qpos[h]
+        if len(ps) < _MAX_QPOS:
+            ps.append(i)
+    return qpos
+
+
+def _aligned(codes: list[int], vids: dict[int, int]) -> list[int]:
+    """Each token code as the index's vocabulary id, or ~code for a token it lacks."""
+    if len(codes) > 20000:  # as in _positions: one lookup per distinct code
+        import numpy as np
+
+        uniq, inverse = np.unique(np.asarray(codes, np.int64), return_inverse=True)
+        ids = np.fromiter((vids.get(c, ~c) for c in uniq.tolist()), np.int64, len(uniq))
+        return ids[inverse].tolist()
+    return [vids.get(c, ~c) for c in codes]
+
+
+class _Telling(dict[str, bool]):
+    """fingerprints.telling, once per distinct name or literal."""
+
+    def __missing__(self, raw: str) -> bool:
+        value = self[raw] = fpr.telling(raw)
+        return value

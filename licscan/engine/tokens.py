@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import re
 import time
+from bisect import bisect_left
+from collections.abc import Callable
 from typing import Any
 
+from licscan.engine.budget import InputBudget, parse
 from licscan.engine.fallback import fallback_tokens
 from licscan.engine.stream import ID, NO_GRAMMAR, NUM, PARSE_BUDGET, STR, SURROGATES, TokenStream  # noqa: F401 - the token API
 from licscan.languages import LANGUAGES, grammar
@@ -41,55 +44,26 @@ _BOILERPLATE_KINDS = frozenset({
 })
 # Opaque leaves whose text is code the grammar does not parse (C macro bodies).
 _REPARSE_KINDS = frozenset({"preproc_arg"})
+_NEWLINE = re.compile(b"\n")
 _KEYWORDISH = re.compile(r"[#@]?[A-Za-z_]\w{0,23}|[^\w\s]{1,3}")
 
 MAX_DEPTH = 2000
 """Subtrees nested deeper than this are skipped (machine-generated or hostile input)."""
 
-# Parse budget. tree-sitter has no time limit of its own and its error recovery is
-# quadratic on some inputs (30 KB of unclosed `/* ` took 40 s as C, C++ or Go), so
-# a parse that overruns is cancelled and the text goes through the linear fallback
-# tokenizer instead. The budget counts work, not seconds: a time limit would cut
-# the same file at build time and not at scan time on a busier machine, and the two
-# would tokenize it differently. Two counts, both fixed for a given text:
-# - bytes the parser has read: normal code reads its text 1-1.3 times; the
-#   pathological parses re-read it from every error (50 MB read for 1 MB of `/* `
-#   before the first progress callback);
-# - progress callbacks per KB the parse has got through: 4-23 on 2,000 real files
-#   of 13 languages (bench corpus, 250 per language), about 34,000 on `/* ` runs.
-# Some recoveries do their quadratic work between callbacks (Python on `/*` lines:
-# 272 callbacks, 3.8 s for 8 KB), so a time cap stays as the last resort. It is only
-# checked at callbacks, whose gaps grow in those recoveries: a cap of 0.65 s at 100 KB
-# let one run 68 s, so it stays tight. It counts this thread's CPU time, not the wall
-# clock: on a loaded CI runner, waiting for a core cut real files. Known limit: real
-# data tables recover slowly too (musl's gb18030.h, 141 KB of bare numbers: 0.43 s of
-# a 0.53 s cap) and can still be cut on a machine whose cores are oversubscribed. A text it cuts is `partial`,
-# which the gate reports as partly parsed rather than trusting a tokenization that
-# may differ elsewhere.
-PARSE_READ_FACTOR = 6
-"""Bytes a parse may read per byte of text, besides PARSE_READ_BASE."""
-PARSE_READ_BASE = 256 * 1024
-PARSE_CALLS_BASE = 2000
-"""Progress callbacks any parse may make."""
-PARSE_CALLS_PER_KB = 400
-"""Extra callbacks per KB the parse has got through: 17 times the worst real file's rate."""
-PARSE_SECONDS_BASE = 0.25
-PARSE_SECONDS_PER_KB = 0.002
-"""The time cap: CPU seconds any parse may take, plus CPU seconds per KB it has got through."""
-_READ_CHUNK = 1 << 14
-"""Bytes per read: how often a long lexer scan checks the budget."""
+def tokenize(text: str, lang: str, budget: InputBudget | None = None) -> TokenStream:
+    """Tokenize ``text`` written in ``lang`` (a name from languages.LANGUAGES, or "text").
 
-def tokenize(text: str, lang: str) -> TokenStream:
-    """Tokenize ``text`` written in ``lang`` (a name from languages.LANGUAGES, or "text")."""
+    ``budget``: what the grammar may still spend on the input ``text`` is part of
+    (see engine/budget.py); without it, only the per-text caps apply."""
     if lang in LANGUAGES:
-        return _tree_sitter_tokens(text, lang)
+        return _tree_sitter_tokens(text, lang, budget)
     return fallback_tokens(text, lang)
 
 
 # --------------------------------------------------------------------------- tree-sitter
 
 _parsers: dict[str, Any] = {}
-_categories: dict[str, dict[int, int]] = {}
+_kinds: dict[str, tuple[_Kinds, _Kinds]] = {}
 
 
 def _parser(lang: str) -> Any:
@@ -121,58 +95,6 @@ def _category(kind: str, named: bool, leaf: bool) -> int:
     return _KEEP if leaf else _DESCEND
 
 
-def parse_budget(size: int, furthest: int) -> tuple[int, int]:
-    """(bytes a parse of ``size`` bytes may read, progress callbacks it may make by the
-    time it has got through ``furthest`` bytes)."""
-    return (PARSE_READ_BASE + PARSE_READ_FACTOR * size,
-            PARSE_CALLS_BASE + PARSE_CALLS_PER_KB * furthest // 1024)
-
-
-def _parse(lang: str, src: bytes) -> Any:
-    """The tree of ``src``, or None when the parse overran ``parse_budget``."""
-    parser = _parser(lang)
-    size = len(src)
-    max_read = parse_budget(size, 0)[0]
-    read_bytes = calls = furthest = 0
-    cut = False
-    start = time.thread_time()
-
-    def late() -> bool:
-        return time.thread_time() - start > PARSE_SECONDS_BASE + PARSE_SECONDS_PER_KB * furthest / 1024
-
-    # tree-sitter calls back on progress only when it reads through a callback (it
-    # ignores the progress callback for a bytestring), with (byte offset, has error),
-    # and only between tokens: lexing one unclosed comment scans to the end of the
-    # text first. So reads count against the budget too, and once it is spent they
-    # end the text, which ends that scan.
-    def read(offset: int, _point: Any) -> bytes:
-        nonlocal read_bytes, cut
-        cut = cut or read_bytes > max_read or late()
-        # Chunks end on character boundaries: a cut parse given the end of the text
-        # in the middle of a character crashed the process.
-        end = offset if cut else min(size, offset + _READ_CHUNK)
-        while end < size and 0x80 <= src[end] < 0xC0:
-            end += 1
-        read_bytes += max(0, end - offset)
-        return src[offset:end]
-
-    def progress(offset: int, _has_error: bool) -> bool:
-        nonlocal calls, furthest, cut
-        calls += 1
-        furthest = max(furthest, offset)  # error recovery may step back
-        cut = cut or read_bytes > max_read or calls > parse_budget(size, furthest)[1] or late()
-        return cut
-
-    try:
-        tree = parser.parse(read, progress_callback=progress)
-    except ValueError:  # cancelled: "Parsing failed"
-        tree = None
-    if cut:
-        parser.reset()  # a cancelled parser would otherwise resume this parse next time
-        return None
-    return tree
-
-
 # Characters the grammars must not see; each is swapped for a harmless one of the
 # same UTF-8 length, so byte offsets still index the original text, from which
 # tokens are cut. Both were found by tests/test_fuzz.py and bench/robustness.py:
@@ -193,70 +115,150 @@ def _grammar_input(lang: str, text: str, src: bytes) -> bytes:
     return src if safe is text else safe.encode("utf-8")
 
 
-def _tree_sitter_tokens(text: str, lang: str) -> TokenStream:
+def _tree_sitter_tokens(text: str, lang: str, budget: InputBudget | None) -> TokenStream:
     src = text.encode("utf-8", "surrogatepass")
-    tree = _parse(lang, _grammar_input(lang, text, src))
-    if tree is None:
+    if budget is not None and not budget.affords_parse(src):
+        tree = None
+    else:
+        tree = parse(_parser(lang), _grammar_input(lang, text, src), budget)
+    # The walk costs Python work per node: a tree too big for what is left of the
+    # input's budget (dense text: a megabyte of brackets is a million nodes) goes to
+    # the fallback tokenizer too, which does the same for a fraction of the cost.
+    if tree is None or (budget is not None and not budget.affords_walk(tree.root_node.descendant_count)):
         out = fallback_tokens(text, lang)
         out.fallback_reason = PARSE_BUDGET
         return out
+    started = time.thread_time()
+    try:
+        return _walk(tree, src, text, lang)
+    finally:
+        if budget is not None:
+            budget.spend(time.thread_time() - started)
+
+
+def _walk(tree: Any, src: bytes, text: str, lang: str) -> TokenStream:
     out = TokenStream(lang)
-    if tree.root_node.child_count == 0:
+    root = tree.root_node
+    if root.child_count == 0:
         return out  # empty or whitespace-only: the root is no token
-    cats = _categories.setdefault(lang, {})
-    norm, raws, lines = out.norm.append, out.raw.append, out.lines.append
+    kinds = _kinds.get(lang)
+    if kinds is None:
+        kinds = _kinds[lang] = (_Kinds(lang, leaf=True), _Kinds(lang, leaf=False))
+    leaf_kind, inner_kind = kinds[0].__getitem__, kinds[1].__getitem__
+    # Zero-width (MISSING) nodes exist only in trees with errors: only those pay
+    # for the width check.
+    missing = root.has_error
+    # Text of ASCII source is cut from the str, as its byte offsets are its indices.
+    ascii_text = text if len(text) == len(src) else None
+    norm, raws = out.norm.append, out.raw.append
+    starts: list[int] = []
+    at = starts.append  # byte offset of each token; lines are counted from them at the end
     # A cursor walk: no recursion (real inputs nest deeper than Python allows)
-    # and no child lists, which is most of the cost on large files.
+    # and no child lists, which is most of the cost on large files. Stepping down
+    # first tells leaves from inner nodes, which the category depends on.
     cursor = tree.walk()
     depth = 0
     while True:
         node = cursor.node
-        leaf = node.child_count == 0
-        key = node.kind_id * 2 + leaf
-        cat = cats.get(key)
-        if cat is None:
-            cat = cats[key] = _category(node.type, node.is_named, leaf)
-        descend = False
+        if cursor.goto_first_child():
+            cat, anon = inner_kind(node.kind_id)
+            if cat == _DESCEND:
+                if depth < MAX_DEPTH:
+                    depth += 1
+                    continue
+                out.truncated = True
+            elif cat == _DROP_STMT and not (node.named_child_count == 1 and _is_string(node.named_child(0))):
+                depth += 1
+                continue
+            cursor.goto_parent()
+            if cat == _DESCEND or cat == _DROP_STMT:
+                cat = _SKIP
+        else:
+            cat, anon = leaf_kind(node.kind_id)
         if cat == _ANON:
-            kind = node.type
-            if node.end_byte > node.start_byte and kind.strip():  # zero width: MISSING node
-                norm(kind[:24])
-                raws(kind)
-                lines(node.start_point[0] + 1)
-        elif cat == _DESCEND:
-            descend = depth < MAX_DEPTH
-            out.truncated |= not descend
-        elif cat == _DROP_STMT:
-            named = node.named_children
-            descend = not (len(named) == 1 and _categories_is_string(named[0]))
+            if anon:
+                start = node.start_byte
+                if not (missing and node.end_byte == start):
+                    norm(anon)
+                    raws(anon)
+                    at(start)
+        elif cat == _REPARSE:
+            start = node.start_byte
+            _reparse(out, src[start:node.end_byte], start, lang, at)
         elif cat != _SKIP:
-            raw = src[node.start_byte:node.end_byte].decode("utf-8", "replace")
-            line = node.start_point[0] + 1
+            start = node.start_byte
+            end = node.end_byte
+            raw = ascii_text[start:end] if ascii_text is not None else src[start:end].decode("utf-8", "replace")
             if cat == _IDENT:
-                out.add(ID, raw, line)
+                norm(ID)
             elif cat == _STR:
-                out.add(STR, raw, line)
+                norm(STR)
             elif cat == _NUM:
-                out.add(NUM, raw, line)
-            elif cat == _REPARSE:
-                sub = fallback_tokens(raw, lang)
-                for n, r, ln in zip(sub.norm, sub.raw, sub.lines):
-                    out.add(n, r, line + ln - 1)
+                norm(NUM)
             elif _KEYWORDISH.fullmatch(raw):
-                out.add(raw, raw, line)  # named keyword-like leaf: int, true, self, #define
+                norm(raw)  # named keyword-like leaf: int, true, self, #define
             elif raw:
                 # Free-form named leaves (inline HTML, escape sequences) would flood
                 # the vocabulary with one-off texts; their kind is what matters.
-                out.add(f"<{node.type}>", raw, line)
-        if descend and cursor.goto_first_child():
-            depth += 1
-            continue
+                norm(f"<{node.type}>")
+            else:
+                raw = None
+            if raw is not None:
+                raws(raw)
+                at(start)
         while not cursor.goto_next_sibling():
             if not cursor.goto_parent():
+                out.lines = _line_numbers(src, starts)
                 return out
             depth -= 1
 
 
-def _categories_is_string(node: Any) -> bool:
+class _Kinds(dict[int, tuple[int, str]]):
+    """Node kind id -> (category, text of an anonymous leaf token or ""), for leaves
+    or for inner nodes."""
+
+    def __init__(self, lang: str, leaf: bool) -> None:
+        super().__init__()
+        self.lang, self.leaf = lang, leaf
+
+    def __missing__(self, kind_id: int) -> tuple[int, str]:
+        language = grammar(self.lang)
+        kind, named = language.node_kind_for_id(kind_id), language.node_kind_is_named(kind_id)
+        cat = _category(kind, named, self.leaf)
+        if self.leaf and cat in (_DESCEND, _DROP_STMT):
+            cat = _SKIP  # a childless statement holds no token
+        value = self[kind_id] = (cat, kind[:24] if cat == _ANON and kind.strip() else "")
+        return value
+
+
+def _reparse(out: TokenStream, seg: bytes, start: int, lang: str, at: Callable[[int], None]) -> None:
+    """Tokens of an opaque leaf (``seg``, at byte ``start``) by the fallback tokenizer;
+    each is placed at the start of its line within the leaf, which is all its line
+    number needs."""
+    sub = fallback_tokens(seg.decode("utf-8", "replace"), lang)
+    line_starts = [start]
+    nl = seg.find(b"\n")
+    while nl >= 0:
+        line_starts.append(start + nl + 1)
+        nl = seg.find(b"\n", nl + 1)
+    out.norm.extend(sub.norm)
+    out.raw.extend(sub.raw)
+    for ln in sub.lines:
+        at(line_starts[ln - 1])
+
+
+def _line_numbers(src: bytes, starts: list[int]) -> list[int]:
+    """1-based line of each byte offset in ``starts``."""
+    if len(starts) > 20000:  # numpy, as the matcher uses for streams this long
+        import numpy as np
+
+        newlines = np.flatnonzero(np.frombuffer(src, np.uint8) == 10)
+        return (np.searchsorted(newlines, np.asarray(starts, np.int64)) + 1).tolist()
+    newlines = [m.start() for m in _NEWLINE.finditer(src)]
+    return [bisect_left(newlines, b) + 1 for b in starts]
+
+
+def _is_string(node: Any) -> bool:
     kind = node.type
     return node.is_named and any(p in kind for p in _STR_PARTS)
+

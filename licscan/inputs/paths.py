@@ -13,6 +13,7 @@ from licscan.engine.store import IndexStore
 from licscan.languages import canonical
 from licscan.engine.matcher import Matcher, Thresholds
 from licscan.model import Finding, LicscanError
+from licscan.engine.budget import InputBudget
 from licscan.engine.tokens import TokenStream, tokenize
 
 
@@ -122,9 +123,10 @@ def scan_text(matcher: Matcher, result: ScanResult, path: str, text: str | None,
         result.note(path, why)
     found: list[Finding] = []
     windows = 0
+    budget = InputBudget.for_size(len(text))
     for offset, window in chunks(text):
         windows += 1
-        ts = tokenize(window, lang)
+        ts = tokenize(window, lang, budget)
         if why_partly := partly_parsed(ts):
             result.skip(path, "partly-parsed", why_partly)
         for f in matcher.scan_stream(ts, path):

@@ -23,6 +23,7 @@ from licscan.languages import canonical, detect
 from licscan.engine.matcher import Matcher, Thresholds
 from licscan.model import Finding, LicscanError
 from licscan.inputs.paths import ScanResult, check_path, merge_chunked, partly_parsed, scan_paths, shift
+from licscan.engine.budget import InputBudget
 from licscan.engine.tokens import tokenize
 
 if TYPE_CHECKING:
@@ -77,9 +78,10 @@ def scan_units(index: IndexStore, units: list[Unit], thresholds: Thresholds | No
             continue
         found: list[Finding] = []
         windows = list(chunks(u.text))
+        budget = InputBudget.for_size(len(u.text))
         for offset, window in windows:
             for lang in (u.lang, *u.alternatives):
-                ts = tokenize(window, lang)
+                ts = tokenize(window, lang, budget)
                 got = matcher.scan_stream(ts, u.path)
                 if got:
                     break
