@@ -17,7 +17,7 @@ from conftest import FIXTURES
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = FIXTURES / "langs" / "corpus"
-SHIPPED = ("gnu-core", "permissive-base", "quickstart", "quickstart-pypi")
+SHIPPED = ("copyleft-large", "gnu-core", "permissive-base", "quickstart", "quickstart-pypi")
 
 
 def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
