@@ -85,6 +85,10 @@ class _Bar:
         if self.bar:
             self.bar.advance(self.task)
 
+    def done(self, failed: int) -> None:
+        if self.bar:
+            self.bar.update(self.task, description=self.title + (f" ({failed} failed)" if failed else ""))
+
 
 def fetch_all(manifest: Manifest, cache: Path | None = None, *, runner: Runner = subprocess.run,
               force: bool = False, progress: bool = False,
@@ -111,4 +115,5 @@ def fetch_all(manifest: Manifest, cache: Path | None = None, *, runner: Runner =
                 if on_fetched:
                     on_fetched(got, time.perf_counter() - t0)
             bar.step()
+        bar.done(len(report.failed))
     return report
