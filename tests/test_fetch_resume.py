@@ -207,6 +207,36 @@ def test_a_killed_fetch_leaves_nothing_that_counts_and_the_rerun_fetches_only_th
         assert (entry_dir(s, cache) / s.name / "index.js").read_text() == f"// {s.name}\n"
 
 
+@linux
+def test_sigterm_removes_the_half_written_source_and_exits_143(tmp_path: Path) -> None:
+    bin_dir, tarballs = tmp_path / "bin", tmp_path / "tarballs"
+    bin_dir.mkdir()
+    tarballs.mkdir()
+    (bin_dir / "npm").write_text(FAKE_NPM.format(python=sys.executable))
+    (bin_dir / "npm").chmod(0o755)
+    m = tmp_path / "m.toml"
+    m.write_text('[[source]]\nnpm = "beta@1.0.0"\n')
+    log = tmp_path / "npm.log"
+    e = env(tmp_path, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", FAKE_NPM_LOG=str(log),
+            FAKE_NPM_TARBALLS=str(tarballs), FAKE_NPM_HANG="beta@1.0.0")
+    proc = subprocess.Popen([sys.executable, "-m", "licscan", "corpus", "fetch", str(m)], env=e,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not Path(f"{log}.hung").exists():
+            assert proc.poll() is None and time.monotonic() < deadline, "the fetch never reached beta"
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGTERM)  # licscan only: it must stop its npm itself
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 143, err
+    assert "licscan: terminated; what is fetched stays: run the same command again to resume" in err
+    assert "Traceback" not in err and leftovers(tmp_path / "cache") == []
+
+
 # --------------------------------------------------------------------------- progress
 
 

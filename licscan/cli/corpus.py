@@ -48,11 +48,11 @@ def corpus_fetch(
 ) -> None:
     """Download, verify and safely extract every source of MANIFESTS. Resumable: a rerun skips what
     is complete. A source that fails is reported and the others go on; then exit 1 (exit 2: a bad
-    manifest or option)."""
+    manifest or option, or Ctrl-C; 143: SIGTERM)."""
     from licscan.cli.app import is_quiet
     from licscan.corpus.batch import Failure, fetch_all
     from licscan.corpus.manifest import load_manifest, resolve_manifest
-    from licscan.procs import sigterm_as_interrupt
+    from licscan.procs import Terminated, sigterm_as_interrupt
 
     loaded = [load_manifest(resolve_manifest(a)) for a in manifests]  # all valid before any download
     bar = progress_wanted()
@@ -63,12 +63,17 @@ def corpus_fetch(
             report_fetched(got, seconds)
 
     # SIGTERM cleans up like Ctrl-C: the temporary directory of the source being fetched goes.
-    with sigterm_as_interrupt():
-        for m in loaded:
-            rep = fetch_all(m, cache, force=force, progress=bar, on_start=None if bar else report_start,
-                            on_fetched=fetched, on_failed=failed.append)
-            stderr(f"{m.name}: {len(rep.fetched)} source(s) ready ({rep.downloaded} downloaded)"
-                   + (f", {len(rep.failed)} failed" if rep.failed else ""))
+    try:
+        with sigterm_as_interrupt():
+            for m in loaded:
+                rep = fetch_all(m, cache, force=force, progress=bar, on_start=None if bar else report_start,
+                                on_fetched=fetched, on_failed=failed.append)
+                stderr(f"{m.name}: {len(rep.fetched)} source(s) ready ({rep.downloaded} downloaded)"
+                       + (f", {len(rep.failed)} failed" if rep.failed else ""))
+    except KeyboardInterrupt as e:
+        how, code = ("terminated", 143) if isinstance(e, Terminated) else ("interrupted", 2)
+        print(f"licscan: {how}; what is fetched stays: run the same command again to resume", file=sys.stderr)
+        raise typer.Exit(code) from None
     for f in failed:  # errors print even under --quiet
         print(f"licscan: failed: {f.reason}", file=sys.stderr)
     if failed:
