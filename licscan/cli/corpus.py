@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from licscan.cli.app import app, complete_manifest, progress_wanted, report_fetched, report_start, stderr
+from licscan.cli.app import (app, complete_manifest, is_quiet, progress_wanted, report_fetched, report_start,
+                             stderr)
 
 if TYPE_CHECKING:
     from licscan.corpus.fetch import Fetched
@@ -49,7 +50,6 @@ def corpus_fetch(
     """Download, verify and safely extract every source of MANIFESTS. Resumable: a rerun skips what
     is complete. A source that fails is reported and the others go on; then exit 1 (exit 2: a bad
     manifest or option, or Ctrl-C; 143: SIGTERM)."""
-    from licscan.cli.app import is_quiet
     from licscan.corpus.batch import Failure, fetch_all
     from licscan.corpus.manifest import load_manifest, resolve_manifest
     from licscan.procs import Terminated, sigterm_as_interrupt

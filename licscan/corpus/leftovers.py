@@ -16,6 +16,9 @@ import re
 import shutil
 from pathlib import Path
 
+# The index writer's temp files follow the same pid rule: one liveness check for both.
+from licscan.engine.tempfiles import _pid_alive
+
 __all__ = ["old_name", "sweep", "tmp_prefix"]
 
 _LEFTOVER = re.compile(r"\.(?:tmp|old)-.+-(\d+)-[^-]*")
@@ -31,18 +34,6 @@ def old_name(entry: Path) -> Path:
     return entry.with_name(f".old-{entry.name}-{os.getpid()}-x")
 
 
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
-
-
 def sweep(parent: Path) -> list[Path]:
     """Remove the leftovers of dead runs directly under ``parent``; return what was removed.
 
@@ -54,7 +45,7 @@ def sweep(parent: Path) -> list[Path]:
         return removed
     for p in children:
         m = _LEFTOVER.fullmatch(p.name)
-        if m and not _alive(int(m.group(1))):
+        if m and not _pid_alive(int(m.group(1))):
             shutil.rmtree(p, ignore_errors=True)
             removed.append(p)
     return removed
