@@ -101,4 +101,5 @@ def corpus_show(
             else:
                 state = "cached" if (entry_dir(src, cache or cache_dir()) / src.name).is_dir() else "missing"
             extra = "".join(f"  {k}={getattr(src, k)}" for k in ("spdx", "sha256") if getattr(src, k))
+            extra += f"  languages={','.join(src.languages)}" if src.languages else ""
             print(f"  {src.label():60} {state}{extra}")
