@@ -16,7 +16,8 @@ from licscan.model import LicscanError
 
 def show_debian_source(package: str, dest_root: Path, *, runner: Runner = subprocess.run,
                        etc_apt: Path = ETC_APT) -> list[dict[str, Any]]:
-    """One dict per offered version: ``version``, ``format``, ``files`` (name -> size in bytes)."""
+    """One dict per offered version: ``version``, ``format``, ``files`` (name -> size in bytes),
+    ``sha256`` (name -> SHA-256, the .dsc's included), ``directory`` (in the archive's pool)."""
     if not re.fullmatch(r"[a-z0-9][a-z0-9+.\-]+", package):
         raise LicscanError(f"not a Debian source package name: {package!r}")
     dest_root = Path(dest_root).expanduser()
@@ -29,9 +30,13 @@ def show_debian_source(package: str, dest_root: Path, *, runner: Runner = subpro
     for st in parse_deb822(res.stdout or ""):
         if st.get("Package") != package:
             continue
-        files = {p[2]: int(p[1]) for p in (ln.split() for ln in st.get("Files", "").splitlines())
-                 if len(p) == 3 and p[1].isdigit()}
-        out.append({"version": st.get("Version", ""), "format": st.get("Format", ""), "files": files})
+        # Sizes from Checksums-Sha256: the security suite's Sources have no (MD5) Files field.
+        rows = [p for p in (ln.split() for ln in st.get("Checksums-Sha256", "").splitlines())
+                if len(p) == 3 and p[1].isdigit()]
+        files = {p[2]: int(p[1]) for p in rows}
+        sha256 = {p[2]: p[0] for p in rows}
+        out.append({"version": st.get("Version", ""), "format": st.get("Format", ""), "files": files,
+                    "sha256": sha256, "directory": st.get("Directory", "")})
     if not out:
         raise LicscanError(f"no Debian source package named {package!r} in the configured suites")
     return out

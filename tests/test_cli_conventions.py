@@ -17,7 +17,7 @@ from conftest import FIXTURES
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = FIXTURES / "langs" / "corpus"
-SHIPPED = ("gnu-core", "permissive-base", "quickstart", "quickstart-pypi")
+SHIPPED = ("copyleft-large", "gnu-core", "permissive-base", "quickstart", "quickstart-pypi")
 
 
 def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -138,6 +138,8 @@ def test_corpus_list_and_show_by_name(tmp_path: Path) -> None:
     r = run("corpus", "show", "gnu-core", "--cache", str(tmp_path / "cache"), cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("gnu-core: ") and "coreutils (debian coreutils=" in r.stdout
+    r = run("corpus", "show", "copyleft-large", "--cache", str(tmp_path / "cache"), cwd=tmp_path)
+    assert r.returncode == 0 and "  languages=csharp\n" in r.stdout, r.stderr
 
 
 @pytest.mark.parametrize("args", [["corpus", "show", "gnu-cor"], ["corpus", "fetch", "nope"],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,7 @@ spdx = "GPL-3.0-or-later"
 
 [[source]]
 npm = "@scope/left-pad@1.3.0"
+languages = ["javascript", "typescript"]
 
 [[source]]
 git = "https://example.invalid/group/tool.git"
@@ -47,6 +50,8 @@ def test_parse_good_manifest_with_defaults(tmp_path: Path) -> None:
     assert by["ansible-core"].spec == "Ansible_Core==2.14.18" and by["ansible-core"].version == "2.14.18"
     assert by["ansible-core"].spdx == "GPL-3.0-or-later"
     assert by["left-pad"].version == "1.3.0"
+    assert by["left-pad"].languages == ("javascript", "typescript") and by["coreutils"].languages == ()
+    assert "languages" not in by["left-pad"].meta()  # an index counts languages from the files
     assert by["tool"].version == "0123456789abcdef0123456789abcdef01234567"
     # relative paths resolve against the manifest's directory, not the cwd
     assert by["vendored"].spec == str((tmp_path / "third_party" / "lib-1.0.tar.gz").resolve())
@@ -86,6 +91,11 @@ def test_local_archive_name_drops_the_suffix(tmp_path: Path) -> None:
     ('sources = []\n', r"unknown top-level key 'sources'"),
     ('source = "sed"\n', r"no sources"),
     ('[[source]\n', r"invalid TOML"),
+    ('[[source]]\npath = "d"\nlanguages = "c"\n', r"\(d\): `languages` must be a non-empty list of strings"),
+    ('[[source]]\npath = "d"\nlanguages = []\n', r"`languages` must be a non-empty list"),
+    ('[[source]]\npath = "d"\nlanguages = ["c", 1]\n', r"`languages` must be a non-empty list of strings"),
+    ('[[source]]\npath = "d"\nlanguages = ["C#"]\n', r"unknown language 'C#' in `languages` \(known: .*csharp"),
+    ('[[source]]\npath = "d"\nlanguages = ["c", "c"]\n', r"`languages` names a language twice"),
 ])
 def test_validation_errors_are_one_line_and_name_the_entry(tmp_path: Path, body: str, message: str) -> None:
     path = tmp_path / "bad.toml"
@@ -125,3 +135,36 @@ def test_shipped_manifests_are_valid_and_pinned() -> None:
     assert {s.kind for s in base.sources} == {"debian", "npm", "pypi"}
     # Base code must not be one of the copyleft sources it is meant to contrast with.
     assert not {s.name for s in base.sources} & names
+
+
+TEN = {"c", "cpp", "python", "java", "javascript", "php", "go", "rust", "ruby", "csharp"}
+
+
+def test_large_manifest_has_200_sources_in_the_ten_languages() -> None:
+    large = load_manifest(CORPORA / "copyleft-large.toml")
+    pins = {(s.kind, s.spec, s.version) for s in large.sources}
+    assert len(large.sources) >= 200 and len(pins) == len(large.sources)
+    assert all(s.sha256 and s.languages for s in large.sources)
+    assert {s.kind for s in large.sources} == {"debian", "pypi", "npm"}  # nothing this machine cannot reach
+    languages = {x for s in large.sources for x in s.languages}
+    assert len(languages) >= 10 and TEN <= languages
+    # each of the ten is the main language of several projects, not a footnote of one
+    main = Counter(s.languages[0] for s in large.sources)
+    assert all(main[x] >= 3 for x in TEN), main
+    names = {s.name for s in large.sources}
+    assert {"linux", "gcc-12", "glibc", "emacs", "gimp", "blender", "ffmpeg", "mariadb", "wordpress",
+            "mediawiki", "openjdk-17", "redmine", "calibre", "ansible-core", "qemu", "samba"} <= names
+
+
+def test_large_manifest_is_what_its_generator_writes() -> None:
+    """corpora/copyleft-large.toml is generated from bench/make_large_manifest.py's table: the same
+    sources in the same order with the same languages (a hand edit of either would drift)."""
+    sys.path.insert(0, str(CORPORA.parent / "bench"))
+    try:
+        from make_large_manifest import parse_selection
+    finally:
+        sys.path.remove(str(CORPORA.parent / "bench"))
+    rows = [(r.kind, r.spec, tuple(r.languages)) for r in parse_selection()]
+    large = load_manifest(CORPORA / "copyleft-large.toml")
+    have = [(s.kind, s.spec, s.languages) for s in large.sources]
+    assert have == rows

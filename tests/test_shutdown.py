@@ -42,6 +42,13 @@ def one_line_error(res: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
+def one_failed_source(res: subprocess.CompletedProcess) -> str:
+    """`corpus fetch` reports a source it could not fetch on one line, then exits 1 (docs/corpora.md)."""
+    failed = [ln for ln in res.stderr.splitlines() if ln.startswith("licscan: failed:")]
+    assert res.returncode == 1 and len(failed) == 1 and "Traceback" not in res.stderr, res.stderr
+    return failed[0]
+
+
 # --------------------------------------------------------------------------- killed builds
 
 
@@ -206,7 +213,7 @@ def test_fetch_of_a_device_or_fifo_fails_fast(tmp_path: Path, kind: str) -> None
         res = run("corpus", "fetch", str(manifest), timeout=30, env={"LICSCAN_CACHE": str(tmp_path / "c")})
     except subprocess.TimeoutExpired:
         pytest.fail(f"corpus fetch of {path} hung")
-    assert "not a regular file or directory" in one_line_error(res)
+    assert "x (path " in one_failed_source(res) and "not a regular file or directory" in one_failed_source(res)
 
 
 def test_fetch_copy_skips_fifos_inside_a_directory(tmp_path: Path) -> None:
@@ -322,4 +329,4 @@ def test_fetch_of_an_encrypted_zip_is_a_one_line_error(tmp_path: Path) -> None:
     _zip_with(tmp_path, flag=1)
     (tmp_path / "m.toml").write_text('[[source]]\nname = "a"\npath = "a.zip"\n')
     res = run("corpus", "fetch", str(tmp_path / "m.toml"), timeout=30, env={"LICSCAN_CACHE": str(tmp_path / "c")})
-    assert "is encrypted" in one_line_error(res)
+    assert "is encrypted" in one_failed_source(res)

@@ -23,6 +23,7 @@ from typing import Any
 
 from licscan.corpus.apt import ETC_APT, AptState, Runner, apt_update, parse_deb822, run
 from licscan.corpus.extract import Limits, extract_archive
+from licscan.corpus.leftovers import tmp_prefix
 from licscan.model import LicscanError
 
 __all__ = ["fetch_debian_source"]
@@ -169,7 +170,7 @@ def fetch_debian_source(
     apt_update(state, runner)
 
     spec = package if version is None else f"{package}={version}"
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{package}-", dir=dest_root))
+    tmp = Path(tempfile.mkdtemp(prefix=tmp_prefix(package), dir=dest_root))  # pid: see leftovers
     try:
         dl = tmp / "download"
         dl.mkdir()

@@ -9,6 +9,7 @@
     version = "9.1-1"                       # ... pinned to a version (required)
     sha256 = "..."                          # optional: of the .dsc (debian) or the archive
     spdx = "GPL-3.0-or-later"               # optional: license of every file (skips detection)
+    languages = ["c", "cpp"]                # optional: main languages, most code first (LANGUAGES)
 
 Exactly one of ``debian``, ``pypi`` (``NAME==VERSION``), ``npm`` (``NAME@VERSION``),
 ``git`` (with ``rev`` = a commit) or ``path`` (a local directory or archive, relative
@@ -18,6 +19,7 @@ to the manifest) per source. Every error is one line naming the manifest and ent
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,17 @@ from licscan.config import parse_toml
 from licscan.model import LicscanError
 
 KINDS = ("debian", "pypi", "npm", "git", "path")
-_KEYS = {"name", "version", "rev", "sha256", "spdx", *KINDS}
+LANGUAGES = frozenset({
+    # what licscan parses with a grammar (licscan/languages.py) ...
+    "c", "cpp", "python", "java", "javascript", "typescript", "go", "rust", "php", "ruby", "csharp",
+    # ... and what it tokenizes with its fallback, or indexes not at all
+    "shell", "perl", "lisp", "scheme", "haskell", "ocaml", "lua", "r", "fortran", "vala", "kotlin",
+    "scala", "swift", "objc", "erlang", "elixir", "clojure", "groovy", "dart", "julia", "d", "tcl",
+    "pascal", "assembly",
+})
+"""Names for a source's ``languages``: a fixed list, so that a typo ("c++", "C#") is an error and a
+manifest can be counted by language (tests/test_corpus.py does for copyleft-large)."""
+_KEYS = {"name", "version", "rev", "sha256", "spdx", "languages", *KINDS}
 _TOP_KEYS = {"name", "description", "source"}
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 _DEBIAN_PKG = re.compile(r"[a-z0-9][a-z0-9+.\-]+")
@@ -54,6 +66,9 @@ class Source:
     sha256: str | None = None
     spdx: str | None = None
     manifest: str | None = None
+    languages: tuple[str, ...] = ()
+    """Main languages as the manifest states them (documentation: not recorded in an index,
+    whose ``languages`` per source are counted from the files)."""
 
     def label(self) -> str:
         """How messages name the source: ``coreutils (debian coreutils=9.1-1)``."""
@@ -172,6 +187,8 @@ def _source(entry: Any, i: int, manifest: Path) -> Source:
     for key, value in entry.items():
         if key not in _KEYS:
             raise fail(f"unknown key {key!r}")
+        if key == "languages":
+            continue
         if not isinstance(value, str) or not value.strip():
             raise fail(f"{key!r} must be a non-empty string")
     kinds = [k for k in KINDS if k in entry]
@@ -237,4 +254,19 @@ def _source(entry: Any, i: int, manifest: Path) -> Source:
     if not _NAME.fullmatch(name):
         raise fail(f"`name` must be a plain directory name (letters, digits, . _ + -), got {name!r}")
     return Source(name=name, kind=kind, spec=spec, version=version, sha256=sha,
-                  spdx=spdx.strip() if spdx else None, manifest=str(manifest))
+                  spdx=spdx.strip() if spdx else None, manifest=str(manifest),
+                  languages=_languages(entry.get("languages"), fail))
+
+
+def _languages(value: Any, fail: Callable[[str], LicscanError]) -> tuple[str, ...]:
+    """``languages = [...]``: known names, each once; absent is ``()``."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not value or not all(isinstance(x, str) for x in value):
+        raise fail("`languages` must be a non-empty list of strings")
+    unknown = [x for x in value if x not in LANGUAGES]
+    if unknown:
+        raise fail(f"unknown language {unknown[0]!r} in `languages` (known: {', '.join(sorted(LANGUAGES))})")
+    if len(set(value)) != len(value):
+        raise fail("`languages` names a language twice")
+    return tuple(value)
