@@ -178,7 +178,7 @@ def compare_notices(lic: ModuleType, trees: dict[Path, list[str]]) -> None:
     texts: dict[str, str] = {}
     whole: dict[str, str] = {}
     for root, rels in trees.items():
-        tree = lic._Tree(root)
+        tree = lic.Tree(root)
         for rel in rels:
             head = lic.read_text(os.path.join(root, rel), lic.HEAD_BYTES)
             if head and not lic.find_spdx_tag(head) and (n := lic.extract_notice(head, rel)):

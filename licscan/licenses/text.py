@@ -306,6 +306,18 @@ def extract_notice(text: str, rel: str) -> str | None:
     return "\n\n".join(kept) if kept else None
 
 
+def notice_lines(text: str, rel: str, *, tag: bool = False) -> tuple[int, int] | None:
+    """1-based (first, last) line of a file's SPDX tag (``tag``) or of its leading notice's
+    license paragraphs: the evidence's line range, found after the notice was."""
+    heads = text.splitlines()[:MAX_NOTICE_LINES]
+    if tag:
+        hits = [i for i, ln in enumerate(heads, 1) if "license-identifier" in ln.lower()]
+    else:
+        n = sum(1 for ln in comment_lines(text, rel) if ln is not None)  # bounds the leading region
+        hits = [i for i, ln in enumerate(heads[:max(n, 1)], 1) if LICENSE_WORDS.search(_EMAIL.sub(" ", ln))]
+    return (hits[0], hits[-1]) if hits else None
+
+
 def license_file_text(text: str) -> str | None:
     """A LICENSE/COPYING text prepared for matching: whole, minus copyright lines."""
     body = "\n".join(strip_copyright([ln.strip() for ln in text.splitlines()])).strip()
