@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""License-detection benchmark: cold/warm time of ``licscan.licenses`` and agreement with a baseline.
+"""License benchmark: correctness against a truth set, and cold/warm time against a baseline.
 
+    python bench/licenses.py --truth               # correctness (bench/license_truth.py), by evidence kind
+    python bench/licenses.py --truth --per-package 60 --engine light
     python bench/licenses.py                       # speed set, new code vs the baseline commit
     python bench/licenses.py --trees grep sed      # a subset
     python bench/licenses.py --no-old              # new code only (no agreement column)
@@ -122,7 +124,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--old-ref", default=OLD_REF)
     ap.add_argument("--no-old", action="store_true")
     ap.add_argument("--notices", action="store_true", help="fast vs full matcher on each distinct notice")
+    ap.add_argument("--truth", action="store_true", help="correctness against bench/license_truth.py")
+    ap.add_argument("--per-package", type=int, default=60, help="--truth: files sampled per package")
+    ap.add_argument("--engine", default="scancode", choices=("scancode", "light"), help="--truth: matcher")
+    ap.add_argument("--show", type=int, default=60, help="--truth: disagreements listed")
     args = ap.parse_args(argv)
+    if args.truth:
+        from license_truth import run_truth
+
+        return run_truth(args.cache, args.per_package, args.engine, args.show, code_files)
     if not importlib.util.find_spec("licensedcode"):
         print("scancode-toolkit is not installed", file=sys.stderr)
         return 2

@@ -190,7 +190,8 @@ def test_readme_license_section(tmp_path: Path) -> None:
                           "or later.\n\n## Usage\n\nRun it.\n", "src/t.js": "function t() { return 1; }\n"}
     got = resolve(tmp_path / "tool", files, tmp_path)["src/t.js"]
     assert (got.license, got.evidence.kind, got.evidence.path, got.evidence.field) == (
-        "GPL-3.0-or-later", "package-metadata", "README.md", "License section")
+        "GPL-3.0-or-later", "package-metadata", "README.md", "README")
+    assert got.evidence.lines == (7, 7)
     assert readme_section("Title\n=====\n\nLicense\n-------\n\nGPLv2+\n")[0].strip() == "GPLv2+"
 
 

@@ -49,7 +49,7 @@ _NOT_A_GRANT = re.compile(r"in the hope that it will be useful|you should have r
                           r"without any warranty|for more details")
 _EXCEPTION = re.compile(r"linking exception|special exception|in addition to the permissions in the gnu")
 _PATH_HEAD = re.compile(r"^\s*==>\s*(\S+)\s*<==\s*$")
-_DOC_DIRS = {"doc", "docs", "license", "licenses", "licence", "legal"}
+DOC_DIRS = {"doc", "docs", "license", "licenses", "licence", "legal"}
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ def read_grant(par: str, lines: tuple[int, int]) -> Grant | None:
 def _component_prefix(path: str) -> str:
     """``AMD/Doc/License.txt`` -> ``AMD/``: the component's directory, docs folders dropped."""
     parts = path.strip("./").split("/")[:-1]
-    while parts and parts[-1].lower() in _DOC_DIRS:
+    while parts and parts[-1].lower() in DOC_DIRS:
         parts.pop()
     return "/".join(parts) + "/" if parts else ""
 
@@ -179,8 +179,8 @@ def _own(text: str, offset: int = 0) -> Grant | None:
             return Grant(f"{fam}-{major}.{minor or '0'}-only", lines=(a + offset, b + offset),
                          rule="the license file's preface allows only this version")
     for a, b, par in preface:
-        if _COMPONENT.search(tokens(par)):
-            continue
+        if _COMPONENT.search(tokens(par)) or _EXCEPTION.search(tokens(par)):
+            continue  # bundled parts' licenses, or an exception: not the project's own grant
         grant = read_grant(par, (a + offset, b + offset))
         if grant is not None:
             return grant
@@ -208,6 +208,27 @@ def read_declaration(text: str) -> Declaration:
     preface = " ".join(tokens(p) for _, _, p in itertools.takewhile(lambda x: not title_of(x[2]), paras))
     exception = bool(_EXCEPTION.search(preface))
     return Declaration(own, comps, exception)
+
+
+def readme_grant(text: str) -> Grant | None:
+    """The license a README states: its License section, else the first paragraph granting
+    one (GNU READMEs say it in prose: "This program is free software ... version 3 or later")."""
+    sec = readme_section(text)
+    grants: list[Grant] = []
+    for a, b, par in _paragraphs(sec[0]) if sec else ():
+        grant = read_grant(par, (a + sec[1] - 1, b + sec[1] - 1))  # type: ignore[index]
+        if grant is not None:
+            grants.append(grant)
+    if not grants:
+        for a, b, par in _paragraphs("\n".join(text.splitlines()[:300])):
+            low = tokens(par)
+            if re.search(r"licen[cs]|general public|redistribut", low) and not _COMPONENT.search(low):
+                grant = read_grant(par, (a, b))
+                if grant is not None:
+                    grants.append(grant)
+    # "distributed under the terms of the GNU GPL" first, "either version 3 ... or later" after:
+    # the versioned statement is the declaration, the other its summary.
+    return next((g for g in grants if g.license), grants[0] if grants else None)
 
 
 def readme_section(text: str) -> tuple[str, int] | None:

@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Literal
 
 from licscan.licenses.debian import DebianMatch, Stanza, match_dep5, parse_dep5
-from licscan.licenses.declare import UNVERSIONED_RULE, Declaration, Grant, gnu_reading, read_declaration, \
-    read_grant, readme_section
+from licscan.licenses.declare import (DOC_DIRS, UNVERSIONED_RULE, Declaration, Grant, gnu_reading,
+                                      read_declaration, readme_grant)
 from licscan.licenses.metadata import Declared, declared_license
 from licscan.licenses.text import GNU_ID, LICENSE_FILE_BYTES, join_and, license_file_text, read_text, text_key
 from licscan.model import LicenseEvidence
@@ -204,19 +204,45 @@ class Tree:
             self._meta[d] = (d, found) if found else self.metadata(_parent(d)) if d else None
         return self._meta[d]
 
-    def elsewhere(self) -> tuple[str, Grant] | None:
-        """A license file below the root (not in its ancestors' chain) that declares the project's
-        license: the shallowest, plain names (COPYING.txt) before suffixed ones (COPYING.DOC.txt)."""
+    def elsewhere(self, rel: str) -> tuple[str, Grant] | None:
+        """A license file off the file's ancestor chain that declares the project's license: first in
+        a docs folder of its directory or above (``MATLAB/ssget/Doc/License.txt``, nearest first),
+        else anywhere, the shallowest, plain names (COPYING.txt) before suffixed (COPYING.DOC.txt)."""
+        d = _parent(rel)
+        while True:
+            for sub in self._doc_dirs(d):
+                for lf in self.license_files(sub):
+                    got = self._declared_in(lf)
+                    if got is not None:
+                        return got
+            if not d:
+                break
+            d = _parent(d)
+        return self._anywhere()
+
+    def _doc_dirs(self, d: str) -> list[str]:
+        try:
+            return sorted(_join(d, e.name) for e in os.scandir(os.path.join(self.root, d))
+                          if e.is_dir() and e.name.lower() in DOC_DIRS)
+        except OSError:
+            return []
+
+    def _declared_in(self, lf: str) -> tuple[str, Grant] | None:
+        if lf not in self._decl:
+            raw = read_text(os.path.join(self.root, lf), LICENSE_FILE_BYTES)
+            self._decl[lf] = read_declaration(raw) if raw else Declaration(None)
+        own = self._decl[lf].own
+        return (lf, own) if own is not None else None
+
+    def _anywhere(self) -> tuple[str, Grant] | None:
         if self._elsewhere is False:
             self._elsewhere = None
             for depth_dir in self._dirs_by_depth(3):
                 files = sorted(self.license_files(depth_dir), key=lambda f: not _PLAIN_LICENSE_FILE.match(
                     f.rpartition("/")[2]))
                 for lf in files:
-                    raw = read_text(os.path.join(self.root, lf), LICENSE_FILE_BYTES)
-                    own = read_declaration(raw).own if raw else None
-                    if own is not None:
-                        self._elsewhere = (lf, own)
+                    self._elsewhere = self._declared_in(lf)
+                    if self._elsewhere:
                         break
                 if self._elsewhere:
                     break
@@ -241,9 +267,7 @@ class Tree:
         if self._readme is False:
             self._readme = None
             for name in sorted(n for n in os.listdir(self.root) if _README.match(n)) if self.root.is_dir() else []:
-                text = read_text(self.root / name, 1 << 18) or ""
-                sec = readme_section(text)
-                grant = read_grant(sec[0], (sec[1], sec[1] + sec[0].count("\n"))) if sec else None
+                grant = readme_grant(read_text(self.root / name, 1 << 18) or "")
                 if grant is not None:
                     self._readme = (name, grant)
                     break
@@ -264,7 +288,7 @@ class Tree:
                 f"{what} names {family} without a version; debian/copyright decides"
         rd = self.readme()
         if rd and rd[1].license and _family(rd[1].license) == family:
-            return rd[1].license, LicenseEvidence("package-metadata", rd[0], rd[1].lines, "License section"), \
+            return rd[1].license, LicenseEvidence("package-metadata", rd[0], rd[1].lines, "README"), \
                 f"{what} names {family} without a version; the README decides"
         default, rule = UNVERSIONED_RULE[family]
         return default, None, f"{what}: {rule}"
@@ -312,13 +336,13 @@ class Tree:
             hit, src = deb
             return LicenseResult(hit.license, "debian-copyright", src, None,
                                  LicenseEvidence("debian-copyright", src, field=f"Files: {hit.pattern}"))
-        found = self.elsewhere()
+        found = self.elsewhere(rel)
         if found is not None:
             return self._from_grant(found[1], rel, found[0], "declares the project's license", "license-file",
                                     "license-elsewhere")
         rd = self.readme()
         if rd is not None:
-            return self._from_grant(rd[1], rel, rd[0], "", "package-metadata", "readme", field_="License section")
+            return self._from_grant(rd[1], rel, rd[0], "", "package-metadata", "readme", field_="README")
         return LicenseResult(None, "none", None, None, LicenseEvidence(
             "unknown", reason="no notice in the file, no license file in its directory or above, no package "
                               "metadata, debian/copyright, license file elsewhere or README license section"))

@@ -53,10 +53,11 @@ def _file_license(root: Path, names: list[str]) -> str | None:
         from licscan.licenses.detect import detect_licenses_detailed
         from licscan.licenses.resolve import PROJECT_REL
 
-        res = detect_licenses_detailed(root, [PROJECT_REL], workers=1)
-        expr = next(iter(res.values())).license
-        if expr:
-            return expr
+        res = next(iter(detect_licenses_detailed(root, [PROJECT_REL], workers=1).values()))
+        # A bare license text lets *recipients* pick any version (GPL-2.0 §9); the project asking
+        # about its own license ships that version, so the text's own version is read below.
+        if res.license and "no version specified" not in (res.evidence.rule or ""):
+            return res.license
     found = []
     for name in names:
         body = read_text(root / name, LICENSE_FILE_BYTES)
