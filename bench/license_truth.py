@@ -74,8 +74,11 @@ PACKAGES: list[TruthPackage] = [
     TruthPackage("git", "debian/git_*", "GPL-2.0-only", "COPYING: Linus's preface, 'the only valid version of "
                  "the GPL as far as this project is concerned is _this_ particular version (v2)'",
                  paths=(("reftable/", "BSD-3-Clause"),)),  # reftable/LICENSE: BSD, "Neither the name of Google"
-    TruthPackage("readline", "debian/readline_*", _G3, "COPYING GPLv3 text; debian Files: * GPL-3+"),
-    TruthPackage("gnupg2", "debian/gnupg2_*", _G3, "COPYING GPLv3 text; debian Files: * GPL-3+"),
+    TruthPackage("readline", "debian/readline_*", _G3, "COPYING GPLv3 text; debian Files: * GPL-3+",
+                 # rlfe comes from screen: debian/copyright's Files: examples/rlfe/* says GPL-2+
+                 paths=(("examples/rlfe/", "GPL-2.0-or-later"),)),
+    TruthPackage("gnupg2", "debian/gnupg2_*", _G3, "COPYING GPLv3 text; debian Files: * GPL-3+",
+                 paths=(("tests/gpgscm/", "BSD-3-Clause"),)),  # LICENSE.TinySCHEME: BSD, "Neither the name"
     TruthPackage("nano", "debian/nano_*", _G3, "COPYING GPLv3 text; debian Files: * GPL-3+"),
     TruthPackage("diffutils", "debian/diffutils_*", _G3, "COPYING GPLv3 text; debian Files: * GPL-3+"),
     TruthPackage("bc", "debian/bc_*", "GPL-2.0-or-later", "COPYING GPLv3 text; debian Files: * says GPL-2.0+, "
@@ -111,7 +114,6 @@ _SHORT = re.compile(r"\b(l|a)?gpl[ -]?v?(\d)(?:\.(\d))?(\+| or later| or any lat
 _PERMISSIVE = [
     (re.compile(r"permission is hereby granted, free of charge, to any person obtaining|"
                 r"(released|licensed|distributed) under the mit licen[cs]e|\bmit licen[cs]e\b"), "MIT"),
-    (re.compile(r"permission to use, copy, modify, distribute, and sell this software"), "X11"),
     (re.compile(r"simplified bsd license"), "BSD-2-Clause"),
     (re.compile(r"licensed under the apache license, version 2\.0"), "Apache-2.0"),
     (re.compile(r"permission to use, copy, modify, and(/or)? distribute this software for any purpose with or "
@@ -151,8 +153,11 @@ def own_notice(head: str) -> tuple[str, str | None, str | None]:
         families.add({"l": "LGPL", "a": "AGPL"}.get((re.search(r"\b(l|a)?gpl\b", t).group(1) or ""), "GPL"))  # type: ignore[union-attr]
     perm = {lic for rx, lic in _PERMISSIVE if rx.search(t)}
     if "redistribution and use in source and binary forms, with or without modification" in t:
-        perm.add("BSD-4-Clause" if "all advertising materials" in t else
+        uc = "-UC" if "regents of the university of california" in t else ""
+        perm.add(f"BSD-4-Clause{uc}" if "all advertising materials" in t else
                  "BSD-3-Clause" if "endorse or promote" in t else "BSD-2-Clause")
+    if "copying and distribution of this file, with or without modification, are permitted in any medium" in t:
+        perm.add("FSFAP" if "offered as-is, without any warranty" in t else "FSFAP-no-warranty-disclaimer")
     if re.search(r"(placed|released|dedicated) (in|into) the public domain|is in the public domain", t):
         perm.add("LicenseRef-scancode-public-domain")
     families -= {i.split("-")[0] for i in ids}

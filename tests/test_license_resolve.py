@@ -210,6 +210,18 @@ def test_fish_in_an_mit_project_is_incompatible(tmp_path: Path) -> None:
      ("GPL-2.0-or-later WITH Classpath-exception-2.0", None)),
     # "released under the GPL" with a link: the version is not in the words
     ("GPL-2.0-only", "Released under the GPL: https://www.gnu.org/licenses/gpl-2.0.html", (None, "GPL")),
+    # htop: a short GNU notice; scancode's bzip2 is an echo of "see the COPYING file in the source distribution"
+    ("bzip2-1.0.6 AND GPL-2.0-or-later", "Released under the GNU GPLv2+, see the COPYING file\nin the source "
+     "distribution for its full text.", ("GPL-2.0-or-later", None)),
+    # plupload: "Released under GPL License" and a license link read as AGPL: no AGPL in the words
+    ("GPL-1.0-or-later AND AGPL-3.0-only", "Released under GPL License.\n\nLicense: http://example.org/license",
+     (None, "GPL")),
+    # a BSD-3 text holds the BSD-2 one
+    ("BSD-3-Clause AND BSD-2-Clause", "Redistribution and use in source and binary forms, with or without "
+     "modification, are permitted. Neither the name of the author may be used to endorse", ("BSD-3-Clause", None)),
+    # a GNU notice that spells out an extra permission keeps it
+    ("GPL-2.0-only AND vsftpd-openssl-exception", "under the GPL V2 provisions. It can be distributed with other "
+     "licenses.", ("GPL-2.0-only AND vsftpd-openssl-exception", None)),
 ])
 def test_refine_notice(expr: str, notice: str, want: tuple[str | None, str | None]) -> None:
     assert refine_notice(expr, notice) == want
@@ -236,6 +248,39 @@ def test_license_value_keeps_an_unversioned_family() -> None:
     assert license_value("LGPL") == (None, "LGPL")
     assert license_value("GPLv2+") == ("GPL-2.0-or-later", None)
     assert license_value("MIT/Apache-2.0") == ("MIT OR Apache-2.0", None)
+
+
+def test_rendered_license_pages_are_not_license_files(tmp_path: Path) -> None:
+    """fish's user_doc/html/license.html lists every bundled part: a web page, not a declaration."""
+    files = {"COPYING": "Most of shelly is licensed under the GNU General Public License version 2.\n",
+             "doc/html/license.html": "<p>Permission is hereby granted, free of charge, to any person obtaining "
+                                      "a copy</p><p>PSF LICENSE AGREEMENT</p>\n",
+             "doc/html/_static/search.js": "function search() { return 1; }\n"}
+    got = resolve(tmp_path / "shelly", files, tmp_path)["doc/html/_static/search.js"]
+    assert (got.license, got.evidence.path) == ("GPL-2.0-only", "COPYING")
+
+
+def test_script_header_after_a_line_of_code(tmp_path: Path) -> None:
+    """install-sh (``scriptversion=``) and gitk (``exec wish``) put a line of code before their notice."""
+    text = ("#!/bin/sh\n# Tcl ignores the next line -*- tcl -*- \\\nexec wish \"$0\" -- \"$@\"\n\n"
+            "# This program is free software; it may be used, copied, modified\n# and distributed under the "
+            "terms of the GNU General Public Licence,\n# either version 2, or (at your option) any later "
+            "version.\n\nproc main {} { puts hi }\n")
+    files = {"COPYING": GPL2_TEXT, "gitk-git/gitk": text}
+    rels = write(tmp_path / "vcs", files)
+    got = detect_licenses_detailed(tmp_path / "vcs", rels, cache_dir=tmp_path / "c", engine="light")["gitk-git/gitk"]
+    assert (got.license, got.evidence.kind, got.evidence.lines) == ("GPL-2.0-or-later", "notice", (5, 7))
+
+
+def test_a_bsd_license_file_is_read_whole() -> None:
+    """A BSD text's conditions sit in separate paragraphs: the third clause decides BSD-3-Clause."""
+    text = ("LICENSE TERMS\n\nCopyright (c) 2000, Someone\nAll rights reserved.\n\nRedistribution and use in "
+            "source and binary forms, with or without\nmodification, are permitted provided that the following "
+            "conditions are met:\n\nRedistributions of source code must retain the above copyright notice.\n\n"
+            "Neither the name of Someone nor the names of contributors may be used to endorse or promote "
+            "products derived from this software.\n")
+    decl = read_declaration(text)
+    assert decl.own is not None and decl.own.license == "BSD-3-Clause"
 
 
 def test_declaration_lines_and_exception() -> None:

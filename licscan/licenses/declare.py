@@ -136,7 +136,10 @@ def read_grant(par: str, lines: tuple[int, int]) -> Grant | None:
                      " OR ".join(ids) if len(ids) > 1 else ids[0], lines=lines)
     if unversioned:
         return Grant(None, unversioned[0], lines)
-    if re.search(r"licen[cs]|redistribut|permission|public domain", low):
+    # Other licenses only from a statement ("released under the MIT license"): a paragraph of
+    # a license's own text (BSD's conditions) is read with the rest of that text, as a whole.
+    if re.search(r"(licen[cs]ed|released|distributed|available|provided) under|under the terms of|"
+                 r"public domain", low):
         found = light_match(_URL.sub(" ", par))
         return Grant(found, lines=lines) if found else None
     return None

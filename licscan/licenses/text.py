@@ -220,6 +220,9 @@ def comment_lines(text: str, rel: str) -> list[str]:
     lines = text.splitlines()[:MAX_NOTICE_LINES]
     out: list[str] = []
     i = 0
+    # A script may need a line of code before its header (install-sh's ``scriptversion=``,
+    # gitk's ``exec wish``): with a shebang, two code lines among the first six are passed over.
+    passes = 2 if lines and lines[0].startswith("#!") else 0
     while i < len(lines):
         s = lines[i].strip()
         if not s or _PREAMBLE.match(s):
@@ -250,6 +253,11 @@ def comment_lines(text: str, rel: str) -> list[str]:
                 break  # code right after the comment closes: the leading region is over
             continue
         mark = next((m for m in line_marks if s.startswith(m)), None)
+        if mark is None and passes and i < 6:
+            passes -= 1
+            out.append("")
+            i += 1
+            continue
         if mark is None:
             break
         out.append(_clean(s[len(mark):]))
@@ -312,10 +320,21 @@ def notice_lines(text: str, rel: str, *, tag: bool = False) -> tuple[int, int] |
     heads = text.splitlines()[:MAX_NOTICE_LINES]
     if tag:
         hits = [i for i, ln in enumerate(heads, 1) if "license-identifier" in ln.lower()]
-    else:
-        n = sum(1 for ln in comment_lines(text, rel) if ln is not None)  # bounds the leading region
-        hits = [i for i, ln in enumerate(heads[:max(n, 1)], 1) if LICENSE_WORDS.search(_EMAIL.sub(" ", ln))]
-    return (hits[0], hits[-1]) if hits else None
+        return (hits[0], hits[-1]) if hits else None
+    n = len(comment_lines(text, rel))  # bounds the leading region (blocks add a line or two)
+    spans: list[tuple[int, int]] = []
+    start, words = 0, False
+    for i, ln in enumerate(heads[:max(n, 1)] + [""], 1):
+        cleaned = _clean(ln.strip())
+        if cleaned and not start:
+            start, words = i, False
+        if cleaned:
+            words = words or bool(LICENSE_WORDS.search(_EMAIL.sub(" ", cleaned)))
+        elif start:
+            if words:
+                spans.append((start, i - 1))
+            start = 0
+    return (spans[0][0], spans[-1][1]) if spans else None
 
 
 def license_file_text(text: str) -> str | None:
