@@ -156,9 +156,10 @@ def own_notice(head: str) -> tuple[str, str | None, str | None]:
         uc = "-UC" if "regents of the university of california" in t else ""
         perm.add(f"BSD-4-Clause{uc}" if "all advertising materials" in t else
                  "BSD-3-Clause" if "endorse or promote" in t else "BSD-2-Clause")
-    if "copying and distribution of this file, with or without modification, are permitted in any medium" in t:
+    if re.search(r"copying and distribution of this file, with or without modification,( in any medium,)? are "
+                 r"permitted", t):
         perm.add("FSFAP" if "offered as-is, without any warranty" in t else "FSFAP-no-warranty-disclaimer")
-    if re.search(r"(placed|released|dedicated) (in|into) the public domain|is in the public domain", t):
+    if re.search(r"(placed|released|dedicated) (in|into) the public domain|(is|are) in the public domain", t):
         perm.add("LicenseRef-scancode-public-domain")
     families -= {i.split("-")[0] for i in ids}
     named = len(ids) + len(perm) + len(families)
@@ -169,8 +170,10 @@ def own_notice(head: str) -> tuple[str, str | None, str | None]:
         return ("unclear", None, None) if re.search(r"licen[cs]|under the terms of|is free software|"
                                                     r"permission to use|permission is granted|redistribut",
                                                     words) else ("none", None, None)
-    if named > 1 or re.search(r"exception|dual[- ]licen", t):
+    if re.search(r"exception|dual[- ]licen", t) or (named > 1 and (ids or families)):
         return "unclear", None, None
+    if named > 1:  # permissive terms side by side (install-sh: X11, and FSF changes in the public domain)
+        return "notice", " AND ".join(sorted(perm)), None
     if families:
         return "notice", None, families.pop()
     return "notice", (ids or perm).pop(), None

@@ -219,6 +219,9 @@ def test_fish_in_an_mit_project_is_incompatible(tmp_path: Path) -> None:
     # a BSD-3 text holds the BSD-2 one
     ("BSD-3-Clause AND BSD-2-Clause", "Redistribution and use in source and binary forms, with or without "
      "modification, are permitted. Neither the name of the author may be used to endorse", ("BSD-3-Clause", None)),
+    # ... but a reference to the simplified BSD license is the 2-clause one
+    ("BSD-2-Clause AND BSD-3-Clause", "Simplified BSD License (see licenses/simplified_bsd.txt or "
+     "https://opensource.org/licenses/BSD-2-Clause)", ("BSD-2-Clause", None)),
     # a GNU notice that spells out an extra permission keeps it
     ("GPL-2.0-only AND vsftpd-openssl-exception", "under the GPL V2 provisions. It can be distributed with other "
      "licenses.", ("GPL-2.0-only AND vsftpd-openssl-exception", None)),

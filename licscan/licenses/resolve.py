@@ -122,8 +122,10 @@ def refine_notice(expr: str | None, notice: str) -> tuple[str | None, str | None
         if not _EXCEPTION_WORDS.search(notice):
             strong = [p.split(" WITH ")[0] for p in strong]
         strong = _supported(strong, notice)
-        if "BSD-3-Clause" in strong:  # the 3-clause text contains the 2-clause one
-            strong = [p for p in strong if p != "BSD-2-Clause"]
+        if "BSD-3-Clause" in strong and "BSD-2-Clause" in strong:
+            # Both read from one notice: the third clause's words decide which it is.
+            third = re.search(r"endorse|promote|neither the name", notice, re.I)
+            strong = [p for p in strong if p != ("BSD-2-Clause" if third else "BSD-3-Clause")]
         expr = join_and(strong)
     ids, unversioned = gnu_reading(notice)
     if unversioned and not ids and expr and all(_family(p) in unversioned for p in expr.split(" AND ")):
