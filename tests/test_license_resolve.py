@@ -15,7 +15,8 @@ import pytest
 from licscan.licenses.declare import read_declaration, readme_section
 from licscan.licenses.detect import LicenseResult, detect_licenses_detailed
 from licscan.licenses.metadata import declared_license, license_value
-from licscan.licenses.resolve import PROJECT_REL, refine_notice
+from licscan.licenses.notice import refine_notice
+from licscan.licenses.resolve import PROJECT_REL
 from licscan.model import LicenseEvidence
 from licscan.policy.compat import evaluate
 

@@ -1,7 +1,7 @@
 """Resolving an indexed file's license in a fixed order, with the evidence that decided it.
 
 1. ``notice``: the file's own SPDX tag or header notice (``detect.py`` reads those;
-   ``refine_notice`` here maps the detection exactly: generic "other copyleft" echoes
+   ``notice.refine_notice`` maps the detection exactly: generic "other copyleft" echoes
    dropped, an exception only where the notice grants one, ``-only``/``-or-later`` from
    the wording).
 2. ``license-file``: the nearest license file (COPYING, LICENSE*, COPYING.LIB...) in the
@@ -30,11 +30,12 @@ from pathlib import Path
 from typing import Literal
 
 from licscan.licenses.debian import DebianMatch, Stanza, match_dep5, parse_dep5
-from licscan.licenses.declare import (DOC_DIRS, UNVERSIONED_RULE, Declaration, Grant, gnu_reading,
-                                      read_declaration, readme_grant)
+from licscan.licenses.declare import (DOC_DIRS, UNVERSIONED_RULE, Declaration, Grant, read_declaration,
+                                      readme_grant)
 from licscan.licenses.metadata import Declared, declared_license
-from licscan.licenses.text import (GNU_ID, LICENSE_FILE_BYTES, join_and, license_file_text, read_text, text_key,
-                                   tokens)
+from licscan.licenses.notice import family as _family
+from licscan.licenses.notice import refine_notice
+from licscan.licenses.text import LICENSE_FILE_BYTES, license_file_text, read_text, text_key
 from licscan.model import LicenseEvidence
 
 Method = Literal["spdx-tag", "notice", "debian-copyright", "dir-license", "root-license", "package-metadata",
@@ -46,14 +47,6 @@ _PLAIN_LICENSE_FILE = re.compile(r"^(licen[cs]e|copying)(\.(txt|md|rst))?$", re.
 _README = re.compile(r"^readme(\.(md|rst|txt|markdown))?$", re.I)
 _SKIP_DIRS = {"test", "tests", "testdata", "vendor", "third_party", "thirdparty", "external", "node_modules",
               "debian", "examples", ".git"}
-# Scancode ids that only say "some copyleft/permissive terms": next to a named license in
-# the same notice they are an echo of it (ioquake3's plain GPL-2.0+ notice), not a second license.
-_GENERIC = re.compile(r"^LicenseRef-scancode-(other-copyleft|other-permissive|free-unknown|unknown.*|"
-                      r"generic-.*|warranty-disclaimer)$")
-_EXCEPTION_WORDS = re.compile(r"exception|additional permission|permission to link|link(ed|ing)? (it )?with",
-                              re.I)
-
-
 @dataclass(frozen=True)
 class LicenseResult:
     """How one file's license was decided."""
@@ -77,62 +70,6 @@ def _parent(rel: str) -> str:
 
 def _join(d: str, name: str) -> str:
     return f"{d}/{name}" if d else name
-
-
-def _family(expr: str) -> str | None:
-    m = GNU_ID.match(expr)
-    return f"{m.group(1) or ''}GPL" if m else None
-
-
-def _stem(spdx_id: str) -> str:
-    """The name a license goes by in prose: ``bzip2-1.0.6`` -> ``bzip2``, ``BSD-3-Clause`` -> ``bsd``."""
-    return re.split(r"[-.\d]", spdx_id.removeprefix("LicenseRef-scancode-"), maxsplit=1)[0].lower()
-
-
-def _supported(parts: list[str], notice: str) -> list[str]:
-    """The parts of an AND that the notice's words support.
-
-    A short GNU notice ("Released under the GNU GPLv2+, see the COPYING file in the source
-    distribution", htop) has no second license: a part whose name it never says and whose
-    terms it does not spell out (no permission or redistribution wording) is a matcher's
-    echo. GNU parts of a family the words never name (a link's AGPL) go the same way."""
-    ids, unversioned = gnu_reading(notice)
-    named = {_family(i) for i in ids} | set(unversioned)
-    if not named:
-        return parts
-    words = tokens(notice)
-    spelled = re.search(r"permission|redistribut|provided that|as is|public domain|distributed with|"
-                        r"other licen|exception", words)
-    keep = []
-    for p in parts:
-        fam = _family(p.split(" WITH ")[0])
-        if fam is not None:
-            if fam in named:
-                keep.append(p)
-        elif spelled or re.search(rf"\b{re.escape(_stem(p))}", words):
-            keep.append(p)
-    return keep or parts
-
-
-def refine_notice(expr: str | None, notice: str) -> tuple[str | None, str | None]:
-    """(expression mapped exactly, GNU family named without a version) of a notice's detection."""
-    if expr and "(" not in expr and " OR " not in expr:
-        parts = expr.split(" AND ")
-        strong = [p for p in parts if not _GENERIC.match(p)] or parts
-        if not _EXCEPTION_WORDS.search(notice):
-            strong = [p.split(" WITH ")[0] for p in strong]
-        strong = _supported(strong, notice)
-        if "BSD-3-Clause" in strong and "BSD-2-Clause" in strong:
-            # Both read from one notice: the third clause's words decide which it is.
-            third = re.search(r"endorse|promote|neither the name", notice, re.I)
-            strong = [p for p in strong if p != ("BSD-2-Clause" if third else "BSD-3-Clause")]
-        expr = join_and(strong)
-    ids, unversioned = gnu_reading(notice)
-    if unversioned and not ids and expr and all(_family(p) in unversioned for p in expr.split(" AND ")):
-        return None, unversioned[0]  # "licensed under the GPL" + a link: the version is not in the words
-    if not expr and unversioned and not ids:
-        return None, unversioned[0]
-    return expr, None
 
 
 class Tree:
