@@ -39,8 +39,8 @@ from typing import Any, Literal
 from licscan.licenses.cache import CACHE_FILE, CACHE_VERSION, Cache, default_cache_dir  # noqa: F401
 from licscan.licenses.light import LIGHT_ENGINE, light_match
 from licscan.licenses.resolve import LicenseResult, Method, Tree, _parent  # noqa: F401
-from licscan.licenses.text import (HEAD_BYTES, combine_detections, extract_notice, find_spdx_tag, notice_lines,
-                                   read_text, text_key)
+from licscan.licenses.text import (HEAD_BYTES, combine_detections, comment_lines, extract_notice, find_spdx_tag,
+                                   notice_lines, read_text, text_key)
 from licscan.model import LicenseEvidence
 from licscan.procs import kill_pool, make_pool
 
@@ -340,11 +340,12 @@ def detect_licenses_detailed(
         if head is not None:
             tag = find_spdx_tag(head)
             if tag:
-                at = notice_lines(head, rel, tag=True)
+                at = notice_lines(head)
                 results[rel] = LicenseResult(tag, "spdx-tag", rel, None,
                                              LicenseEvidence("notice", rel, at, "SPDX-License-Identifier"))
                 continue
-            notice = extract_notice(head, rel)
+            comments = comment_lines(head, rel)
+            notice = extract_notice(head, rel, comments)
             if notice:
                 key = text_key(notice)
                 if prestart and key not in texts and not cache.get(f"{eng}:{key}")[0]:
@@ -352,7 +353,7 @@ def detect_licenses_detailed(
                     prestart = False
                 texts.setdefault(key, notice)
                 notice_files.setdefault(key, []).append(rel)
-                lines[rel] = notice_lines(head, rel)
+                lines[rel] = notice_lines(head, notice)
     if progress and results:
         progress(len(results))
 

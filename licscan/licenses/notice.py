@@ -10,6 +10,7 @@ the notice's own words support it.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from licscan.licenses.declare import gnu_reading
 from licscan.licenses.text import GNU_ID, join_and, tokens
@@ -58,6 +59,7 @@ def _supported(parts: list[str], notice: str) -> list[str]:
     return keep or parts
 
 
+@lru_cache(maxsize=4096)  # once per distinct notice and detection, not once per file
 def refine_notice(expr: str | None, notice: str) -> tuple[str | None, str | None]:
     """(expression mapped exactly, GNU family named without a version) of a notice's detection."""
     if expr and "(" not in expr and " OR " not in expr:

@@ -302,39 +302,31 @@ def paragraphs(lines: list[str]) -> list[str]:
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
-def extract_notice(text: str, rel: str) -> str | None:
+def extract_notice(text: str, rel: str, comments: list[str] | None = None) -> str | None:
     """License-relevant part of the file's leading comments, or None if it has none.
 
     Only paragraphs with license words are kept: per-file descriptions and author
     lists would otherwise make every header distinct and defeat the dedup. Words
     inside e-mail addresses do not count ("djm@gnu.ai.mit.edu" is not MIT).
     """
-    kept = [p for p in paragraphs(strip_copyright(comment_lines(text, rel)))
+    kept = [p for p in paragraphs(strip_copyright(comment_lines(text, rel) if comments is None else comments))
             if LICENSE_WORDS.search(_EMAIL.sub(" ", p))]
     return "\n\n".join(kept) if kept else None
 
 
-def notice_lines(text: str, rel: str, *, tag: bool = False) -> tuple[int, int] | None:
-    """1-based (first, last) line of a file's SPDX tag (``tag``) or of its leading notice's
-    license paragraphs: the evidence's line range, found after the notice was."""
+def notice_lines(text: str, notice: str | None = None) -> tuple[int, int] | None:
+    """1-based (first, last) line of a file's leading notice (``extract_notice``'s text) or, without
+    one, of its SPDX tag: the evidence's line range. Plain substring search: it runs per file."""
     heads = text.splitlines()[:MAX_NOTICE_LINES]
-    if tag:
+    if notice is None:
         hits = [i for i, ln in enumerate(heads, 1) if "license-identifier" in ln.lower()]
         return (hits[0], hits[-1]) if hits else None
-    n = len(comment_lines(text, rel))  # bounds the leading region (blocks add a line or two)
-    spans: list[tuple[int, int]] = []
-    start, words = 0, False
-    for i, ln in enumerate(heads[:max(n, 1)] + [""], 1):
-        cleaned = _clean(ln.strip())
-        if cleaned and not start:
-            start, words = i, False
-        if cleaned:
-            words = words or bool(LICENSE_WORDS.search(_EMAIL.sub(" ", cleaned)))
-        elif start:
-            if words:
-                spans.append((start, i - 1))
-            start = 0
-    return (spans[0][0], spans[-1][1]) if spans else None
+    first, last = notice.split("\n", 1)[0], notice.rsplit("\n", 1)[-1]
+    start = next((i for i, ln in enumerate(heads) if first in ln), None)
+    if start is None:
+        return None
+    end = next((i for i in range(start, len(heads)) if last in heads[i]), start)
+    return start + 1, end + 1
 
 
 def license_file_text(text: str) -> str | None:
