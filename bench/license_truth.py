@@ -65,6 +65,8 @@ PACKAGES: list[TruthPackage] = [
     TruthPackage("wordpress", "debian/wordpress_*", "GPL-2.0-or-later", "license.txt: 'either version 2 of the "
                  "License, or (at your option) any later version'; the incorporated work is b2, also GPL",
                  paths=(("wp-includes/sodium_compat/", "ISC"),  # its own LICENSE: ISC
+                        # plupload's FJCore has its own License.txt: MIT ("Permission is hereby granted ...")
+                        ("debian/missing-sources/plupload/csharp/Plupload/FJCore/", "MIT"),
                         # tinymce/license.txt: the LGPL-2.1 text alone; debian Files: tinymce/* LGPL-2.0+
                         ("wp-includes/js/tinymce/", "LGPL-2.0-or-later"),
                         # ID3/license.txt: "released under multiple licenses. You may choose from": GPL v1,
@@ -115,6 +117,8 @@ _PERMISSIVE = [
     (re.compile(r"permission is hereby granted, free of charge, to any person obtaining|"
                 r"(released|licensed|distributed) under the mit licen[cs]e|\bmit licen[cs]e\b"), "MIT"),
     (re.compile(r"simplified bsd license"), "BSD-2-Clause"),
+    (re.compile(r"dedicated all copyright and related and neighboring rights to this software to the public "
+                r"domain worldwide.{0,200}cc0 public domain dedication"), "CC0-1.0"),
     (re.compile(r"licensed under the apache license, version 2\.0"), "Apache-2.0"),
     (re.compile(r"permission to use, copy, modify, and(/or)? distribute this software for any purpose with or "
                 r"without fee is hereby granted"), "ISC"),

@@ -254,6 +254,19 @@ def test_license_value_keeps_an_unversioned_family() -> None:
     assert license_value("MIT/Apache-2.0") == ("MIT OR Apache-2.0", None)
 
 
+def test_unversioned_notice_takes_the_license_files_version(tmp_path: Path) -> None:
+    """busybox: "redistributed under the terms of the GNU General Public License", and a LICENSE that
+    allows only version 2."""
+    files = {"LICENSE": "Boxy is distributed under version 2 of the General Public License.  Version 2 is the "
+                        "only version of this license which this version of Boxy may be distributed under.\n\n"
+                        + GPL2_TEXT,
+             "e2fs/lsattr.c": "/*\n * This file can be redistributed under the terms of the GNU General\n * Public "
+                              "License\n */\nint lsattr;\n"}
+    got = resolve(tmp_path / "boxy", files, tmp_path)["e2fs/lsattr.c"]
+    assert (got.license, got.evidence.kind, got.evidence.path) == ("GPL-2.0-only", "license-file", "LICENSE")
+    assert "license file decides" in (got.evidence.rule or "")
+
+
 def test_rendered_license_pages_are_not_license_files(tmp_path: Path) -> None:
     """fish's user_doc/html/license.html lists every bundled part: a web page, not a declaration."""
     files = {"COPYING": "Most of shelly is licensed under the GNU General Public License version 2.\n",

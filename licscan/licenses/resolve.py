@@ -60,6 +60,10 @@ class LicenseResult:
     evidence: LicenseEvidence = field(default=LicenseEvidence("unknown"), compare=False)
 
 
+_METHOD: dict[str, Method] = {"package-metadata": "package-metadata", "debian-copyright": "debian-copyright",
+                              "license-file": "dir-license"}
+"""The method of a result whose version another source decided, by that source's kind."""
+
 PROJECT_REL = ".licscan-project"
 """A path no project has: resolving it (steps 2-4 at the root) gives the project's own declaration."""
 
@@ -261,6 +265,16 @@ class Tree:
         if deb and deb[0].license and _family(deb[0].license) == family:
             return deb[0].license, LicenseEvidence("debian-copyright", deb[1], field=f"Files: {deb[0].pattern}"), \
                 f"{what} names {family} without a version; debian/copyright decides"
+        d = _parent(rel)
+        while True:  # a license file above that states a version (busybox's "only version 2")
+            for lf in self.license_files(d):
+                own = self._decl[lf].own if lf in self._decl else None
+                if own is not None and own.license and _family(own.license) == family and lf != what:
+                    return own.license, LicenseEvidence("license-file", lf, own.lines), \
+                        f"{what} names {family} without a version; the project's license file decides"
+            if not d:
+                break
+            d = _parent(d)
         rd = self.readme()
         if rd and rd[1].license and _family(rd[1].license) == family:
             return rd[1].license, LicenseEvidence("package-metadata", rd[0], rd[1].lines, "README"), \
@@ -277,8 +291,7 @@ class Tree:
         fam = grant.family or "GPL"
         lic, decided, why = self.version_for(fam, rel, path)
         if decided is not None:
-            return LicenseResult(lic, "package-metadata" if decided.kind != "debian-copyright" else
-                                 "debian-copyright", decided.path, engine,
+            return LicenseResult(lic, _METHOD[decided.kind], decided.path, engine,
                                  LicenseEvidence(decided.kind, decided.path, decided.lines, decided.field, why))
         return LicenseResult(lic, method, path, engine, LicenseEvidence(kind, path, grant.lines, field_, why))
 
@@ -332,7 +345,7 @@ class Tree:
         if family:
             lic, decided, why = self.version_for(family, rel, "the file's notice")
             if decided is not None:
-                return LicenseResult(lic, "package-metadata", decided.path, engine,
+                return LicenseResult(lic, _METHOD[decided.kind], decided.path, engine,
                                      LicenseEvidence(decided.kind, decided.path, decided.lines, decided.field, why))
             return LicenseResult(lic, "notice", rel, engine, LicenseEvidence("notice", rel, lines, rule=why))
         return None
