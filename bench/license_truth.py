@@ -252,7 +252,9 @@ def same(a: str | None, b: str | None) -> bool:
         return " ".join(a.split()) == " ".join(b.split())
 
 
-def run_truth(cache: Path, per_package: int, engine: str, show: int, code_files) -> int:  # noqa: ANN001
+def run_truth(cache: Path, per_package: int, engine: str, show: int, code_files,  # noqa: ANN001
+              baseline=None) -> int:  # noqa: ANN001
+    """Score licscan's licenses (and, given ``baseline``, an older license module's) on the truth set."""
     import time
     from collections import Counter, defaultdict
 
@@ -270,17 +272,22 @@ def run_truth(cache: Path, per_package: int, engine: str, show: int, code_files)
         t0 = time.perf_counter()
         got = detect.detect_licenses_detailed(root, rels, engine=engine, workers=1)  # type: ignore[arg-type]
         t_total += time.perf_counter() - t0
+        old = baseline.detect_licenses_detailed(root, rels, engine=engine, workers=1) if baseline else {}
         for rel in rels:
             bucket, want = truth(pkg, root, rel)
             res = got[rel]
             rows.append({"pkg": pkg.name, "rel": rel, "bucket": bucket, "want": want, "got": res.license,
                          "kind": res.evidence.kind, "ev": res.evidence,
+                         "old": old[rel].license if rel in old else None,
                          "lang": LANGS.get(rel.rpartition(".")[2].lower(), "other")})
     detect.shutdown_scancode_workers()
+    if baseline:
+        baseline.shutdown_scancode_workers()
     scored = [r for r in rows if r["bucket"] != "unclear"]
     for r in scored:
         r["exact"] = same(r["got"], r["want"])
         r["copyleft"] = copyleft(r["got"]) == copyleft(r["want"])
+        r["old_exact"] = same(r["old"], r["want"])
 
     def line(name: str, rs: list[dict]) -> str:
         n = len(rs)
@@ -313,6 +320,16 @@ def run_truth(cache: Path, per_package: int, engine: str, show: int, code_files)
         if rs:
             common = Counter(str(r["got"]) for r in rs if r["bucket"] == "declared").most_common(1)
             print(line(pkg.name, rs) + (f"  {common[0][0]}" if common else ""))
+    if baseline:
+        print(f"\n## baseline {baseline.__name__} vs this code: exact% (files)")
+        for name, rs in (("with own notice", [r for r in scored if r["bucket"] == "own"]),
+                         ("without (declared)", [r for r in scored if r["bucket"] == "declared"]),
+                         *((p.name, [r for r in scored if r["pkg"] == p.name]) for p in PACKAGES)):
+            if rs:
+                print(f"{name:28} {100 * sum(r['old_exact'] for r in rs) / len(rs):7.2f} -> "
+                      f"{100 * sum(r['exact'] for r in rs) / len(rs):7.2f} ({len(rs)})"
+                      + "".join(f"  was {k}" for k, _ in Counter(str(r["old"]) for r in rs if not r["old_exact"])
+                                .most_common(1)))
     empty = [r for r in rows if r["got"] is None and (r["kind"] != "unknown" or not r["ev"].reason)]
     print(f"\nfiles without a license and without an unknown-with-reason evidence: {len(empty)}")
     bad = [r for r in scored if not r["exact"]]

@@ -143,13 +143,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--per-package", type=int, default=60, help="--truth: files sampled per package")
     ap.add_argument("--engine", default="scancode", choices=("scancode", "light"), help="--truth: matcher")
     ap.add_argument("--show", type=int, default=60, help="--truth: disagreements listed")
+    ap.add_argument("--baseline", help="--truth: also score the license code of this git ref (e.g. main)")
     args = ap.parse_args(argv)
     global WORKERS
     WORKERS = args.workers
     if args.truth:
         from license_truth import run_truth
 
-        return run_truth(args.cache, args.per_package, args.engine, args.show, code_files)
+        base = load_old(args.baseline) if args.baseline else None
+        return run_truth(args.cache, args.per_package, args.engine, args.show, code_files, base)
     if not importlib.util.find_spec("licensedcode"):
         print("scancode-toolkit is not installed", file=sys.stderr)
         return 2
