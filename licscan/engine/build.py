@@ -125,7 +125,7 @@ def build_index(
             if r.name.split("/", 1)[0] in overrides:
                 top = r.name.split("/", 1)[0]
                 license_of[r.name] = (overrides[top], LicenseEvidence("package-metadata", field="manifest spdx"))
-        summary.projects = _project_licenses(license_of, summary.projects, overrides)
+        summary.projects = _project_licenses(summary.projects, overrides)
         ui.add("writing index", None)
         _write(out, roots, results, license_of, params, summary, extra_meta, base, base_hashes)
     summary.seconds = time.perf_counter() - t0
@@ -161,18 +161,13 @@ def _base_hashes(base: Sequence[Path], params: BuildParams, workers: int, ui: _P
     return np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
 
 
-def _project_licenses(license_of: dict[str, tuple[str | None, LicenseEvidence]],
-                      declared: dict[str, dict[str, Any]], overrides: dict[str, str]) -> dict[str, dict[str, Any]]:
-    """Per project (top directory): its declared license and evidence, and how many files each
-    kind of evidence decided (``index info``)."""
+def _project_licenses(declared: dict[str, dict[str, Any]], overrides: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Per project (top directory): its declared license and evidence (``index info``); ``decided``
+    (files per evidence kind) is counted as the distinct files are written."""
     out = {name: dict(d, decided={}) for name, d in declared.items()}
     for name, spdx in overrides.items():
         out[name] = {"license": spdx, "evidence": {"kind": "package-metadata", "field": "manifest spdx"},
                      "decided": {}}
-    for path, (_, ev) in license_of.items():
-        top = path.split("/", 1)[0]
-        row = out.setdefault(top, {"license": None, "evidence": None, "decided": {}})
-        row["decided"][ev.kind] = row["decided"].get(ev.kind, 0) + 1
     return out
 
 
@@ -274,6 +269,10 @@ def _write(out: Path, roots: Sequence[Path], results: list[FileResult],
             tok = np.minimum(ids[r.inverse], VOCAB_LIMIT).astype(np.uint16)
             lic, ev = license_of.get(r.name) or (None, None)
             evidence = json.dumps(ev.to_dict(), separators=(",", ":")) if ev else None
+            if ev is not None:
+                row = summary.projects.setdefault(r.name.split("/", 1)[0],
+                                                  {"license": None, "evidence": None, "decided": {}})
+                row["decided"][ev.kind] = row["decided"].get(ev.kind, 0) + 1
             rows.append((i, r.name, r.lang, lic, evidence, r.size, r.sha1, len(r.inverse),
                          int(families[i]), zlib.compress(tok.tobytes(), 6), r.line_deltas, r.names, r.text))
             summary.files += 1
