@@ -115,3 +115,20 @@ def test_index_info_lists_declared_license_and_evidence_counts(shelly_index: Pat
     src = info["sources"][0]
     assert src["declared_license"] == "GPL-2.0-only" and src["license_evidence"] == {"license-file": 1}
     assert info["license_evidence"] == {"license-file": 1}
+
+
+@pytest.mark.parametrize("project, verdict, fails", [("MIT", "incompatible", True),
+                                                      ("GPL-2.0-only", "compatible", False)])
+def test_gate_judges_the_resolved_license(shelly_index: Path, tmp_path: Path, project: str, verdict: str,
+                                          fails: bool) -> None:
+    """End to end: fish-like code is GPL-2.0-only (not the AND of its bundled parts), so an MIT
+    project fails the gate and a GPL-2.0-only project keeps it."""
+    from licscan.policy.gate import apply_policy, load_policy
+
+    (tmp_path / "mine.c").write_text(SHELL_C)
+    policy = load_policy(cwd=tmp_path, project_license=project)
+    result = scan_paths(open_index(shelly_index), [str(tmp_path / "mine.c")], thresholds=policy.thresholds())
+    outcome = apply_policy(result, policy)
+    f = result.findings[0]
+    assert (f.license, f.judgement.verdict) == ("GPL-2.0-only", verdict)
+    assert bool(outcome.failing) is fails
