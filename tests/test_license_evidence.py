@@ -132,3 +132,24 @@ def test_gate_judges_the_resolved_license(shelly_index: Path, tmp_path: Path, pr
     f = result.findings[0]
     assert (f.license, f.judgement.verdict) == ("GPL-2.0-only", verdict)
     assert bool(outcome.failing) is fails
+
+
+def test_unknown_license_fails_the_default_gate_with_its_reason(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from licscan.policy.gate import apply_policy, load_policy
+
+    monkeypatch.setenv("LICSCAN_LICENSE_ENGINE", "light")
+    root = tmp_path / "corpus" / "nolicense"
+    root.mkdir(parents=True)
+    (root / "words.c").write_text(SHELL_C)
+    out = tmp_path / "n.lsi"
+    build_index([root], out, workers=1)
+    (tmp_path / "mine.c").write_text(SHELL_C)
+    policy = load_policy(cwd=tmp_path, project_license="MIT")
+    result = scan_paths(open_index(out), [str(tmp_path / "mine.c")], thresholds=policy.thresholds())
+    outcome = apply_policy(result, policy)
+    f = result.findings[0]
+    assert f.license is None and f.license_evidence is not None
+    assert f.license_evidence.kind == "unknown" and "no license file" in (f.license_evidence.reason or "")
+    assert f.judgement.verdict == "unknown" and outcome.failing == [f]
+    assert json.loads(json.dumps(f.to_dict()))["license_evidence"]["reason"]
