@@ -51,8 +51,8 @@ PARSE_SECONDS_PER_KB = 0.002
 """The per-text time cap: CPU seconds any parse may take, plus CPU seconds per KB it
 has got through (twice the slowest real code's rate)."""
 INPUT_SECONDS = 0.5
-"""CPU seconds per MiB (at least this much) that the grammar may spend on one scanned
-input, parses and walks together: a MiB of real C takes 0.27 s (parse at the median
+"""CPU seconds per MiB (at least this much) that tokenizing one scanned input may take,
+parses, walks and the fallback together: a MiB of real C takes 0.27 s (parse at the median
 rate, 0.15 ms/KB, and walk), 0.45 s at the p90 rate of large files (0.3 ms/KB)."""
 INPUT_PUNCTUATION = 400_000
 """Punctuation bytes per MiB (at least this many) the grammar may be given for one
@@ -64,6 +64,9 @@ and goes to the fallback tokenizer without a parse."""
 _PUNCTUATION = b"()[]{};,.+-*/%=<>!&|^~?:\"'#`@$\\"
 PACE_SLACK = 0.03
 """CPU seconds a parse may run ahead of its input's pace (InputBudget.per_byte)."""
+FALLBACK_SECONDS_PER_CHAR = 0.35e-6
+"""What the fallback tokenizer costs per character at worst (0.2-0.35 s per MiB of hostile
+text, bench/robustness.py): held back for the windows still to come."""
 WALK_SECONDS_PER_NODE = 0.5e-6
 """What walking one tree node costs (measured 0.35-0.8 us): the walk of a tree that would
 overrun the input's budget is not started."""
@@ -74,7 +77,12 @@ _READ_CHUNK = 1 << 14
 @dataclass
 class InputBudget:
     """What the grammar may still spend on one input, across its windows and language
-    guesses: CPU seconds, punctuation, and the pace its parses must keep."""
+    guesses: CPU seconds, punctuation, and the pace its parses must keep.
+
+    The seconds pay for the fallback tokenizer too, wherever it reads a window: while
+    a window is tokenized, what the fallback would need for the rest of the input is
+    held back (``reserve``), so a grammar that spends its share on the first window
+    does not leave the fallback of the others to run over the budget."""
 
     seconds: float
     per_byte: float
@@ -83,12 +91,25 @@ class InputBudget:
     is cut early, not after it has spent the whole budget."""
     punctuation: int
     """Punctuation bytes the grammar may still be given (INPUT_PUNCTUATION)."""
+    rest: int
+    """Characters of the input no window has started on yet (windows overlap: at least 0)."""
+    reserve: float = 0.0
 
     @classmethod
     def for_size(cls, chars: int) -> InputBudget:
         share = max(1.0, chars / (1 << 20))
         seconds = INPUT_SECONDS * share
-        return cls(seconds, seconds / max(chars, 1), int(INPUT_PUNCTUATION * share))
+        return cls(seconds, seconds / max(chars, 1), int(INPUT_PUNCTUATION * share), chars)
+
+    def begin(self, chars: int) -> None:
+        """A window of ``chars`` characters starts: hold back the fallback of what follows it."""
+        self.rest = max(0, self.rest - chars)
+        self.reserve = FALLBACK_SECONDS_PER_CHAR * self.rest
+
+    @property
+    def available(self) -> float:
+        """Seconds the grammar may spend on the current window."""
+        return self.seconds - self.reserve
 
     def spend(self, seconds: float) -> None:
         self.seconds -= seconds
@@ -96,13 +117,13 @@ class InputBudget:
     def affords_parse(self, src: bytes) -> bool:
         """Whether ``src`` may go to the grammar at all; if so, its punctuation is spent."""
         punctuation = len(src) - len(src.translate(None, _PUNCTUATION))
-        if punctuation > self.punctuation or self.seconds <= 0:
+        if punctuation > self.punctuation or self.available <= 0:
             return False
         self.punctuation -= punctuation
         return True
 
     def affords_walk(self, nodes: int) -> bool:
-        return nodes * WALK_SECONDS_PER_NODE <= self.seconds
+        return nodes * WALK_SECONDS_PER_NODE <= self.available
 
 
 def parse_budget(size: int, furthest: int) -> tuple[int, int]:
@@ -119,7 +140,7 @@ def parse(parser: Any, src: bytes, budget: InputBudget | None = None) -> Any:
     read_bytes = calls = furthest = 0
     cut = False
     start = time.thread_time()
-    deadline = start + budget.seconds if budget is not None else float("inf")
+    deadline = start + budget.available if budget is not None else float("inf")
     pace = budget.per_byte if budget is not None else float("inf")
 
     def late(reached: int = 0) -> bool:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Sequence
 from itertools import compress
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from licscan.engine.tokens import ID, NUM, STR, TokenStream
@@ -69,8 +70,7 @@ def _distances_np(ids: list[int], raw: list[str], n: int) -> list[int]:
     so each identifier follows the previous occurrence of its name."""
     import numpy as np
 
-    numbering: dict[str, int] = {}
-    names = np.fromiter((numbering.setdefault(raw[i], len(numbering)) for i in ids), np.int64, len(ids))
+    names = np.fromiter(map(_Numbering().__getitem__, itemgetter(*ids)(raw)), np.int64, len(ids))
     pos = np.asarray(ids, np.int64)
     order = np.lexsort((pos, names))
     pos, names = pos[order], names[order]
@@ -78,6 +78,14 @@ def _distances_np(ids: list[int], raw: list[str], n: int) -> list[int]:
     same = np.flatnonzero(names[1:] == names[:-1]) + 1
     dist[pos[same]] = pos[same] - pos[same - 1]
     return dist.tolist()
+
+
+class _Numbering(dict[str, int]):
+    """Each distinct name -> a small number, in order of first use."""
+
+    def __missing__(self, name: str) -> int:
+        number = self[name] = len(self)
+        return number
 
 
 class _KindCodes(dict[str, int]):

@@ -55,9 +55,20 @@ def tokenize(text: str, lang: str, budget: InputBudget | None = None) -> TokenSt
 
     ``budget``: what the grammar may still spend on the input ``text`` is part of
     (see engine/budget.py); without it, only the per-text caps apply."""
+    if budget is not None:
+        budget.begin(len(text))
     if lang in LANGUAGES:
         return _tree_sitter_tokens(text, lang, budget)
-    return fallback_tokens(text, lang)
+    return _fallback(text, lang, budget, NO_GRAMMAR)
+
+
+def _fallback(text: str, lang: str, budget: InputBudget | None, reason: str) -> TokenStream:
+    started = time.thread_time()
+    out = fallback_tokens(text, lang)
+    out.fallback_reason = reason
+    if budget is not None:
+        budget.spend(time.thread_time() - started)
+    return out
 
 
 # --------------------------------------------------------------------------- tree-sitter
@@ -125,9 +136,7 @@ def _tree_sitter_tokens(text: str, lang: str, budget: InputBudget | None) -> Tok
     # input's budget (dense text: a megabyte of brackets is a million nodes) goes to
     # the fallback tokenizer too, which does the same for a fraction of the cost.
     if tree is None or (budget is not None and not budget.affords_walk(tree.root_node.descendant_count)):
-        out = fallback_tokens(text, lang)
-        out.fallback_reason = PARSE_BUDGET
-        return out
+        return _fallback(text, lang, budget, PARSE_BUDGET)
     started = time.thread_time()
     try:
         return _walk(tree, src, text, lang)
