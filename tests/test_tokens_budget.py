@@ -155,3 +155,12 @@ def test_scan_of_a_dense_megabyte_is_partly_parsed() -> None:
     text = "x = " + "(" * 1_000_000 + "\n"
     scan_text(NoMatches(), result, "dense.py", text, "", "python")  # type: ignore[arg-type]
     assert "dense.py" in result.skipped.get("partly-parsed", [])
+
+
+def test_the_fallback_of_later_windows_is_held_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """While a window is tokenized, the fallback of the windows after it is kept in reserve:
+    with a reserve larger than the budget, only the last window may use the grammar."""
+    monkeypatch.setattr(tokens_budget, "FALLBACK_SECONDS_PER_CHAR", 1.0)
+    budget = _budget(3 * len(C_CODE))
+    assert [tokenize(C_CODE, "c", budget).partial for _ in range(3)] == [True, True, False]
+    assert budget.seconds < tokens_budget.INPUT_SECONDS  # the fallback's time was spent
