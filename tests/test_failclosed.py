@@ -355,6 +355,23 @@ def test_chunks_cover_every_line_with_overlap() -> None:
     assert [w for _, w in chunks("\n".join(long), size=100, overlap=1)][1] == "x" * 5000
 
 
+@pytest.mark.parametrize("text", [
+    ("x = " + "ab+" * 700 + "1\n") * 500,  # 2 KB lines: 400 of them were most of every window
+    ("y" * 600 + "\n") * 400 + "a" * 3_000_000 + "\nz\n",  # lines, then one longer than a window
+])
+def test_windows_read_no_text_much_more_than_once(text: str) -> None:
+    """Shared lines are capped at a quarter of a window, and a window always reaches past the
+    one before: long lines made a 1 MB file 377 windows, 98 MB read (50 s)."""
+    from licscan.files import chunks
+
+    windows = list(chunks(text))
+    assert sum(len(w) for _, w in windows) <= len(text) * 4 / 3 + 2 * 256 * 1024
+    covered = set()
+    for offset, window in windows:
+        covered.update(range(offset, offset + window.count("\n") + 1))
+    assert covered == set(range(text.count("\n") + 1))
+
+
 @pytest.mark.parametrize("data,expect", [
     ("int f(void);\n".encode("utf-16"), "int f(void);\n"),
     ("int f(void);\n".encode("utf-16-be"), "int f(void);\n"),
