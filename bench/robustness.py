@@ -48,6 +48,7 @@ CASES = {
     "nested (": lambda n: _fill("(", n, "x = "),
     "nested [{": lambda n: _fill("[{", n, "x = "),
     "long line": lambda n: _fill("a+", n, "x = ", "1;\n"),
+    "2 KB lines": lambda n: _fill("x = " + "ab+" * 680 + "1;\n", n),
     "huge string": lambda n: _fill("a", n, 'x = "', '";\n'),
     "unclosed \"\\": lambda n: _fill('"\\', n),
     "NUL mix": lambda n: _fill("int x\0 = f(a\0, \"\0\");\n", n),
