@@ -49,8 +49,8 @@ def test_identity_survives_moving_and_renaming_but_not_editing(core_index: Path,
     code = (COPIES / "c" / "t1_rlepack.c").read_text()
     a = write(tmp_path, {"a.c": code})
     moved = write(tmp_path, {"src/other/b.c": "/* new header */\n\nstatic int unrelated;\n\n\n" + code + "\n"})
-    renamed = write(tmp_path, {"c.c": code.replace("rle_encode", "pack_runs").replace("src", "input")})
-    edited = write(tmp_path, {"d.c": code.replace("in < len", "in <= len - 1")})
+    write(tmp_path, {"c.c": code.replace("rle_encode", "pack_runs").replace("src", "input")})
+    write(tmp_path, {"d.c": code.replace("in < len", "in <= len - 1")})
     f_a, f_moved = findings(core_index, a / "a.c")[0], findings(core_index, moved / "src/other/b.c")[0]
     assert f_moved.start_line == f_a.start_line + 5  # the lines did move...
     base = fid(core_index, tmp_path / "a.c")
