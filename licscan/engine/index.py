@@ -84,6 +84,40 @@ def decode_ints(blob: bytes, typecode: str, what: str = "a blob", path: Path | s
     return verify.decode_blob(blob, typecode, lambda: what, path)
 
 
+def check_grammar(meta: dict[str, Any], lang: str, where: Path | str) -> None:
+    """Refuse to match a language whose grammar build differs from the index's:
+    node kinds and token boundaries would differ, and so would every hash."""
+    from licscan.languages import LANGUAGES, grammar_signature
+
+    if lang in LANGUAGES:
+        built = meta.get("grammar_signatures", {}).get(lang)
+        now = grammar_signature(lang)
+        if built is not None and built != now:
+            version = meta.get("grammars", {}).get(LANGUAGES[lang].distribution, "?")
+            raise LicscanError(
+                f"index {where} was built with {LANGUAGES[lang].distribution} {version} "
+                f"({built}), the installed grammar differs ({now}): rebuild the index or "
+                "install the versions licscan pins")
+
+
+def tree_text(meta: dict[str, Any], path: str, sha1: str) -> str | None:
+    """An indexed file's text read from the corpus tree it was built from, if that is
+    still there unchanged (``path`` as indexed, under its root's name)."""
+    base, _, rel = path.partition("/")
+    for root in meta.get("roots") or []:
+        if root.get("name") != base:
+            continue
+        p = Path(root["path"])
+        p = p / rel if p.is_dir() else p
+        try:
+            text, _ = decode(p.read_bytes())
+        except OSError:
+            return None
+        raw = (text or "").encode("utf-8", "surrogatepass")
+        return text if hashlib.sha1(raw).hexdigest() == sha1 else None
+    return None
+
+
 class IndexWriter:
     """Creates an index in a temporary file; ``commit`` renames it into place.
 
@@ -161,22 +195,9 @@ class Index:
         return self.meta["params"]
 
     def check_language(self, lang: str) -> None:
-        """Refuse to match a language whose grammar build differs from the index's:
-        node kinds and token boundaries would differ, and so would every hash."""
-        if lang in self._checked:
-            return
-        from licscan.languages import LANGUAGES, grammar_signature
-
-        if lang in LANGUAGES:
-            built = self.meta.get("grammar_signatures", {}).get(lang)
-            now = grammar_signature(lang)
-            if built is not None and built != now:
-                version = self.meta.get("grammars", {}).get(LANGUAGES[lang].distribution, "?")
-                raise LicscanError(
-                    f"index {self.path} was built with {LANGUAGES[lang].distribution} {version} "
-                    f"({built}), the installed grammar differs ({now}): rebuild the index or "
-                    "install the versions licscan pins")
-        self._checked.add(lang)
+        if lang not in self._checked:
+            check_grammar(self.meta, lang, self.path)
+            self._checked.add(lang)
 
     def vocab(self) -> list[str]:
         if self._vocab is None:
@@ -250,19 +271,7 @@ class Index:
         if blob is not None:
             return decode_ints(blob, "B", f"files.text of file {fid}", self.path).tobytes().decode(
                 "utf-8", "replace")
-        base, _, rel = path.partition("/")
-        for root in self.meta.get("roots") or []:
-            if root.get("name") != base:
-                continue
-            p = Path(root["path"])
-            p = p / rel if p.is_dir() else p
-            try:
-                text, _ = decode(p.read_bytes())
-            except OSError:
-                return None
-            raw = (text or "").encode("utf-8", "surrogatepass")
-            return text if hashlib.sha1(raw).hexdigest() == sha1 else None
-        return None
+        return tree_text(self.meta, path, sha1)
 
     def aliases(self, fid: int) -> list[str]:
         return [p for (p,) in self._query("SELECT path FROM aliases WHERE file = ?", (fid,))]
