@@ -15,7 +15,8 @@ import pytest
 from conftest import FIXTURES
 from licscan.engine import pgload, pgstore
 from licscan.engine.index import open_index
-from licscan.engine.stores import open_store, shown
+from licscan.engine.stores import open_store
+from licscan.engine.uris import shown
 from licscan.inputs.paths import scan_paths
 from licscan.model import LicscanError
 
@@ -188,3 +189,60 @@ def test_read_only_role(pg_server, core_index: Path) -> None:  # type: ignore[no
     assert _findings(reader) == _findings(core_index)
     with psycopg.connect(reader, autocommit=True) as c, pytest.raises(psycopg.errors.InsufficientPrivilege):
         c.execute("DELETE FROM licscan_g1.fp")
+
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "integrations.md"
+
+
+def team_workflow() -> dict:
+    """The GitHub Actions workflow of the team-setup section of docs/integrations.md."""
+    import re
+
+    import yaml
+
+    section = DOC.read_text().split("\n## Team setup", 1)[1].split("\n## ", 1)[0]
+    (block,) = re.findall(r"```yaml\n(.*?)```", section, re.S)
+    return {"text": block, "doc": yaml.safe_load(block)}
+
+
+def test_team_workflow_fails_closed_as_documented(tmp_path: Path) -> None:
+    """The documented scan step, run as written, against a database that is not there: exit 2,
+    one line, and the job fails (bash -e, as the runners run steps)."""
+    from conftest import git
+
+    (step,) = [s for s in team_workflow()["doc"]["jobs"]["licscan"]["steps"] if "LICSCAN_INDEX" in s.get("env", {})]
+    git(tmp_path, "init", "-q")
+    env = {**step["env"], "LICSCAN_INDEX": f"postgresql://licscan_reader@/licscan?host={tmp_path}/none",
+           "PGPASSWORD": "sekrit-3", "PGCONNECT_TIMEOUT": "2"}
+    cmd = step["run"].replace("${{ github.base_ref }}", "main")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("LICSCAN_")}
+    bindir = Path(sys.executable).parent
+    r = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", cmd], cwd=tmp_path,
+                       env={**base, **env, "PATH": f"{bindir}{os.pathsep}{base.get('PATH', '')}"},
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "cannot reach index" in r.stderr
+    assert "sekrit" not in r.stderr + r.stdout
+
+
+def test_team_workflow_passes_actionlint(tmp_path: Path) -> None:
+    from test_conventions import PINNED_SHA, _explain, lint
+
+    wf = team_workflow()["text"].replace("<owner>", "licscan").replace("<commit sha>", PINNED_SHA)
+    errors = lint(tmp_path, wf, name="licscan.yml")
+    assert errors == [], _explain(errors, wf)
+
+
+def test_sqlite_scan_imports_no_postgres_driver(core_index: Path, tmp_path: Path) -> None:
+    """The cold-start budget: a scan of an index file loads neither psycopg nor the PostgreSQL store."""
+    f = tmp_path / "one.c"
+    f.write_text("int main(void) { return 0; }\n")
+    code = ("import atexit, sys\n"
+            "heavy = ('psycopg', 'psycopg_pool', 'licscan.engine.pgstore', 'licscan.engine.pgload')\n"
+            "atexit.register(lambda: print(sorted(m for m in sys.modules if m.startswith(heavy)), file=sys.stderr))\n"
+            "from licscan.cli.main import main\n"
+            f"sys.argv = ['licscan', 'scan', '--index', {str(core_index)!r}, {str(f)!r}]\n"
+            "main()\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.strip().splitlines()[-1] == "[]"

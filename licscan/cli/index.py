@@ -44,7 +44,7 @@ def index_build(
     from licscan.corpus.manifest import is_manifest, resolve_manifest
     from licscan.model import LicscanError
     from licscan.procs import Terminated, sigterm_as_interrupt
-    from licscan.engine.stores import is_uri, shown, warn_password
+    from licscan.engine.uris import is_uri, shown, warn_password
 
     if not roots and not corpus:
         raise typer.BadParameter("give ROOTS to index or --corpus NAME", param_hint="ROOTS")
@@ -109,7 +109,8 @@ def index_info(
     the generation)."""
     import json
 
-    from licscan.engine.stores import is_uri, open_store, shown
+    from licscan.engine.stores import open_store
+    from licscan.engine.uris import is_uri, shown
 
     idx = open_store(index)
     # A PostgreSQL index's stats() bring its generation and its size in the database.
@@ -137,7 +138,7 @@ def index_verify(index: Annotated[str, typer.Argument(help="Index file or postgr
     """Check an index in full: tables, build parameters, every chunk's checksum, every blob (on
     PostgreSQL: meta, row counts, every blob). Exit 0 when it is intact, 2 (one line naming the
     table) when not."""
-    from licscan.engine.stores import is_uri, shown
+    from licscan.engine.uris import is_uri, shown
 
     if is_uri(index):
         from licscan.engine.pgstore import verify_pg as verify_index

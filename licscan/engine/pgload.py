@@ -28,7 +28,7 @@ import numpy as np
 
 from licscan.engine.index import open_index
 from licscan.engine.pgstore import CONTROL, PARTITIONS, POSTING, connect, generation_schema
-from licscan.engine.stores import scrub, shown
+from licscan.engine.uris import scrub, shown
 from licscan.model import LicscanError
 
 T = TypeVar("T")

@@ -36,7 +36,7 @@ import numpy as np
 from licscan.engine import verify
 from licscan.engine.index import MAGIC, SCHEMA_VERSION, _indexed, check_grammar, decode_ints, tree_text
 from licscan.engine.store import IndexedFile
-from licscan.engine.stores import scrub, shown
+from licscan.engine.uris import scrub, shown
 from licscan.model import LicscanError
 
 CONTROL = "licscan"
