@@ -246,3 +246,22 @@ def test_sqlite_scan_imports_no_postgres_driver(core_index: Path, tmp_path: Path
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_mcp_server_and_api_on_a_shared_index(pg_core: str, core_index: Path, tmp_path: Path) -> None:
+    """Long-lived processes (the MCP server) hold a connection pool; the Python API takes a URI too."""
+    import licscan
+    from licscan.integrations.mcp import Server
+
+    src = (CORPUS / "go" / "lrucache.go").read_text()
+    server = Server(pg_core)
+    try:
+        assert type(server.index.db).__name__ == "ConnectionPool"
+        call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                "params": {"name": "check_code", "arguments": {"code": src, "language": "go"}}}
+        (f,) = server.handle(call)["result"]["structuredContent"]["findings"]
+        assert f["source"]["path"] == "corpus/go/lrucache.go"
+    finally:
+        server.index.close()
+    on_pg = licscan.scan_text(src, "go", index=pg_core)
+    assert [x.to_dict() for x in on_pg] == [x.to_dict() for x in licscan.scan_text(src, "go", index=str(core_index))]
