@@ -233,21 +233,6 @@ def test_team_workflow_passes_actionlint(tmp_path: Path) -> None:
     assert errors == [], _explain(errors, wf)
 
 
-def test_sqlite_scan_imports_no_postgres_driver(core_index: Path, tmp_path: Path) -> None:
-    """The cold-start budget: a scan of an index file loads neither psycopg nor the PostgreSQL store."""
-    f = tmp_path / "one.c"
-    f.write_text("int main(void) { return 0; }\n")
-    code = ("import atexit, sys\n"
-            "heavy = ('psycopg', 'psycopg_pool', 'licscan.engine.pgstore', 'licscan.engine.pgload')\n"
-            "atexit.register(lambda: print(sorted(m for m in sys.modules if m.startswith(heavy)), file=sys.stderr))\n"
-            "from licscan.cli.main import main\n"
-            f"sys.argv = ['licscan', 'scan', '--index', {str(core_index)!r}, {str(f)!r}]\n"
-            "main()\n")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
-    assert r.stderr.strip().splitlines()[-1] == "[]"
-
-
 def test_mcp_server_and_api_on_a_shared_index(pg_core: str, core_index: Path, tmp_path: Path) -> None:
     """Long-lived processes (the MCP server) hold a connection pool; the Python API takes a URI too."""
     import licscan
@@ -265,3 +250,21 @@ def test_mcp_server_and_api_on_a_shared_index(pg_core: str, core_index: Path, tm
         server.index.close()
     on_pg = licscan.scan_text(src, "go", index=pg_core)
     assert [x.to_dict() for x in on_pg] == [x.to_dict() for x in licscan.scan_text(src, "go", index=str(core_index))]
+
+
+def test_uri_in_the_config_file(pg_core: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`index = "postgresql://..."` in .licscan.toml is a URI, not a path relative to the file."""
+    from licscan.config import configured_index
+    from licscan.policy.gate import load_policy
+
+    proj = tmp_path / "proj"
+    (proj / ".git").mkdir(parents=True)
+    (proj / ".licscan.toml").write_text(f'index = "{pg_core}"\n')
+    monkeypatch.delenv("LICSCAN_INDEX", raising=False)
+    assert configured_index(proj) == pg_core
+    assert load_policy(proj / ".licscan.toml").index == pg_core
+    (proj / "lru.go").write_text((CORPUS / "go" / "lrucache.go").read_text())
+    r = cli("scan", "--format", "json", "lru.go", cwd=proj)
+    assert r.returncode == 1, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["findings"][0]["source"]["path"] == "corpus/go/lrucache.go"

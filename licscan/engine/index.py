@@ -84,22 +84,6 @@ def decode_ints(blob: bytes, typecode: str, what: str = "a blob", path: Path | s
     return verify.decode_blob(blob, typecode, lambda: what, path)
 
 
-def check_grammar(meta: dict[str, Any], lang: str, where: Path | str) -> None:
-    """Refuse to match a language whose grammar build differs from the index's:
-    node kinds and token boundaries would differ, and so would every hash."""
-    from licscan.languages import LANGUAGES, grammar_signature
-
-    if lang in LANGUAGES:
-        built = meta.get("grammar_signatures", {}).get(lang)
-        now = grammar_signature(lang)
-        if built is not None and built != now:
-            version = meta.get("grammars", {}).get(LANGUAGES[lang].distribution, "?")
-            raise LicscanError(
-                f"index {where} was built with {LANGUAGES[lang].distribution} {version} "
-                f"({built}), the installed grammar differs ({now}): rebuild the index or "
-                "install the versions licscan pins")
-
-
 def tree_text(meta: dict[str, Any], path: str, sha1: str) -> str | None:
     """An indexed file's text read from the corpus tree it was built from, if that is
     still there unchanged (``path`` as indexed, under its root's name)."""
@@ -195,9 +179,22 @@ class Index:
         return self.meta["params"]
 
     def check_language(self, lang: str) -> None:
-        if lang not in self._checked:
-            check_grammar(self.meta, lang, self.path)
-            self._checked.add(lang)
+        """Refuse to match a language whose grammar build differs from the index's:
+        node kinds and token boundaries would differ, and so would every hash."""
+        if lang in self._checked:
+            return
+        from licscan.languages import LANGUAGES, grammar_signature
+
+        if lang in LANGUAGES:
+            built = self.meta.get("grammar_signatures", {}).get(lang)
+            now = grammar_signature(lang)
+            if built is not None and built != now:
+                version = self.meta.get("grammars", {}).get(LANGUAGES[lang].distribution, "?")
+                raise LicscanError(
+                    f"index {self.path} was built with {LANGUAGES[lang].distribution} {version} "
+                    f"({built}), the installed grammar differs ({now}): rebuild the index or "
+                    "install the versions licscan pins")
+        self._checked.add(lang)
 
     def vocab(self) -> list[str]:
         if self._vocab is None:

@@ -28,13 +28,12 @@ import json
 import re
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import accumulate
 from typing import Any
 
 import numpy as np
 
 from licscan.engine import verify
-from licscan.engine.index import MAGIC, SCHEMA_VERSION, _indexed, check_grammar, decode_ints, tree_text
+from licscan.engine.index import MAGIC, SCHEMA_VERSION, Index, _indexed, decode_ints, tree_text
 from licscan.engine.store import IndexedFile
 from licscan.engine.uris import scrub, shown
 from licscan.model import LicscanError
@@ -109,30 +108,16 @@ def _pool(uri: str) -> Any:
     return pool
 
 
-class PgIndex:
-    """A read-only view of one generation of a PostgreSQL index."""
+class PgIndex(Index):
+    """A read-only view of one generation of a PostgreSQL index. It inherits the parts of the
+    SQLite ``Index`` that hold no SQL (caches, parameters, the grammar check, token decoding);
+    every query is its own."""
 
     def __init__(self, uri: str, db: Any, schema: str, generation: int, meta: dict[str, Any]) -> None:
+        super().__init__(shown(uri), db, meta)  # type: ignore[arg-type]  # path: what reports print, no password
         self.uri = uri
-        self.path = shown(uri)  # what reports print: never the password
-        self.db = db  # a connection, or a pool (``pooled``)
         self.schema = schema
         self.generation = generation
-        self.meta = meta
-        self._vocab: list[str] | None = None
-        self._files: dict[int, IndexedFile] = {}
-        self._checked: set[str] = set()
-        self._common_names: frozenset[int] | None = None
-        self._no_common = not meta.get("base")
-
-    @property
-    def params(self) -> dict[str, Any]:
-        return self.meta["params"]
-
-    def check_language(self, lang: str) -> None:
-        if lang not in self._checked:
-            check_grammar(self.meta, lang, self.path)
-            self._checked.add(lang)
 
     def vocab(self) -> list[str]:
         if self._vocab is None:
@@ -187,15 +172,6 @@ class PgIndex:
             return {f: self._files[f] for f in fids}
         except KeyError as e:
             raise LicscanError(f"index {self.path} is corrupt: file {e} is missing") from None
-
-    def tokens(self, fid: int) -> tuple[array, array]:
-        return self.token_ids(fid), array("I", accumulate(self._ints(fid, "lines", "I")))
-
-    def token_ids(self, fid: int) -> array:
-        return self._ints(fid, "tokens", "H")
-
-    def names(self, fid: int) -> array:
-        return self._ints(fid, "names", "H")
 
     def _ints(self, fid: int, column: str, typecode: str) -> array:
         rows = self._query(f"SELECT {column} FROM {{s}}.files WHERE id = %s", (fid,))
