@@ -10,7 +10,8 @@ on them), loads it into PostgreSQL as licscan does (``engine/pgload.py``), then 
 same snippets (10-60 lines, half copied from the corpus, half permissive code; speed.py's
 ``make_snippets``) with one Matcher per backend, interleaved, after a warm-up pass. Reports
 p50/p95 per backend and kind, round trips per scan on PostgreSQL, and whether every
-snippet's findings are identical. Without ``--uri`` it starts a private server on a Unix
+snippet's findings are identical. ``--runners 1,8,32``: that many runner processes at once,
+each with its own connection, scanning 100-line files against PostgreSQL: scans/s and p95. Without ``--uri`` it starts a private server on a Unix
 socket (tests/pgserver.py: initdb into a temp dir; loopback only) and stops it at the end.
 """
 
@@ -38,6 +39,56 @@ def pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(q * len(xs)))]
 
 
+def runner(uri: str, files: list[tuple[str, str]], start_at: float) -> tuple[list[float], float, float]:
+    """One simulated CI runner (its own process and connection): (latencies, start, end)."""
+    from licscan.engine.matcher import Matcher
+    from licscan.engine.stores import open_store
+
+    m = Matcher(open_store(uri))
+    m.scan_text(files[0][0], files[0][1], "warm-up")
+    time.sleep(max(0.0, start_at - time.time()))  # all runners start together
+    t0 = time.time()
+    lat = []
+    for text, lang in files:
+        t = time.perf_counter()
+        m.scan_text(text, lang, "runner")
+        lat.append(time.perf_counter() - t)
+    return lat, t0, time.time()
+
+
+def concurrent(uri: str, texts: list[tuple[str, str]], counts: list[int], per_runner: int) -> None:
+    """Scans/s and p95 with n runner processes scanning at once (bounded: per_runner scans each)."""
+    import multiprocessing as mp
+
+    print("\n| runners | scans | scans/s | p50 | p95 |\n|---|---|---|---|---|")
+    for n in counts:
+        ctx = mp.get_context("spawn")
+        start_at = time.time() + 5 + 0.4 * n  # time to spawn and import
+        jobs = [(uri, [texts[(i * per_runner + j) % len(texts)] for j in range(per_runner)], start_at) for i in range(n)]
+        with ctx.Pool(n) as pool:
+            done = pool.starmap(runner, jobs)
+        lat = [x for d in done for x in d[0]]
+        wall = max(d[2] for d in done) - min(d[1] for d in done)
+        print(f"| {n} | {len(lat)} | {len(lat) / wall:.1f} | {pct(lat, 0.5) * 1e3:.0f} ms | {pct(lat, 0.95) * 1e3:.0f} ms |",
+              flush=True)
+
+
+def hundred_line_files(trees, negatives, n: int, rng: random.Random) -> list[tuple[str, str]]:
+    """n windows of 100 lines, half from the indexed trees, half from permissive code."""
+    from corpus import EXT_LANG, iter_files
+
+    out: list[tuple[str, str]] = []
+    for ts in (trees, negatives):
+        files = [p for t in ts for p in iter_files(t.path) if EXT_LANG.get(p.suffix.lower()) in ("c", "python", "java")
+                 and 4000 < p.stat().st_size < 200_000]
+        rng.shuffle(files)
+        for p in files[:n // 2]:
+            lines = p.read_text(errors="replace").splitlines()
+            s = rng.randint(0, max(0, len(lines) - 100))
+            out.append(("\n".join(lines[s:s + 100]) + "\n", EXT_LANG[p.suffix.lower()]))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--set", default="quick", choices=("quick", "accuracy", "speed"))
@@ -46,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--uri", help="a scratch database to load into (default: a private server)")
+    ap.add_argument("--runners", default="", help="concurrent runner counts, e.g. 1,8,32 (default: none)")
+    ap.add_argument("--per-runner", type=int, default=20, help="scans per runner")
     a = ap.parse_args(argv)
 
     from licscan.engine import pgload, pgstore
@@ -107,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
                     trips.append(calls[0] - before)
             same += got["sqlite"] == got["postgresql"]
         pgstore.run = real  # type: ignore[assignment]
+        if a.runners:
+            concurrent(uri, hundred_line_files(trees, negatives, 200, rng), [int(x) for x in a.runners.split(",")],
+                       a.per_runner)
     finally:
         if server is not None:
             server.stop()
