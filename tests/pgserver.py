@@ -82,6 +82,8 @@ def start() -> Server:
     except ImportError:
         raise Unavailable("psycopg is not installed: pip install -e '.[postgres]'") from None
     pg = bindir()
+    if not (pg / "initdb").is_file() or not (pg / "pg_ctl").is_file():
+        raise Unavailable(f"no initdb and pg_ctl in {pg}")
     root = Path(tempfile.mkdtemp(prefix="licscan-pg-test-"))
     user: dict[str, Any] = {}
     if os.geteuid() == 0:
