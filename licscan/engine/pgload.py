@@ -152,6 +152,7 @@ def load(conn: Any, sqlite_index: Path, uri: str) -> tuple[int, int]:
                 _copy(conn, f"{s}.{table}", cols, ((i, t.encode()) for i, t in rows) if table == "vocab" else rows)
             fingerprints = _copy(conn, f"{s}.fp", "h, n, postings", packed_postings(src.db))
             conn.execute(_KEYS.format(s=s))
+            conn.execute(f"ANALYZE {s}.fp")  # plans for the ANY() probes from the first scan on
             for role in _reader_roles(conn):
                 r = sql.Identifier(role)
                 conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(sql.Identifier(s), r))
@@ -164,7 +165,6 @@ def load(conn: Any, sqlite_index: Path, uri: str) -> tuple[int, int]:
                          (gen, s, src.meta.get("corpus_sha256"), src.meta.get("built_at"), files, fingerprints))
             conn.execute(f"INSERT INTO {CONTROL}.head (id, gen) VALUES (1, %s) "
                          "ON CONFLICT (id) DO UPDATE SET gen = EXCLUDED.gen", (gen,))
-        conn.execute(f"ANALYZE {s}.fp")  # plans for ANY() probes; outside the switch, so never blocks it
         size = conn.execute("SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c "
                             "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s", (s,)).fetchone()[0]
     finally:
