@@ -27,8 +27,8 @@ def scan_text(code: str, lang: str | None = None, *, index: str | None = None,
     """
     import os
 
-    from licscan.engine.index import open_index
     from licscan.engine.matcher import Matcher
+    from licscan.engine.stores import open_store
     from licscan.model import LicscanError
 
     if profile is not None:
@@ -40,7 +40,7 @@ def scan_text(code: str, lang: str | None = None, *, index: str | None = None,
         raise LicscanError("no index given: pass index=... or set LICSCAN_INDEX")
     m = _matchers.get(path)
     if m is None:
-        m = _matchers[path] = Matcher(open_index(path))
+        m = _matchers[path] = Matcher(open_store(path))
     findings: list[Finding] = m.scan_text(code, lang)  # type: ignore[attr-defined]
     if not findings:
         # Clean code is the common case: the policy stage is not even imported.

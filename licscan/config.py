@@ -16,6 +16,8 @@ from licscan.model import LicscanError
 
 CONFIG_NAME = ".licscan.toml"
 INDEX_ENV = "LICSCAN_INDEX"
+URI_SCHEMES = ("postgresql://", "postgres://")
+"""An index named by a libpq URI is a shared PostgreSQL index (``engine/stores.py``)."""
 _ROOT_MARKERS = (".git", "pyproject.toml", "package.json", "Cargo.toml", "LICENSE", "COPYING")
 
 
@@ -75,7 +77,15 @@ def configured_index(start: Path | None = None) -> str | None:
         return env
     found = find_config((start or Path.cwd()).resolve())
     value = found[1].get("index") if found else None
-    return str(found[0].parent / value) if found and isinstance(value, str) and value else None
+    if not (found and isinstance(value, str) and value):
+        return None
+    # A libpq URI (a shared PostgreSQL index, engine/stores.py) is not relative to anything.
+    return value if is_index_uri(value) else str(found[0].parent / value)
+
+
+def is_index_uri(name: object) -> bool:
+    """Whether ``name`` names a PostgreSQL index (a libpq URI) rather than a file."""
+    return isinstance(name, str) and name.lower().startswith(URI_SCHEMES)
 
 
 def resolve_index(given: str | Path | None) -> str | Path:

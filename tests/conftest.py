@@ -51,3 +51,21 @@ def core_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("core") / "core.lsi"
     build_index([FIXTURES / "langs" / "corpus"], out, workers=1)
     return out
+
+
+@pytest.fixture(scope="session")
+def pg_server():  # type: ignore[no-untyped-def]
+    """A private PostgreSQL server for the session (tests/pgserver.py). Skips when none can be
+    started here, unless LICSCAN_REQUIRE_POSTGRES=1 (.ci/run), where that is a failure."""
+    import os
+
+    import pgserver
+
+    try:
+        srv = pgserver.start()
+    except pgserver.Unavailable as e:
+        if os.environ.get("LICSCAN_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"LICSCAN_REQUIRE_POSTGRES=1 but {e}")
+        pytest.skip(str(e))
+    yield srv
+    srv.stop()

@@ -303,11 +303,13 @@ def test_cli_writes_each_format_to_output(fmt: str, core_index: Path, tmp_path: 
 
 
 def test_report_libraries_stay_off_the_scan_path(core_index: Path, tmp_path: Path) -> None:
-    """A clean text scan imports no report library, git helper or Markdown code path."""
+    """A clean text scan imports no report library, git helper or Markdown code path, nor the
+    PostgreSQL driver (a scan of an index file never needs it: cold-start budget)."""
     f = tmp_path / "one.c"
     f.write_text("int main(void) { return 0; }\n")
     code = ("import atexit, sys\n"
-            "heavy = ('jsonschema', 'spdx_tools', 'cyclonedx', 'rich', 'licscan.inputs.git', 'licscan.reports.sarif')\n"
+            "heavy = ('jsonschema', 'spdx_tools', 'cyclonedx', 'rich', 'licscan.inputs.git', 'licscan.reports.sarif',"
+            " 'psycopg', 'licscan.engine.pgstore')\n"
             "atexit.register(lambda: print(sorted(m for m in sys.modules if m.startswith(heavy)), file=sys.stderr))\n"
             "from licscan.cli.main import main\n"
             f"sys.argv = ['licscan', 'scan', '--index', {str(core_index)!r}, {str(f)!r}]\n"

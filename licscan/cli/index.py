@@ -20,7 +20,8 @@ app.add_typer(index_app, name="index")
 
 @index_app.command("build")
 def index_build(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Index file to write.")],
+    out: Annotated[str, typer.Option("--out", "-o", help="Index file to write, or a postgresql:// URI (a new "
+                                     "generation of a shared index; password from PGPASSWORD or ~/.pgpass).")],
     roots: Annotated[Optional[list[Path]], typer.Argument(help="Corpus directories (or files) to index, "
                                                           "or manifests (*.toml) to fetch and index.")] = None,
     corpus: Annotated[Optional[list[str]], typer.Option(
@@ -34,8 +35,8 @@ def index_build(
         "--base", help="Code known not to be copyleft (a directory or manifest; repeatable): what the "
         "corpus shares with it is common code, not evidence of a copy.")] = None,
 ) -> None:
-    """Index every code file under ROOTS (and the --corpus manifests) into one index file (written
-    atomically)."""
+    """Index every code file under ROOTS (and the --corpus manifests) into one index file, or a new
+    generation of a PostgreSQL index (written atomically)."""
     from rich.console import Console
 
     from licscan.engine.build import BuildParams, build_index
@@ -43,6 +44,7 @@ def index_build(
     from licscan.corpus.manifest import is_manifest, resolve_manifest
     from licscan.model import LicscanError
     from licscan.procs import Terminated, sigterm_as_interrupt
+    from licscan.engine.uris import is_uri, shown, warn_password
 
     if not roots and not corpus:
         raise typer.BadParameter("give ROOTS to index or --corpus NAME", param_hint="ROOTS")
@@ -54,14 +56,28 @@ def index_build(
     wanted = [*(roots or []), *manifests]
     # SIGTERM (CI timeouts, `kill`) cleans up like Ctrl-C (workers stopped, temp files removed,
     # the old index untouched), then exits 143 as a process killed by SIGTERM would.
+    base_roots: list[Path] = []
+
+    def build(dest: Path) -> Any:
+        nonlocal base_roots
+        res = resolve_roots(wanted, on_start=report_start, on_fetched=report_fetched)  # manifests -> trees
+        base_roots = resolve_roots(base, on_start=report_start, on_fetched=report_fetched).roots if base else []
+        return build_index(res.roots, dest, workers=workers, progress=progress_wanted(),
+                           params=BuildParams(store_text=store_text), licenses=not no_licenses,
+                           license_overrides=res.license_overrides, extra_meta=res.extra_meta, base=base_roots)
+
     try:
         with sigterm_as_interrupt():
-            res = resolve_roots(wanted, on_start=report_start, on_fetched=report_fetched)  # manifests -> trees
-            base_roots = resolve_roots(base, on_start=report_start, on_fetched=report_fetched).roots if base else []
-            summary = build_index(res.roots, out, workers=workers, progress=progress_wanted(),
-                                  params=BuildParams(store_text=store_text), licenses=not no_licenses,
-                                  license_overrides=res.license_overrides, extra_meta=res.extra_meta,
-                                  base=base_roots)
+            if is_uri(out):
+                # The usual build into a private SQLite file, then one transaction into PostgreSQL.
+                from licscan.engine.pgload import build_into
+
+                warn_password(out)
+                summary, gen, summary_bytes = build_into(out, build)
+                summary.index_bytes = summary_bytes
+                dest = f"{shown(out)} generation {gen}"
+            else:
+                summary, dest = build(Path(out)), out
     except Terminated:
         print("licscan: terminated", file=sys.stderr)
         raise typer.Exit(143) from None
@@ -73,7 +89,7 @@ def index_build(
     skipped = ", ".join(f"{v} {k}" for k, v in sorted(summary.skipped.items(), key=lambda kv: -kv[1]))
     console.print(
         f"indexed {summary.files} files ({summary.bytes / 1e6:.1f} MB, {summary.tokens:,} tokens) "
-        f"in {summary.seconds:.1f} s -> {out} ({summary.index_bytes / 1e6:.1f} MB)\n"
+        f"in {summary.seconds:.1f} s -> {dest} ({summary.index_bytes / 1e6:.1f} MB)\n"
         f"  languages: {langs or 'none'}\n"
         f"  fingerprints: {summary.fingerprints:,} kept, {summary.fingerprints_dropped:,} dropped as "
         f"boilerplate; {summary.duplicates} identical copies, {summary.families} families\n"
@@ -86,16 +102,19 @@ def index_build(
 
 @index_app.command("info")
 def index_info(
-    index: Annotated[Path, typer.Argument(help="Index file.")],
+    index: Annotated[str, typer.Argument(help="Index file or postgresql:// URI.")],
     fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
 ) -> None:
-    """Show what an index holds: files, languages, licenses, build parameters."""
+    """Show what an index holds: files, languages, licenses, build parameters (and, on PostgreSQL,
+    the generation)."""
     import json
 
-    from licscan.engine.index import open_index
+    from licscan.engine.stores import open_store
+    from licscan.engine.uris import is_uri, shown
 
-    idx = open_index(index)
-    info = {"path": str(index), "bytes": index.stat().st_size, **idx.stats(),
+    idx = open_store(index)
+    # A PostgreSQL index's stats() bring its generation and its size in the database.
+    info = {"path": shown(index), "bytes": 0 if is_uri(index) else Path(index).stat().st_size, **idx.stats(),
             "params": idx.params, "roots": idx.meta.get("roots"), "base": idx.meta.get("base") or [],
             "built_at": idx.meta.get("built_at"),
             "corpus_sha256": idx.meta.get("corpus_sha256"), "grammars": idx.meta.get("grammars"),
@@ -115,16 +134,22 @@ def index_info(
 
 
 @index_app.command("verify")
-def index_verify(index: Annotated[Path, typer.Argument(help="Index file.")]) -> None:
-    """Check an index in full: tables, build parameters, every chunk's checksum, every blob.
-    Exit 0 when it is intact, 2 (one line naming the table) when not."""
-    from licscan.engine.index import verify_index
+def index_verify(index: Annotated[str, typer.Argument(help="Index file or postgresql:// URI.")]) -> None:
+    """Check an index in full: tables, build parameters, every chunk's checksum, every blob (on
+    PostgreSQL: meta, row counts, every blob). Exit 0 when it is intact, 2 (one line naming the
+    table) when not."""
+    from licscan.engine.uris import is_uri, shown
+
+    if is_uri(index):
+        from licscan.engine.pgstore import verify_pg as verify_index
+    else:
+        from licscan.engine.index import verify_index  # type: ignore[assignment]
 
     for line in verify_index(index):  # raises LicscanError (exit 2) on the first failure
         if not is_quiet():
             print(line)
     if not is_quiet():
-        print(f"index {index} is intact")
+        print(f"index {shown(index)} is intact")
 
 
 def index_sources(idx: IndexStore) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from licscan.cli.app import app
 
 @app.command("mcp")
 def command(
-    index: Annotated[Optional[Path], typer.Option(
+    index: Annotated[Optional[str], typer.Option(
         "--index", "-i", envvar="LICSCAN_INDEX",
         help="Index file (default: `index` in .licscan.toml or pyproject tool.licscan).")] = None,
     project_license: Annotated[Optional[str], typer.Option(

@@ -27,7 +27,7 @@ baseline_app = typer.Typer(no_args_is_help=True, help="Accept existing findings 
                            "only on new ones.")
 
 PathsArg = Annotated[list[str], typer.Argument(help="Files or directories to scan.")]
-IndexOpt = Annotated[Optional[Path], typer.Option("--index", "-i", envvar="LICSCAN_INDEX", help="Index file "
+IndexOpt = Annotated[Optional[str], typer.Option("--index", "-i", envvar="LICSCAN_INDEX", help="Index file "
                                                   "(default: `index` in the config).")]
 FileOpt = Annotated[Optional[Path], typer.Option("--baseline", "-b", help="Baseline file (default: `baseline` "
                                                  "in the config, else .licscan-baseline.json in the project root).")]
@@ -70,12 +70,12 @@ def obligations_command(
             print(f"  - [{o['id']}] {o['text']} ({o['cite']})")
 
 
-def _scan(paths: list[str], index: Optional[Path], lang: Optional[str], policy: Policy) -> tuple[IndexStore, ScanResult]:
-    from licscan.engine.index import open_index
+def _scan(paths: list[str], index: Optional[str], lang: Optional[str], policy: Policy) -> tuple[IndexStore, ScanResult]:
+    from licscan.engine.stores import open_store
     from licscan.config import resolve_index
     from licscan.inputs.units import scan_inputs
 
-    idx = open_index(resolve_index(index or policy.index))
+    idx = open_store(resolve_index(index or policy.index))
     return idx, scan_inputs(idx, paths, lang=lang, thresholds=policy.thresholds())
 
 
@@ -85,7 +85,7 @@ def _baseline_path(given: Optional[Path], policy: Policy) -> Path:
     return given or policy.baseline or policy.root / DEFAULT_NAME
 
 
-def _current(paths: list[str], index: Optional[Path], lang: Optional[str], config: Optional[Path],
+def _current(paths: list[str], index: Optional[str], lang: Optional[str], config: Optional[Path],
              ) -> tuple[Policy, Outcome, list[Any]]:
     """Findings to put in a baseline: after excludes and suppressions, ignoring any baseline."""
     from licscan.policy.gate import apply_policy, load_policy

@@ -20,7 +20,8 @@ from licscan.cli.app import QuietOpt, app, is_quiet, set_quiet
 @app.command()
 def scan(
     paths: Annotated[Optional[list[str]], typer.Argument(help="Files, directories, or - for stdin.")] = None,
-    index: Annotated[Optional[Path], typer.Option("--index", "-i", envvar="LICSCAN_INDEX", help="Index file "
+    index: Annotated[Optional[str], typer.Option("--index", "-i", envvar="LICSCAN_INDEX", help="Index file or "
+                                                 "postgresql:// URI "
                                                   "(default: `index` in .licscan.toml or pyproject tool.licscan).")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="text, json, sarif, spdx, cyclonedx, markdown "
                                      "or html")] = "text",
@@ -55,7 +56,7 @@ def scan(
     """Report regions of PATHS copied from indexed copyleft code; exit 1 if they fail the policy."""
     if quiet:
         set_quiet()
-    from licscan.engine.index import open_index
+    from licscan.engine.stores import open_store
     from licscan.reports import renderer
 
     render = renderer(fmt)
@@ -68,7 +69,7 @@ def scan(
     from licscan.config import resolve_index
     from licscan.inputs.units import scan_inputs
 
-    idx = open_index(resolve_index(index or policy.index))
+    idx = open_store(resolve_index(index or policy.index))
     def run() -> ScanResult:
         return scan_inputs(idx, paths, lang=lang, thresholds=t, staged=staged, diff=diff, markdown=markdown,
                            pre_commit=pre_commit)

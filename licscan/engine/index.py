@@ -84,6 +84,24 @@ def decode_ints(blob: bytes, typecode: str, what: str = "a blob", path: Path | s
     return verify.decode_blob(blob, typecode, lambda: what, path)
 
 
+def tree_text(meta: dict[str, Any], path: str, sha1: str) -> str | None:
+    """An indexed file's text read from the corpus tree it was built from, if that is
+    still there unchanged (``path`` as indexed, under its root's name)."""
+    base, _, rel = path.partition("/")
+    for root in meta.get("roots") or []:
+        if root.get("name") != base:
+            continue
+        p = Path(root["path"])
+        p = p / rel if p.is_dir() else p
+        try:
+            text, _ = decode(p.read_bytes())
+        except OSError:
+            return None
+        raw = (text or "").encode("utf-8", "surrogatepass")
+        return text if hashlib.sha1(raw).hexdigest() == sha1 else None
+    return None
+
+
 class IndexWriter:
     """Creates an index in a temporary file; ``commit`` renames it into place.
 
@@ -250,19 +268,7 @@ class Index:
         if blob is not None:
             return decode_ints(blob, "B", f"files.text of file {fid}", self.path).tobytes().decode(
                 "utf-8", "replace")
-        base, _, rel = path.partition("/")
-        for root in self.meta.get("roots") or []:
-            if root.get("name") != base:
-                continue
-            p = Path(root["path"])
-            p = p / rel if p.is_dir() else p
-            try:
-                text, _ = decode(p.read_bytes())
-            except OSError:
-                return None
-            raw = (text or "").encode("utf-8", "surrogatepass")
-            return text if hashlib.sha1(raw).hexdigest() == sha1 else None
-        return None
+        return tree_text(self.meta, path, sha1)
 
     def aliases(self, fid: int) -> list[str]:
         return [p for (p,) in self._query("SELECT path FROM aliases WHERE file = ?", (fid,))]

@@ -1,7 +1,8 @@
 """The index store interface: what matching, policy, reports and commands ask of an index.
 
-``engine/index.py`` implements it on one SQLite file. A second backend (a shared
-server database) implements the same methods; nothing above the store reads SQL.
+``engine/index.py`` implements it on one SQLite file, ``engine/pgstore.py`` on a shared
+PostgreSQL database (the same rows); ``engine/stores.py`` opens either. Nothing above the
+store reads SQL.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ class IndexedFile:
 class IndexStore(Protocol):
     """A read-only index: fingerprints, files, their token streams and build metadata."""
 
-    path: Path
+    path: Path | str
+    """The file, or the URI with its password masked (what reports show)."""
     meta: dict[str, Any]
 
     @property

@@ -265,7 +265,7 @@ def _check_chunk(db: sqlite3.Connection, table: str, chunk: tuple, of: int, last
                           f"recorded at build time (chunk {n + 1} of {of})")
     if not rows or _key(table, rows[0]) != key or _digest(table, rows) != digest:
         if table == "files":  # a blob that does not decode says more than a checksum
-            _decode_files(rows, path)
+            decode_files(rows, path)
         raise _fail(path, f"table {table} does not match its checksum (chunk {n + 1} of {of})")
     # Blobs are not decoded when the digest holds: those the build wrote decode (and
     # decompressing a chunk's files cost ~0.7 ms); ``verify_full`` decodes them all.
@@ -314,7 +314,7 @@ def check_open(db: sqlite3.Connection, meta: dict[str, Any], raw: Sequence[tuple
         raise LicscanError(f"index {path} is corrupt or unreadable: {e}") from None
 
 
-def _decode_files(rows: Sequence[tuple], path: Path | str) -> None:
+def decode_files(rows: Sequence[tuple], path: Path | str) -> None:
     """Every blob of these ``files`` rows decodes, to as many entries as the file has tokens."""
     c = COLUMNS["files"]
     fid_i, n_i, t_i, l_i, nm_i, tx_i = (c.index(x) for x in ("id", "ntokens", "tokens", "lines", "names", "text"))
@@ -353,7 +353,7 @@ def verify_full(db: sqlite3.Connection, meta: dict[str, Any], raw: Sequence[tupl
                 if len(rows) != nrows:
                     break
                 if table == "files":
-                    _decode_files(rows, path)
+                    decode_files(rows, path)
                 if json.dumps(_key(table, rows[0])) != first or _digest(table, rows) != digest:
                     raise _fail(path, f"table {table} does not match its checksum (chunk {n + 1} of {len(chunks)})")
             seen += len(cur.fetchall())

@@ -63,11 +63,11 @@ class Server:
 
     def __init__(self, index_path: str | Path, *, project_license: str | None = None,
                  profile: str | None = None) -> None:
-        from licscan.engine.index import open_index
         from licscan.engine.matcher import Matcher
+        from licscan.engine.stores import open_store
         from licscan.policy.gate import load_policy
 
-        self.index = open_index(index_path)
+        self.index = open_store(index_path, pooled=True)  # a long-lived process: pooled on PostgreSQL
         # The server's defaults: options, else the config file, else the detected license.
         self.policy = load_policy(project_license=project_license, profile=profile)
         self.matcher = Matcher(self.index, self.policy.thresholds())

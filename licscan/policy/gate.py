@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from licscan.config import find_config, project_root, read_table
+from licscan.config import find_config, is_index_uri, project_root, read_table
 from licscan.licenses.expression import check_expression, check_parses
 from licscan.model import Finding, LicscanError
 from licscan.policy.profiles import DEFAULT_PROFILE, check_profile
@@ -50,7 +50,8 @@ class Policy:
     min_similarity: float | None = None
     min_tokens: int | None = None
     baseline: Path | None = None
-    index: Path | None = None
+    index: Path | str | None = None
+    """A path, or a libpq URI (``engine/stores.py``)."""
     root: Path = field(default_factory=Path.cwd)
     """Project root: where the config lives; paths and the project license are relative to it."""
     config_path: Path | None = None
@@ -88,7 +89,9 @@ def _apply_table(p: Policy, table: dict[str, Any], where: Path) -> None:
         elif key in ("fail-on", "profile", "project-license", "baseline", "index"):
             if not isinstance(value, str):
                 raise LicscanError(f"{where}: {key} must be a string")
-            if key in ("baseline", "index"):
+            if key == "index" and is_index_uri(value):
+                p.index = value  # a shared index (engine/stores.py): a URI, not a path
+            elif key in ("baseline", "index"):
                 setattr(p, key, where.parent / value)  # relative to the config file
             else:
                 setattr(p, key.replace("-", "_"), value)
