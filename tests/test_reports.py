@@ -309,7 +309,7 @@ def test_report_libraries_stay_off_the_scan_path(core_index: Path, tmp_path: Pat
     f.write_text("int main(void) { return 0; }\n")
     code = ("import atexit, sys\n"
             "heavy = ('jsonschema', 'spdx_tools', 'cyclonedx', 'rich', 'licscan.inputs.git', 'licscan.reports.sarif',"
-            " 'psycopg', 'licscan.engine.pgstore')\n"
+            " 'psycopg', 'licscan.engine.pgstore', 'dask', 'distributed', 'pyarrow', 'licscan.engine.distributed')\n"
             "atexit.register(lambda: print(sorted(m for m in sys.modules if m.startswith(heavy)), file=sys.stderr))\n"
             "from licscan.cli.main import main\n"
             f"sys.argv = ['licscan', 'scan', '--index', {str(core_index)!r}, {str(f)!r}]\n"

@@ -27,7 +27,14 @@ def index_build(
     corpus: Annotated[Optional[list[str]], typer.Option(
         "--corpus", "-c", help="A shipped manifest by name (`licscan corpus list`), or a manifest file, "
         "to fetch and index (repeatable).", autocompletion=complete_manifest)] = None,
-    workers: Annotated[Optional[int], typer.Option(help="Worker processes (default: all cores).")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Worker processes (default: all cores; "
+                                                   "with --scheduler local: 2).")] = None,
+    scheduler: Annotated[Optional[str], typer.Option(
+        "--scheduler", help="Build on Dask: `local` starts a LocalCluster of --workers processes, "
+        "tcp://HOST:PORT uses a running cluster (needs licscan[dask]).")] = None,
+    spill: Annotated[Optional[Path], typer.Option(
+        "--spill", help="With --scheduler: directory for the Parquet fingerprint spill, at the same path on "
+        "every worker (default: next to the index file).")] = None,
     no_licenses: Annotated[bool, typer.Option("--no-licenses", help="Skip license detection.")] = False,
     store_text: Annotated[bool, typer.Option("--store-text", help="Store source text in the index "
                                              "(self-contained evidence, about twice the size).")] = False,
@@ -62,9 +69,18 @@ def index_build(
         nonlocal base_roots
         res = resolve_roots(wanted, on_start=report_start, on_fetched=report_fetched)  # manifests -> trees
         base_roots = resolve_roots(base, on_start=report_start, on_fetched=report_fetched).roots if base else []
-        return build_index(res.roots, dest, workers=workers, progress=progress_wanted(),
-                           params=BuildParams(store_text=store_text), licenses=not no_licenses,
-                           license_overrides=res.license_overrides, extra_meta=res.extra_meta, base=base_roots)
+        if scheduler is None:  # the plain build never imports dask
+            return build_index(res.roots, dest, workers=workers, progress=progress_wanted(),
+                               params=BuildParams(store_text=store_text), licenses=not no_licenses,
+                               license_overrides=res.license_overrides, extra_meta=res.extra_meta,
+                               base=base_roots)
+        from licscan.engine.distributed import DaskBuild
+
+        with DaskBuild(scheduler, workers=workers, spill=spill) as executor:
+            return build_index(res.roots, dest, workers=workers, progress=progress_wanted(),
+                               params=BuildParams(store_text=store_text), licenses=not no_licenses,
+                               license_overrides=res.license_overrides, extra_meta=res.extra_meta,
+                               base=base_roots, executor=executor)
 
     try:
         with sigterm_as_interrupt():

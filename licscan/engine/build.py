@@ -76,6 +76,7 @@ def build_index(
     license_overrides: dict[str, str] | None = None,
     extra_meta: dict[str, Any] | None = None,
     base: Sequence[Path | str] = (),
+    executor: Any = None,
 ) -> BuildSummary:
     """Build an index of every code file under ``roots`` into ``out`` (atomically).
 
@@ -83,7 +84,9 @@ def build_index(
     (no detection for that root); ``extra_meta`` adds keys to the index meta (a
     manifest's ``sources``). ``base`` trees are code known not to be copyleft
     (MOSS's "base files"): they are not indexed, but every corpus fingerprint they
-    also contain is marked common, so it is no longer evidence specific to a source."""
+    also contain is marked common, so it is no longer evidence specific to a source.
+    ``executor`` (a ``distributed.DaskBuild``) runs the per-file work and license detection
+    on a Dask cluster instead of the process pool; the index written is the same."""
     t0 = time.perf_counter()
     params = params or BuildParams()
     roots = [Path(r) for r in roots]
@@ -108,7 +111,7 @@ def build_index(
         task = ui.add("tokenizing", len(jobs))
         # closing(): on Ctrl-C/SIGTERM the generator (and its pool) is closed now, not when
         # the traceback is freed; an unclosed pool would finish every queued job at exit.
-        with closing(_run(jobs, workers)) as done:
+        with closing(executor.files(jobs, out) if executor else _run(jobs, workers)) as done:
             for r in done:
                 if isinstance(r, tuple):
                     summary.skipped[r[1]] = summary.skipped.get(r[1], 0) + 1
@@ -120,7 +123,8 @@ def build_index(
         base_hashes = _base_hashes(base, params, workers, ui, summary)
         overrides = license_overrides or {}
         detect = [r for r in roots if r.resolve().name not in overrides]
-        license_of = _detect_licenses(detect, per_root, results, workers, ui, summary) if licenses else {}
+        detector = executor.licenses if executor else _detect_licenses
+        license_of = detector(detect, per_root, results, workers, ui, summary) if licenses else {}
         for r in results:
             if r.name.split("/", 1)[0] in overrides:
                 top = r.name.split("/", 1)[0]

@@ -1,0 +1,234 @@
+"""The index build on a Dask cluster (``index build --scheduler local|tcp://HOST:PORT``).
+
+Only the per-file work and license detection move to the workers; the index itself is
+written by the plain build's writer (``build._write``) from the same per-file results in
+the same order, so the output is identical to the plain build's.
+
+- Work is split per package (corpus root) and per batch of files; a task runs
+  ``prepare.process_file`` on each file of its batch, exactly what a process-pool worker
+  runs in the plain build.
+- A task spills its fingerprints (hash, position) to Parquet, one file per hash prefix
+  (``SPILL/pXX/``), written under a name unique to the attempt and renamed into place.
+  The driver reads only the files named in the results Dask returns, so what a killed
+  attempt left behind is never read: a worker killed mid-build costs a retry (Dask
+  reschedules the tasks of a dead worker), not a wrong index.
+- License detection runs on the workers, one task per package.
+
+The spill directory must be reachable at the same path from the driver and every
+worker (shared storage on a real cluster; the corpus roots must be too).
+
+Imported only when ``--scheduler`` is given: dask, distributed and pyarrow are an
+install extra (``licscan[dask]``) that a plain build or a scan never loads.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from licscan.model import LicenseEvidence, LicscanError
+
+BATCH_FILES = 32
+"""Files per task: big enough that a task outweighs its scheduling (~1 ms), small enough
+that a killed worker loses little work and both workers stay busy on a small corpus."""
+PREFIX_BITS = 4
+"""Spill partitions: the top bits of the k-gram hash (16 partitions)."""
+CONNECT_TIMEOUT = "10s"
+
+Job = tuple[str, str, str, Any]  # (path, name, lang, BuildParams), as build._jobs makes them
+
+
+def _spill(batch: int, results: list[Any], spill: str) -> list[Any]:
+    """Write the fingerprints of a batch's results to Parquet, one file per hash prefix;
+    return the results without them (the paths of the files replace them)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    idx = [i for i, r in enumerate(results) if not isinstance(r, tuple)]
+    h = np.concatenate([results[i].hashes for i in idx]) if idx else np.zeros(0, np.int64)
+    p = np.concatenate([results[i].positions for i in idx]) if idx else np.zeros(0, np.int32)
+    # The row order within the batch: reading back, sorting by it restores each file's arrays.
+    order = np.arange(len(h), dtype=np.int64)
+    prefix = (h.astype(np.int64) >> (64 - PREFIX_BITS)) & ((1 << PREFIX_BITS) - 1)
+    # Unique per attempt: a rerun never writes into (or reads) a file a killed attempt began.
+    tag = f"b{batch:06d}-{uuid.uuid4().hex}"
+    paths = []
+    for part in np.unique(prefix).tolist():
+        sel = prefix == part
+        d = os.path.join(spill, f"p{part:02x}")
+        os.makedirs(d, exist_ok=True)
+        path = os.path.join(d, f"{tag}.parquet")
+        tmp = f"{path}.tmp"
+        pq.write_table(pa.table({"o": order[sel], "h": h[sel], "p": p[sel]}), tmp)
+        os.replace(tmp, path)  # atomic: a reader sees the whole file or none
+        paths.append(path)
+    counts = []
+    for i in idx:
+        counts.append(len(results[i].hashes))
+        results[i] = replace(results[i], hashes=results[i].hashes[:0], positions=results[i].positions[:0])
+    return [results, paths, counts, str(h.dtype), str(p.dtype)]
+
+
+def files_task(batch: int, jobs: list[Job], spill: str) -> list[Any]:
+    """One batch of files on a worker: the plain build's per-file work, fingerprints spilled.
+    Pure apart from the spill files, which are new on every attempt."""
+    from licscan.engine.prepare import process_file
+
+    return _spill(batch, [process_file(j) for j in jobs], spill)
+
+
+def _unspill(payload: list[Any]) -> list[Any]:
+    """A batch's results with their fingerprints read back from the spill files it names."""
+    import pyarrow.parquet as pq
+
+    results, paths, counts, hdt, pdt = payload
+    tables = [pq.read_table(p) for p in paths]
+    o = np.concatenate([t.column("o").to_numpy() for t in tables]) if tables else np.zeros(0, np.int64)
+    h = np.concatenate([t.column("h").to_numpy() for t in tables]) if tables else np.zeros(0, hdt)
+    p = np.concatenate([t.column("p").to_numpy() for t in tables]) if tables else np.zeros(0, pdt)
+    if len(o) != sum(counts):
+        raise LicscanError(f"distributed build: spill files hold {len(o)} fingerprints, the batch made "
+                           f"{sum(counts)}; no index written")
+    srt = np.argsort(o, kind="stable")
+    h, p = h[srt].astype(hdt), p[srt].astype(pdt)
+    at = 0
+    k = 0
+    for i, r in enumerate(results):
+        if isinstance(r, tuple):
+            continue
+        n = counts[k]
+        results[i] = replace(r, hashes=h[at:at + n], positions=p[at:at + n])
+        at += n
+        k += 1
+    return results
+
+
+def licenses_task(lic_root: str, rels: list[str]) -> tuple[dict[str, Any], bool]:
+    """License detection of one package on a worker (the plain build's call, one process)."""
+    from licscan.licenses import detect as licenses
+
+    try:
+        # workers=1: scancode's pool of this worker; the cluster gives the parallelism.
+        return (licenses.detect_licenses_detailed(Path(lic_root), rels, workers=1),
+                licenses.scancode_available())
+    finally:
+        licenses.shutdown_scancode_workers()
+
+
+def _batches(jobs: Sequence[Job], size: int = BATCH_FILES) -> list[list[Job]]:
+    """Per package (a job's top directory: its corpus root), then per ``size`` files, in job order."""
+    out: list[list[Job]] = []
+    top = None
+    for j in jobs:
+        t = j[1].split("/", 1)[0]
+        if t != top or len(out[-1]) >= size:
+            out.append([])
+            top = t
+        out[-1].append(j)
+    return out
+
+
+class DaskBuild:
+    """A connection to a Dask cluster for one build; a context manager (``local`` starts a
+    LocalCluster of ``workers`` processes and stops it on exit)."""
+
+    def __init__(self, scheduler: str, *, workers: int | None = None, spill: Path | None = None,
+                 batch_files: int = BATCH_FILES) -> None:
+        self.scheduler = scheduler
+        self.batch_files = batch_files
+        self.workers = workers or 2
+        self.spill_root = spill
+        self.client: Any = None
+        self.cluster: Any = None
+
+    def __enter__(self) -> DaskBuild:
+        try:
+            import dask
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise LicscanError("--scheduler needs the dask extra: pip install 'licscan[dask]'") from None
+        try:
+            if self.scheduler == "local":
+                # Not daemonic: scancode's license workers are child processes of a Dask worker.
+                with dask.config.set({"distributed.worker.daemon": False}):
+                    self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                                host="127.0.0.1", dashboard_address=":0",
+                                                silence_logs=logging.ERROR)
+                self.client = Client(self.cluster)
+            else:
+                logging.getLogger("distributed").setLevel(logging.CRITICAL)
+                self.client = Client(self.scheduler, timeout=CONNECT_TIMEOUT)
+        except (OSError, TimeoutError, ValueError) as e:
+            self.__exit__(None, None, None)
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise LicscanError(f"cannot reach the Dask scheduler {self.scheduler}: {first}") from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+        self.client = self.cluster = None
+
+    def files(self, jobs: Sequence[Job], out: Path) -> Iterator[Any]:
+        """``process_file`` of every job on the cluster, results in job order (as the plain
+        build's pool.map gives them). The spill directory is new, next to ``out`` unless
+        ``spill`` was given, and removed at the end."""
+        spill = (self.spill_root or out.resolve().parent) / f".licscan-spill-{uuid.uuid4().hex}"
+        spill.mkdir(parents=True)
+        futures = [self.client.submit(files_task, i, b, str(spill), key=f"licscan-files-{i}-{uuid.uuid4().hex}",
+                                      pure=False)
+                   for i, b in enumerate(_batches(jobs, self.batch_files))]
+        try:
+            for fut in futures:
+                yield from _unspill(_result(fut))
+        finally:
+            self.client.cancel(futures)
+            shutil.rmtree(spill, ignore_errors=True)
+
+    def licenses(self, roots: Sequence[Path], per_root: dict[Path, list[str]], results: list[Any],
+                 workers: int, ui: Any, summary: Any) -> dict[str, tuple[str | None, LicenseEvidence]]:
+        """``build._detect_licenses`` with each package's detection a task on the cluster."""
+        from licscan.engine.build import _prefixed
+        from licscan.licenses.resolve import PROJECT_REL
+
+        kept = {r.name for r in results}
+        todo = []
+        for root in roots:
+            rels = [n[len(root.resolve().name) + 1:] for n in per_root.get(root, []) if n in kept]
+            if root.is_file():
+                rels, lic_root = ([root.name] if kept else []), root.parent
+            else:
+                lic_root = root
+            todo.append((root, self.client.submit(licenses_task, str(lic_root), [*rels, PROJECT_REL],
+                                                  key=f"licscan-licenses-{uuid.uuid4().hex}", pure=False)))
+        out: dict[str, tuple[str | None, LicenseEvidence]] = {}
+        task = ui.add("licenses", len(todo))
+        for root, fut in todo:
+            found, summary.scancode = _result(fut)
+            base = root.resolve().name
+            own = found.pop(PROJECT_REL)
+            summary.projects[base] = {"license": own.license, "evidence": _prefixed(own.evidence, base, root).to_dict()}
+            for rel, res in found.items():
+                out[f"{base}/{rel}" if not root.is_file() else base] = (res.license, _prefixed(res.evidence, base, root))
+            ui.advance(task)
+        return out
+
+
+def _result(fut: Any) -> Any:
+    """A task's result; a task that failed on every attempt is one line (exit 2)."""
+    from distributed import KilledWorker
+
+    try:
+        return fut.result()
+    except KilledWorker as e:
+        raise LicscanError(f"distributed build: workers kept dying on a task ({e}); no index written") from None
