@@ -147,3 +147,19 @@ def test_unreachable_scheduler_is_one_line_exit_2(tmp_path: Path) -> None:
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "Dask scheduler tcp://127.0.0.1:1" in lines[0], r.stderr
     assert "Traceback" not in r.stderr and not (tmp_path / "o.lsi").exists()
+
+
+def test_plain_build_imports_no_dask(tmp_path: Path) -> None:
+    """Without --scheduler the build is the process-pool build: dask, distributed and pyarrow
+    stay unloaded (they are an install extra)."""
+    code = ("import atexit, sys\n"
+            "heavy = ('dask', 'distributed', 'pyarrow', 'licscan.engine.distributed')\n"
+            "atexit.register(lambda: print(sorted(m for m in sys.modules if m.startswith(heavy)), file=sys.stderr))\n"
+            "from licscan.cli.main import main\n"
+            f"sys.argv = ['licscan', '-q', 'index', 'build', '--workers', '1', '--out', {str(tmp_path / 'o.lsi')!r}, "
+            f"{str(CORPUS)!r}]\n"
+            "main()\n")
+    env = {**{k: v for k, v in os.environ.items() if k != "LICSCAN_DEBUG"}, **LIGHT}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.strip().splitlines()[-1] == "[]"
