@@ -13,17 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import distributed  # the test extra installs licscan[dask]: a missing one fails, not skips
 import pytest
 
 from conftest import FIXTURES
-
-distributed = pytest.importorskip("distributed")
-pytest.importorskip("pyarrow")
-
-from licscan.engine.build import build_index  # noqa: E402
-from licscan.engine.distributed import DaskBuild  # noqa: E402
-from licscan.engine.index import open_index  # noqa: E402
-from licscan.inputs.paths import scan_paths  # noqa: E402
+from licscan.engine.build import build_index
+from licscan.engine.distributed import DaskBuild
+from licscan.engine.index import open_index
+from licscan.inputs.paths import scan_paths
 
 CORPUS = FIXTURES / "langs" / "corpus"
 COPIES = FIXTURES / "langs" / "copies"
@@ -154,10 +151,11 @@ def test_plain_build_imports_no_dask(tmp_path: Path) -> None:
     stay unloaded (they are an install extra)."""
     code = ("import atexit, sys\n"
             "heavy = ('dask', 'distributed', 'pyarrow', 'licscan.engine.distributed')\n"
-            "atexit.register(lambda: print(sorted(m for m in sys.modules if m.startswith(heavy)), file=sys.stderr))\n"
+            "atexit.register(lambda: print(sorted(m for m in sys.modules if m.startswith(heavy)),"
+            " file=sys.stderr))\n"
             "from licscan.cli.main import main\n"
-            f"sys.argv = ['licscan', '-q', 'index', 'build', '--workers', '1', '--out', {str(tmp_path / 'o.lsi')!r}, "
-            f"{str(CORPUS)!r}]\n"
+            f"sys.argv = ['licscan', '-q', 'index', 'build', '--workers', '1', '--out', "
+            f"{str(tmp_path / 'o.lsi')!r}, {str(CORPUS)!r}]\n"
             "main()\n")
     env = {**{k: v for k, v in os.environ.items() if k != "LICSCAN_DEBUG"}, **LIGHT}
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)

@@ -27,6 +27,7 @@ import logging
 import os
 import shutil
 import uuid
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -91,6 +92,8 @@ def _unspill(payload: list[Any]) -> list[Any]:
 
     results, paths, counts, hdt, pdt = payload
     tables = [pq.read_table(p) for p in paths]
+    for p in paths:
+        os.remove(p)  # read once; the disk the spill holds stays about what is in flight
     o = np.concatenate([t.column("o").to_numpy() for t in tables]) if tables else np.zeros(0, np.int64)
     h = np.concatenate([t.column("h").to_numpy() for t in tables]) if tables else np.zeros(0, hdt)
     p = np.concatenate([t.column("p").to_numpy() for t in tables]) if tables else np.zeros(0, pdt)
@@ -185,14 +188,17 @@ class DaskBuild:
         ``spill`` was given, and removed at the end."""
         spill = (self.spill_root or out.resolve().parent) / f".licscan-spill-{uuid.uuid4().hex}"
         spill.mkdir(parents=True)
-        futures = [self.client.submit(files_task, i, b, str(spill), key=f"licscan-files-{i}-{uuid.uuid4().hex}",
-                                      pure=False)
-                   for i, b in enumerate(_batches(jobs, self.batch_files))]
+        # Keys name the batch (tests and the dashboard); unique per build: a scheduler shared by
+        # several builds never mixes their tasks.
+        futures = deque(self.client.submit(files_task, i, b, str(spill), pure=False,
+                                           key=f"licscan-files-{i}-{uuid.uuid4().hex}")
+                        for i, b in enumerate(_batches(jobs, self.batch_files)))
         try:
-            for fut in futures:
-                yield from _unspill(_result(fut))
+            while futures:
+                # Popped, the future is dropped once read: its result leaves the worker's memory.
+                yield from _unspill(_result(futures.popleft()))
         finally:
-            self.client.cancel(futures)
+            self.client.cancel(list(futures))
             shutil.rmtree(spill, ignore_errors=True)
 
     def licenses(self, roots: Sequence[Path], per_root: dict[Path, list[str]], results: list[Any],
@@ -217,9 +223,11 @@ class DaskBuild:
             found, summary.scancode = _result(fut)
             base = root.resolve().name
             own = found.pop(PROJECT_REL)
-            summary.projects[base] = {"license": own.license, "evidence": _prefixed(own.evidence, base, root).to_dict()}
+            summary.projects[base] = {"license": own.license,
+                                      "evidence": _prefixed(own.evidence, base, root).to_dict()}
             for rel, res in found.items():
-                out[f"{base}/{rel}" if not root.is_file() else base] = (res.license, _prefixed(res.evidence, base, root))
+                out[f"{base}/{rel}" if not root.is_file() else base] = (
+                    res.license, _prefixed(res.evidence, base, root))
             ui.advance(task)
         return out
 

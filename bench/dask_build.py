@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""The plain build against Dask LocalCluster builds with 1 and 2 workers (issue 13).
+
+    python bench/dask_build.py                 # the quick set's copyleft trees
+    python bench/dask_build.py --set speed
+
+Each build runs in its own process (so peak RSS is its own), with the light license
+matcher (scancode's 1.4 GB per process would be the whole figure, and it is the same work
+either way). Reports wall time (cluster start included), the peak RSS of the driver and
+of each worker (pool processes for the plain build, Dask worker processes otherwise), and
+whether the index is identical to the plain build's: every table's sha256 (the index's
+own integrity record) and the meta without the build time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+for p in (str(ROOT), str(BENCH)):
+    if p not in sys.path:
+        sys.path.insert(0, p)
+
+ONE = r"""
+import json, resource, sys, time
+from pathlib import Path
+from licscan.engine.build import build_index
+mode, n, out, roots = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+def rss():  # ru_maxrss is in KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+t0 = time.perf_counter()
+if mode == "plain":
+    s = build_index(roots, out, workers=n)
+    workers = [resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024]  # the largest pool process
+else:
+    from licscan.engine.distributed import DaskBuild
+    with DaskBuild("local", workers=n) as ex:
+        s = build_index(roots, out, executor=ex)
+        workers = sorted(ex.client.run(rss).values())
+wall = time.perf_counter() - t0
+print(json.dumps({"wall": wall, "files": s.files, "bytes": s.bytes, "driver_mb": rss(), "workers_mb": workers}))
+"""
+
+
+def signature(index: Path) -> dict[str, object]:
+    """What must be identical: each table's sha256 and row count, and the meta without its time."""
+    import sqlite3
+
+    db = sqlite3.connect(index)
+    try:
+        meta = {k: v for k, v in db.execute("SELECT key, value FROM meta")}
+    finally:
+        db.close()
+    meta.pop("built_at", None)
+    integrity = json.loads(meta.pop("integrity"))
+    integrity.pop("meta_sha256", None)
+    return {"meta": meta, "tables": integrity}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--set", default="quick")
+    a = ap.parse_args()
+    from corpus import default_cache, fetch_all, packages
+
+    trees = fetch_all(packages(a.set, "copyleft"), default_cache())
+    roots = [str(t.path) for t in trees]
+    env = {**os.environ, "LICSCAN_LICENSE_ENGINE": "light"}
+    env.pop("LICSCAN_DEBUG", None)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        ref = None
+        for mode, n in (("plain", 2), ("dask", 1), ("dask", 2)):
+            out = Path(tmp) / f"{mode}{n}.lsi"
+            r = subprocess.run([sys.executable, "-c", ONE, mode, str(n), str(out), *roots], env=env,
+                               capture_output=True, text=True, check=True)
+            res = json.loads(r.stdout.strip().splitlines()[-1])
+            sig = signature(out)
+            ref = ref or sig
+            rows.append((mode, n, res, sig == ref))
+    f = rows[0][2]
+    print(f"set {a.set}: {len(roots)} trees, {f['files']:,} files, {f['bytes'] / 1e6:.1f} MB of code\n")
+    print("| build | workers | wall | peak RSS driver | peak RSS per worker | index identical |")
+    print("|---|---|---|---|---|---|")
+    for mode, n, res, same in rows:
+        per = ", ".join(f"{m:.0f}" for m in res["workers_mb"])
+        name = "plain (process pool)" if mode == "plain" else "Dask LocalCluster"
+        print(f"| {name} | {n} | {res['wall']:.1f} s "
+              f"| {res['driver_mb']:.0f} MB | {per} MB | {'yes' if same else 'NO'} |")
+
+
+if __name__ == "__main__":
+    main()
