@@ -197,12 +197,7 @@ def _detect_licenses(roots: Sequence[Path], per_root: dict[Path, list[str]],
             # PROJECT_REL (a file that cannot exist) asks for the project's own declaration.
             found = licenses.detect_licenses_detailed(lic_root, [*rels, PROJECT_REL], workers=workers,
                                                       progress=lambda n, t=task: ui.advance(t, n))
-            own = found.pop(PROJECT_REL)
-            summary.projects[base] = {"license": own.license,
-                                      "evidence": _prefixed(own.evidence, base, root).to_dict()}
-            for rel, res in found.items():
-                out[f"{base}/{rel}" if not root.is_file() else base] = (
-                    res.license, _prefixed(res.evidence, base, root))
+            out.update(_found_licenses(root, found, summary))
     except BaseException:
         # Interrupted (Ctrl-C, SIGTERM) maybe while the workers still load scancode's index:
         # kill them now rather than wait for the load at exit.
@@ -211,6 +206,19 @@ def _detect_licenses(roots: Sequence[Path], per_root: dict[Path, list[str]],
     # The scancode workers hold ~1.4 GB each; the pool spans all roots, not the build.
     licenses.shutdown_scancode_workers()
     return out
+
+
+def _found_licenses(root: Path, found: dict[str, Any],
+                    summary: BuildSummary) -> dict[str, tuple[str | None, LicenseEvidence]]:
+    """One root's detection results as indexed names -> (license, evidence); its own
+    declaration (``PROJECT_REL``) goes to ``summary.projects``. Shared with the Dask build."""
+    from licscan.licenses.resolve import PROJECT_REL
+
+    base = root.resolve().name
+    own = found.pop(PROJECT_REL)
+    summary.projects[base] = {"license": own.license, "evidence": _prefixed(own.evidence, base, root).to_dict()}
+    return {f"{base}/{rel}" if not root.is_file() else base: (res.license, _prefixed(res.evidence, base, root))
+            for rel, res in found.items()}
 
 
 def _prefixed(ev: LicenseEvidence, base: str, root: Path) -> LicenseEvidence:

@@ -204,7 +204,7 @@ class DaskBuild:
     def licenses(self, roots: Sequence[Path], per_root: dict[Path, list[str]], results: list[Any],
                  workers: int, ui: Any, summary: Any) -> dict[str, tuple[str | None, LicenseEvidence]]:
         """``build._detect_licenses`` with each package's detection a task on the cluster."""
-        from licscan.engine.build import _prefixed
+        from licscan.engine.build import _found_licenses
         from licscan.licenses.resolve import PROJECT_REL
 
         kept = {r.name for r in results}
@@ -221,13 +221,7 @@ class DaskBuild:
         task = ui.add("licenses", len(todo))
         for root, fut in todo:
             found, summary.scancode = _result(fut)
-            base = root.resolve().name
-            own = found.pop(PROJECT_REL)
-            summary.projects[base] = {"license": own.license,
-                                      "evidence": _prefixed(own.evidence, base, root).to_dict()}
-            for rel, res in found.items():
-                out[f"{base}/{rel}" if not root.is_file() else base] = (
-                    res.license, _prefixed(res.evidence, base, root))
+            out.update(_found_licenses(root, found, summary))
             ui.advance(task)
         return out
 
