@@ -161,3 +161,22 @@ def test_plain_build_imports_no_dask(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_cluster_build_into_postgresql(cluster: Any, plain: Path, pg_server: Any) -> None:
+    """``--out postgresql://... --scheduler ADDRESS``: the Dask build's rows go to PostgreSQL like the
+    plain build's (a private SQLite file, then COPY); the findings are the plain build's."""
+    from licscan.engine.stores import open_store
+
+    uri = pg_server.createdb("dask")
+    env = {**{k: v for k, v in os.environ.items() if k not in ("LICSCAN_DEBUG", "PGPASSWORD")}, **LIGHT}
+    r = subprocess.run([sys.executable, "-m", "licscan", "index", "build", "--out", uri, "--scheduler",
+                        cluster.scheduler_address, str(CORPUS)], capture_output=True, text=True, env=env,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    store = open_store(uri)
+    try:
+        got = [f.to_dict() for f in scan_paths(store, [str(COPIES)]).findings]
+    finally:
+        store.close()
+    assert got and got == findings(plain)
