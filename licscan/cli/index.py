@@ -55,6 +55,8 @@ def index_build(
 
     if not roots and not corpus:
         raise typer.BadParameter("give ROOTS to index or --corpus NAME", param_hint="ROOTS")
+    if spill is not None and scheduler is None:
+        raise typer.BadParameter("only a build on Dask spills: give --scheduler too", param_hint="--spill")
     manifests = [resolve_manifest(c) for c in corpus or []]
     for c, m in zip(corpus or [], manifests):
         if not is_manifest(m):
