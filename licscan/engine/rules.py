@@ -55,6 +55,14 @@ class Thresholds:
 
     min_tokens: int = 50
     min_similarity: float = 0.75
+    rare_share: float = 1 / 2048
+    """A fingerprint is rare when one project alone has it, or when it is in at most
+    this share of the indexed files of the scanned text's language family (near-
+    duplicate files counted once): an IDF bound. "One project" alone erodes: an
+    unrelated project (a kernel) that happens to hold one k-gram of a copy takes
+    that anchor away, and at 8x the corpus most anchors of an edited copy were gone
+    (issue 12). At the accuracy corpus (about 3,000 C files) the bound is 1 file, so
+    only the one-project rule applies; at 8x it is about 7."""
     min_tokens_short: int = 40
     min_similarity_short: float = 0.9
     min_tokens_rare: int = 30
