@@ -198,9 +198,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
     ap.add_argument("--cache", type=Path, default=default_cache())
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--old", default=None, metavar="REF", help="also run this git ref's code (e.g. main)")
+    ap.add_argument("--old", default=None, metavar="REF", help="also run this git ref's code (e.g. main), or an installed export of it")
     ap.add_argument("--work", type=Path, default=Path("/tmp/scale-work"), help="venvs of --old refs")
     ap.add_argument("--cold-runs", type=int, default=11)
+    ap.add_argument("--commit", default=None, help="the commit to name when ROOT is an export, not a checkout")
     ap.add_argument("--explain-lost", action="store_true")
     ap.add_argument("--results", type=Path, default=BENCH / "RESULTS.md")
     ap.add_argument("--no-results", action="store_true")
@@ -208,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     from heldout import split, wanted
     from report import git_commit
 
-    commit = git_commit(ROOT)
+    commit = a.commit or git_commit(ROOT)
     copyleft = fetch_all(packages(a.set, "copyleft"), a.cache, log=log)
     tuning, held = split(copyleft)
     use_held = wanted(a.seed, None) and bool(held)
@@ -226,7 +227,10 @@ def main(argv: list[str] | None = None) -> int:
     picks = {s: pick(pool, int((s - 1) * unit), a.cache) for s in sizes}
     truth = Truth(copyleft + picks[max(sizes)], cases)
     variants = [("new", ROOT, Path(sys.executable))]
-    if a.old:
+    if a.old and Path(a.old).is_dir():  # an export already installed (compare_refs.export_and_install)
+        d = Path(a.old)
+        variants.append((f"old ({d.name})", d, d / ".venv" / "bin" / "python"))
+    elif a.old:
         from compare_refs import export_and_install, resolve
 
         d = export_and_install(a.old.replace("/", "_"), resolve(a.old), a.work)

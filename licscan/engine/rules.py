@@ -61,8 +61,9 @@ class Thresholds:
     duplicate files counted once): an IDF bound. "One project" alone erodes: an
     unrelated project (a kernel) that happens to hold one k-gram of a copy takes
     that anchor away, and at 8x the corpus most anchors of an edited copy were gone
-    (issue 12). At the accuracy corpus (about 3,000 C files) the bound is 1 file, so
-    only the one-project rule applies; at 8x it is about 7."""
+    (issue 12). At the accuracy corpus (3,086 C and C++ files) the bound is 1 file,
+    so there only the one-project rule applies, as tuned; it grows with the files of
+    the language, as the chance that a k-gram turns up elsewhere does."""
     min_tokens_short: int = 40
     min_similarity_short: float = 0.9
     min_tokens_rare: int = 30
