@@ -189,16 +189,15 @@ class Index:
 
     def common_names(self, family: str | None = None) -> frozenset[int]:
         """Name codes that many indexed projects of a language family use (see
-        ``prepare.common_names``); of every family when ``family`` is None or unknown
-        (text from the fallback tokenizer has no family of its own)."""
+        ``prepare.common_names``); a family with too few projects to count, and text
+        from the fallback tokenizer (``family`` None), get the cross-language count."""
         if self._common_names is None:
-            names = self.meta.get("name_families") or []
+            names = self.meta.get("name_families") or [""]
             got: dict[str, set[int]] = {}
             for (c,) in self._query("SELECT code FROM common_names"):
                 got.setdefault(names[c >> 16] if c >> 16 < len(names) else "", set()).add(c & 0xFFFF)
             self._common_names = {f: frozenset(v) for f, v in got.items()}
-            self._common_names[""] = frozenset().union(*self._common_names.values())
-        return self._common_names.get(family or "", self._common_names[""])
+        return self._common_names.get(family or "", self._common_names.get("", frozenset()))
 
     def lang_files(self) -> dict[str, int]:
         """Indexed files per language (meta ``lang_files``): the corpus size rarity is relative to."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import zlib
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,22 +185,32 @@ def common_names(files: Sequence[tuple[str, str, bytes]], params: BuildParams) -
     ``common_name_files`` files in it; a code is common when at least
     ``max(common_name_projects, common_name_share * projects)`` of them use it in that
     many files. A fixed count of projects erodes as unrelated projects join the index:
-    at 14 projects 4 is a third of them, at 2,000 a name of one idiom."""
-    per: dict[tuple[str, str], np.ndarray] = {}
-    sizes: dict[tuple[str, str], int] = {}
+    at 14 projects 4 is a third of them, at 2,000 a name of one idiom. A family with
+    fewer projects than ``common_name_projects`` has too few to count: it gets the
+    cross-language count of schema 5 (``common_name_projects`` projects of any language),
+    under the key ``""``."""
+    by_project: dict[str, list[tuple[str, bytes]]] = {}
     for path, lang, blob in files:
-        key = (family(lang), path.split("/", 1)[0])
-        df = per.setdefault(key, np.zeros(1 << 16, np.int32))
-        df[np.unique(np.frombuffer(zlib.decompress(blob), np.uint16))] += 1
-        sizes[key] = sizes.get(key, 0) + 1
-    out: dict[str, list[int]] = {}
-    for fam in sorted({f for f, _ in per}):
-        big = [k for k in per if k[0] == fam and sizes[k] >= params.common_name_files]
-        projects = np.zeros(1 << 16, np.int32)
-        for k in big:
-            projects += per[k] >= params.common_name_files
-        need = max(params.common_name_projects, math.ceil(params.common_name_share * len(big)))
-        out[fam] = np.flatnonzero(projects >= need).tolist()
+        by_project.setdefault(path.split("/", 1)[0], []).append((family(lang), blob))
+    projects: dict[str, np.ndarray] = {}
+    sizes: Counter[str] = Counter()
+    across = np.zeros(1 << 16, np.int32)
+    for items in by_project.values():  # one project's counts in memory at a time
+        df: dict[str, np.ndarray] = {}
+        for fam, blob in items:
+            df.setdefault(fam, np.zeros(1 << 16, np.int32))[np.unique(np.frombuffer(zlib.decompress(blob),
+                                                                                      np.uint16))] += 1
+        across += sum(df.values()) >= params.common_name_files
+        for fam, counts in df.items():
+            if sum(1 for f, _ in items if f == fam) >= params.common_name_files:
+                projects.setdefault(fam, np.zeros(1 << 16, np.int32))
+                projects[fam] += counts >= params.common_name_files
+                sizes[fam] += 1
+    out = {"": np.flatnonzero(across >= params.common_name_projects).tolist()}
+    for fam, counts in projects.items():
+        if sizes[fam] >= params.common_name_projects:
+            need = max(params.common_name_projects, math.ceil(params.common_name_share * sizes[fam]))
+            out[fam] = np.flatnonzero(counts >= need).tolist()
     return out
 
 
