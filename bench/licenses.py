@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""License-detection benchmark: cold/warm time of ``licscan.licenses`` and agreement with a baseline.
+"""License benchmark: correctness against a truth set, and cold/warm time against a baseline.
 
+    python bench/licenses.py --truth               # correctness (bench/license_truth.py), by evidence kind
+    python bench/licenses.py --truth --per-package 60 --engine light
     python bench/licenses.py                       # speed set, new code vs the baseline commit
     python bench/licenses.py --trees grep sed      # a subset
     python bench/licenses.py --no-old              # new code only (no agreement column)
@@ -40,6 +42,8 @@ from licscan.files import SourceFile, discover  # noqa: E402
 OLD_REF = "9f1ff24782b0bd55a6d23b55f05f3f3ae290c7f9"
 """Last commit before the fast path: scancode's full matcher on every distinct notice."""
 MODULES = ("licenses", "licenses_text", "licenses_debian")
+WORKERS = 2
+"""scancode workers of the speed runs (``--workers``)."""
 
 
 def find_trees(names: list[str] | None, cache: Path) -> list[Path]:
@@ -65,10 +69,21 @@ def code_files(root: Path) -> list[str]:
 
 
 def load_old(ref: str) -> ModuleType:
-    """``licscan.licenses`` as of `ref`, imported as ``licscan_old.licenses``."""
+    """``licscan.licenses`` as of `ref`, imported as ``licscan_old.licenses`` (``.detect`` when
+    `ref` has the ``licscan/licenses/`` package layout)."""
     pkg = Path(tempfile.mkdtemp(prefix="licscan-old-")) / "licscan_old"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
+    names = subprocess.run(["git", "-C", str(ROOT), "ls-tree", "--name-only", f"{ref}:licscan/licenses"],
+                           capture_output=True, text=True).stdout.split()
+    if names:
+        (pkg / "licenses").mkdir()
+        for name in (n for n in names if n.endswith(".py")):
+            src = subprocess.run(["git", "-C", str(ROOT), "show", f"{ref}:licscan/licenses/{name}"], check=True,
+                                 capture_output=True, text=True).stdout
+            (pkg / "licenses" / name).write_text(src.replace("licscan.licenses", "licscan_old.licenses"))
+        sys.path.insert(0, str(pkg.parent))
+        return importlib.import_module("licscan_old.licenses.detect")
     for mod in MODULES:
         src = subprocess.run(["git", "-C", str(ROOT), "show", f"{ref}:licscan/{mod}.py"], check=True,
                              capture_output=True, text=True).stdout
@@ -94,7 +109,7 @@ def run(mod: ModuleType, trees: dict[Path, list[str]], cache: Path) -> tuple[dic
     cpu0 = cpu_seconds()
     for root, rels in trees.items():
         t0 = time.perf_counter()
-        found = mod.detect_licenses_detailed(root, rels, cache_dir=cache, engine="scancode", workers=2)
+        found = mod.detect_licenses_detailed(root, rels, cache_dir=cache, engine="scancode", workers=WORKERS)
         secs[root] = time.perf_counter() - t0
         res.update({f"{root.name}/{r}": v.license for r, v in found.items()})
     t0 = time.perf_counter()
@@ -106,7 +121,8 @@ def run(mod: ModuleType, trees: dict[Path, list[str]], cache: Path) -> tuple[dic
 
 
 def distinct_notices(mod: ModuleType, root: Path, rels: list[str]) -> int:
-    t = importlib.import_module(mod.__name__ + "_text")
+    t = importlib.import_module(mod.__name__.replace(".detect", ".text") if mod.__name__.endswith(".detect")
+                                else mod.__name__ + "_text")
     keys = set()
     for rel in rels:
         head = t.read_text(os.path.join(root, rel), t.HEAD_BYTES)
@@ -122,7 +138,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--old-ref", default=OLD_REF)
     ap.add_argument("--no-old", action="store_true")
     ap.add_argument("--notices", action="store_true", help="fast vs full matcher on each distinct notice")
+    ap.add_argument("--workers", type=int, default=2, help="scancode workers of the speed runs")
+    ap.add_argument("--truth", action="store_true", help="correctness against bench/license_truth.py")
+    ap.add_argument("--per-package", type=int, default=60, help="--truth: files sampled per package")
+    ap.add_argument("--engine", default="scancode", choices=("scancode", "light"), help="--truth: matcher")
+    ap.add_argument("--show", type=int, default=60, help="--truth: disagreements listed")
+    ap.add_argument("--baseline", help="--truth: also score the license code of this git ref (e.g. main)")
     args = ap.parse_args(argv)
+    global WORKERS
+    WORKERS = args.workers
+    if args.truth:
+        from license_truth import run_truth
+
+        base = load_old(args.baseline) if args.baseline else None
+        return run_truth(args.cache, args.per_package, args.engine, args.show, code_files, base)
     if not importlib.util.find_spec("licensedcode"):
         print("scancode-toolkit is not installed", file=sys.stderr)
         return 2
@@ -178,7 +207,7 @@ def compare_notices(lic: ModuleType, trees: dict[Path, list[str]]) -> None:
     texts: dict[str, str] = {}
     whole: dict[str, str] = {}
     for root, rels in trees.items():
-        tree = lic._Tree(root)
+        tree = lic.Tree(root)
         for rel in rels:
             head = lic.read_text(os.path.join(root, rel), lic.HEAD_BYTES)
             if head and not lic.find_spdx_tag(head) and (n := lic.extract_notice(head, rel)):

@@ -12,12 +12,19 @@ so a quadratic one shows as ``>LIMIT``.
     python bench/robustness.py                  # every case at 32 KB and 1 MB
     python bench/robustness.py --before         # also the code before issue 15 (--rev), 32 KB cases
     python bench/robustness.py --langs c,go --sizes 32768
+    python bench/robustness.py --cli INDEX      # also the whole `licscan scan` run, CPU seconds
+
+``--cli`` writes each case to a file and runs ``licscan scan --index INDEX
+--allow-skip partly-parsed FILE`` on it: the CPU time (user + system) of the
+process, interpreter start and imports included, is what a user waits for on an
+idle machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -96,6 +103,22 @@ def measure(case: str, lang: str, size: int, src: str, limit: float) -> dict | N
     return json.loads(out.stdout)
 
 
+_SUFFIX = {"c": ".c", "cpp": ".cpp", "go": ".go", "python": ".py", "java": ".java", "javascript": ".js",
+           "rust": ".rs", "php": ".php", "ruby": ".rb", "csharp": ".cs", "bash": ".sh", "text": ".txt"}
+
+
+def cli_seconds(case: str, lang: str, size: int, index: str, into: Path) -> float:
+    """CPU seconds of one `licscan scan` process on the case written to a file."""
+    path = into / f"case{_SUFFIX[lang]}"
+    path.write_text(CASES[case](size), encoding="utf-8", errors="surrogatepass", newline="")
+    exe = str(Path(sys.executable).with_name("licscan"))
+    before = os.times()
+    subprocess.run([exe, "scan", "--index", index, "--allow-skip", "partly-parsed", str(path)],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    after = os.times()
+    return (after.children_user - before.children_user) + (after.children_system - before.children_system)
+
+
 def checkout(rev: str, into: Path) -> str:
     """The licscan package of ``rev``, extracted under ``into`` (for --before)."""
     subprocess.run(f"git -C {ROOT} archive {rev} licscan | tar -x -C {into}", shell=True, check=True)
@@ -111,6 +134,7 @@ def main() -> None:
     ap.add_argument("--limit", type=float, default=20.0, help="seconds per case before giving up")
     ap.add_argument("--before", action="store_true", help="also time the code of --rev (32 KB cases)")
     ap.add_argument("--rev", default="f9adde0", help="the code before the robustness work")
+    ap.add_argument("--cli", metavar="INDEX", help="also time `licscan scan --index INDEX` on each case")
     args = ap.parse_args()
     if args.one:
         print(json.dumps(run_one(*json.loads(args.one))))
@@ -120,8 +144,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         old = checkout(args.rev, Path(tmp)) if args.before else None
         head = f"{'case':<14} {'lang':<10} {'bytes':>8} {'tokens':>8} {'tokenize':>9} {'fprint':>7} {'total':>7}"
-        print(head + (f" {'before':>8}" if old else "") + "  note")
-        worst = 0.0
+        print(head + (f" {'before':>8}" if old else "") + (f" {'cli cpu':>8}" if args.cli else "") + "  note")
+        worst = worst_cli = 0.0
         for case in cases:
             for lang in langs:
                 for size in sizes:
@@ -142,8 +166,14 @@ def main() -> None:
                         before = ("" if size > 32768 else f">{args.limit:.0f}" if b is None
                                   else b.get("error") or f"{b['tokenize'] + b['fingerprint']:.3f}")
                         line += f" {before:>8}"
+                    if args.cli:
+                        cpu = cli_seconds(case, lang, size, args.cli, Path(tmp))
+                        worst_cli = max(worst_cli, cpu) if size <= 1 << 20 else worst_cli
+                        line += f" {cpu:>8.3f}"
                     print(line + f"  {r['reason']}{'; ' + r['error'] if r['error'] else ''}", flush=True)
         print(f"worst total for inputs <= 1 MB: {worst:.3f} s")
+        if args.cli:
+            print(f"worst `licscan scan` CPU for inputs <= 1 MB: {worst_cli:.3f} s")
 
 
 if __name__ == "__main__":

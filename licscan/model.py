@@ -22,6 +22,49 @@ class SourceRef:
     end_line: int
 
 
+EVIDENCE_KINDS = ("notice", "license-file", "package-metadata", "debian-copyright", "unknown")
+
+
+@dataclass(frozen=True)
+class LicenseEvidence:
+    """What decided an indexed file's license (``licenses/resolve.py``), kept in the index."""
+
+    kind: str
+    """One of EVIDENCE_KINDS: the file's own notice, a license file, the package's metadata,
+    debian/copyright, or nothing (``unknown``, with the reason)."""
+    path: str | None = None
+    """The file holding the evidence (the source itself for a notice), as indexed."""
+    lines: tuple[int, int] | None = None
+    field: str | None = None
+    """The metadata field or stanza (``pyproject.toml project.license``, ``Files: *``)."""
+    rule: str | None = None
+    """How a version was decided where the text left it open (GPL-2.0 §9, package metadata)."""
+    reason: str | None = None
+    """Why the license is unknown (kind ``unknown``)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+        if self.lines is not None:
+            d["lines"] = list(self.lines)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LicenseEvidence:
+        lines = d.get("lines")
+        return cls(str(d.get("kind", "unknown")), d.get("path"), tuple(lines) if lines else None,  # type: ignore[arg-type]
+                   d.get("field"), d.get("rule"), d.get("reason"))
+
+    def line(self) -> str:
+        """One line for reports: ``license-file COPYING:2-4 (rule)``."""
+        where = self.path or ""
+        if where and self.lines:
+            where += f":{self.lines[0]}-{self.lines[1]}" if self.lines[0] != self.lines[1] else f":{self.lines[0]}"
+        if self.field:
+            where += f" [{self.field}]" if where else self.field
+        extra = "; ".join(x for x in (self.rule, self.reason) if x)
+        return " ".join(x for x in (self.kind, where, f"({extra})" if extra else "") if x)
+
+
 @dataclass
 class Evidence:
     """What the matcher saw: how the copy aligns with its source (engine stage)."""
@@ -87,6 +130,8 @@ class Finding:
     tokens: int = 0
     """Normalized tokens of the scanned region that the alignment matched."""
     language: str = ""
+    license_evidence: LicenseEvidence | None = None
+    """Why the source file has its license (None only from indexes built before schema 6)."""
     evidence: Evidence = field(default_factory=Evidence)
     judgement: Judgement = field(default_factory=Judgement)
 
@@ -95,6 +140,7 @@ class Finding:
         d = asdict(self)
         ev = d.pop("evidence")
         d.pop("judgement")
+        d["license_evidence"] = self.license_evidence.to_dict() if self.license_evidence else None
         if ev["line_offset"] is None:
             del ev["line_offset"]
         d.update(ev)

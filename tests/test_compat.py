@@ -18,10 +18,10 @@ from test_obligations import COPYLEFT, PERMISSIVE
     # Each listed license in a permissive and in a GPL project.
     ("GPL-3.0-only", "Apache-2.0", "incompatible"),
     ("GPL-3.0-or-later", "GPL-3.0-or-later", "compatible"),
-    ("LGPL-2.1-only", "MIT", "incompatible"),
+    ("LGPL-2.1-only", "MIT", "obligations"),
     ("LGPL-2.1-or-later", "GPL-3.0-only", "compatible"),
     ("LGPL-3.0-only", "GPL-3.0-only", "compatible"),
-    ("LGPL-3.0-or-later", "Apache-2.0", "incompatible"),
+    ("LGPL-3.0-or-later", "Apache-2.0", "obligations"),
     ("AGPL-3.0-only", "MIT", "incompatible"),
     ("AGPL-3.0-or-later", "GPL-3.0-only", "obligations"),  # GPL-3.0 §13: allowed, AGPL §13 applies
     ("MPL-2.0", "GPL-2.0-only", "compatible"),           # MPL-2.0 §3.3 secondary licenses
@@ -132,3 +132,17 @@ def test_copyleft_and_allow_helpers() -> None:
     assert satisfies("GPL-2.0-only WITH Classpath-exception-2.0", {"GPL-2.0-only"})
     assert compat.leaves("MIT OR (Apache-2.0 AND GPL-2.0-only WITH Classpath-exception-2.0)") == [
         "MIT", "Apache-2.0", "GPL-2.0-only WITH Classpath-exception-2.0"]
+
+
+@pytest.mark.parametrize("package, source, project, verdict", [
+    ("git (COPYING with Linus's preface)", "GPL-2.0-only", "GPL-2.0-only", "compatible"),
+    ("pylint (GPL-2.0-or-later in its metadata)", "GPL-2.0-or-later", "GPL-3.0-or-later", "compatible"),
+    ("CSparse (Doc/License.txt)", "LGPL-2.1-or-later", "MIT", "obligations"),
+    ("fish (its own license, not its bundled parts')", "GPL-2.0-only", "MIT", "incompatible"),
+])
+def test_verdicts_of_the_resolved_licenses(package: str, source: str, project: str, verdict: str) -> None:
+    """Issue 14's examples, from the license each package's files now resolve to."""
+    v = evaluate(source, project)
+    assert v.verdict == verdict, (package, v.reason)
+    if verdict == "obligations":
+        assert "separate library" in v.reason

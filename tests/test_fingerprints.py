@@ -90,3 +90,25 @@ def test_minhash_is_bit_identical_to_datasketch() -> None:
     theirs.update_batch(values.tolist())
     assert theirs.scheme == "affine32"
     assert np.array_equal(ours, theirs.hashvalues)
+
+
+def test_name_distances_of_long_streams_match_the_definition() -> None:
+    """Streams with over 20,000 identifiers take the vectorised path; both give each
+    identifier the distance back to the previous use of its name (0 for the first)."""
+    from licscan.engine.stream import ID, TokenStream
+
+    rng = random.Random(5)
+    for names in (1, 7, 5000):
+        ts = TokenStream("c")
+        for _ in range(45_000):
+            if rng.random() < 0.6:
+                ts.add(ID, f"n{rng.randrange(names)}", 1)
+            else:
+                ts.add(rng.choice("+-(){};"), "op", 1)
+        last: dict[str, int] = {}
+        expected = []
+        for i, (norm, raw) in enumerate(zip(ts.norm, ts.raw)):
+            expected.append(i - last[raw] if norm == ID and raw in last else 0)
+            if norm == ID:
+                last[raw] = i
+        assert fpr.token_codes(ts)[1] == expected

@@ -48,9 +48,11 @@ GPLTREE_EXPECTED: dict[str, tuple[str | None, str]] = {
 DEBPKG_EXPECTED: dict[str, tuple[str | None, str]] = {
     "src/main.c": ("GPL-2.0-or-later", "debian-copyright"),  # Files: *
     "src/own.c": ("Apache-2.0", "spdx-tag"),  # own tag beats every stanza
-    "compat/util.c": ("MIT", "debian-copyright"),  # specific stanza beats compat/LICENSE (ISC)
-    "compat/strl.c": ("BSD-3-Clause", "debian-copyright"),  # last matching stanza wins
-    "compat/strlx.h": ("BSD-3-Clause", "debian-copyright"),  # '?' glob
+    # The nearest license file (compat/LICENSE, ISC) comes before any debian/copyright stanza
+    # (issue 14's order: upstream's own declaration first, the packager's summary after).
+    "compat/util.c": ("ISC", "dir-license"),
+    "compat/strl.c": ("ISC", "dir-license"),
+    "compat/strlx.h": ("ISC", "dir-license"),
     "docs/usage.txt": ("LicenseRef-scancode-public-domain", "debian-copyright"),
     "vendored/v.c": ("MIT", "dir-license"),  # a LICENSE file beats Files: *
     "debian/rules": ("(LGPL-2.1-or-later OR MIT) AND Apache-2.0", "debian-copyright"),
@@ -132,8 +134,8 @@ def test_debian_copyright_light(rel: str, tmp_path: Path) -> None:
 def test_debian_copyright_of_a_nested_package(tmp_path: Path) -> None:
     """debian/ may sit below the indexed root: its globs are relative to its package dir."""
     res = light(FIX, tmp_path)
-    assert res["debpkg/compat/util.c"].license == "MIT"
-    assert res["debpkg/compat/util.c"].source == "debpkg/debian/copyright"
+    assert res["debpkg/docs/usage.txt"].license == "LicenseRef-scancode-public-domain"
+    assert res["debpkg/docs/usage.txt"].source == "debpkg/debian/copyright"
     assert res["debpkg/src/main.c"].license == "GPL-2.0-or-later"
     assert res["gpltree/src/plain.py"].license == "GPL-3.0-or-later"
 
@@ -479,7 +481,7 @@ def _filter_is_superset(text: str) -> int:
 def fixture_texts() -> list[tuple[str, str | None]]:
     """Every distinct notice and license file of the fixtures, as the build sends them to scancode."""
     texts: dict[str, str] = {}
-    tree = lic._Tree(FIX)
+    tree = lic.Tree(FIX)
     for rel in all_files(FIX):
         notice = extract_notice((FIX / rel).read_text(errors="replace"), rel)
         if notice:
@@ -514,7 +516,9 @@ def test_seq_notices_and_whole_license_text(scancode_run: tuple[dict[str, Licens
         assert res[f"seqtree/{name}"].license == expected, name
     assert "LGPL-3.0-or-later OR GPL-2.0-or-later" in str(res["seqtree/dual.c"].license)
     got = res["fulltext/main.c"]
-    assert (got.license, got.method, got.source) == ("GPL-2.0-only", "dir-license", "fulltext/COPYING")
+    # A bare GPL-2.0 text specifies no version for the program: GPL-2.0 section 9, any version.
+    assert (got.license, got.method, got.source) == ("GPL-1.0-or-later", "dir-license", "fulltext/COPYING")
+    assert got.evidence.rule and "§9" in got.evidence.rule
 
 
 @pytest.mark.slow

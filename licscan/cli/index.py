@@ -141,6 +141,12 @@ def index_sources(idx: IndexStore) -> list[dict[str, Any]]:
         s["bytes"] += size or 0
         s["languages"][lang] = s["languages"].get(lang, 0) + n
         s["licenses"][lic] = s["licenses"].get(lic, 0) + n
+    projects = idx.meta.get("projects") or {}
+    for name, s in out.items():
+        p = projects.get(name) or {}
+        s["declared_license"] = p.get("license")
+        s["declared_evidence"] = p.get("evidence")
+        s["license_evidence"] = dict(sorted((p.get("decided") or {}).items(), key=lambda kv: -kv[1]))
     for s in out.values():
         for key in ("languages", "licenses"):
             s[key] = dict(sorted(s[key].items(), key=lambda kv: (-kv[1], kv[0])))
@@ -159,6 +165,8 @@ def _source_row(name: str, declared: dict[str, Any] | None, root: dict[str, Any]
 
 def render_sources(sources: list[dict[str, Any]]) -> str:
     """The ``sources:`` block of ``index info`` (text format)."""
+    from licscan.model import LicenseEvidence
+
     lines = ["sources:"]
     for s in sources:
         origin = s["kind"] if s["kind"] == "directory" else f"{s['kind']} {s.get('spec')}"
@@ -171,4 +179,10 @@ def render_sources(sources: list[dict[str, Any]]) -> str:
         lics = [f"{k} {v}" for k, v in s["licenses"].items()]
         more = f" (+{len(lics) - 8} more; --format json lists all)" if len(lics) > 8 else ""
         lines.append("    licenses: " + (", ".join(lics[:8]) or "none") + more)
+        if "declared_license" in s:
+            ev = s.get("declared_evidence")
+            shown = LicenseEvidence.from_dict(ev).line() if ev else "not recorded (index predates schema 6)"
+            lines.append(f"    declared license: {s['declared_license'] or 'unknown'} ({shown})")
+            kinds = ", ".join(f"{k} {v}" for k, v in (s.get("license_evidence") or {}).items())
+            lines.append(f"    files decided by: {kinds or 'none'}")
     return "\n".join(lines)

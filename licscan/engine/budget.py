@@ -62,7 +62,7 @@ over 16 KiB in the bench corpus), 322 at p99 and at most 326 in files over 200 K
 a megabyte of brackets, operators or NUL-salted statements holds 500-1,000 per KiB,
 and goes to the fallback tokenizer without a parse."""
 _PUNCTUATION = b"()[]{};,.+-*/%=<>!&|^~?:\"'#`@$\\"
-PACE_SLACK = 0.05
+PACE_SLACK = 0.03
 """CPU seconds a parse may run ahead of its input's pace (InputBudget.per_byte)."""
 WALK_SECONDS_PER_NODE = 0.5e-6
 """What walking one tree node costs (measured 0.35-0.8 us): the walk of a tree that would

@@ -5,13 +5,14 @@ files into families, and write everything atomically."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import numpy as np
 from licscan.files import SourceFile, Skipped, discover
 from licscan.engine.index import MAGIC, SCHEMA_VERSION, IndexWriter, sweep_stale_temps
 from licscan.languages import LANGUAGES, grammar_signature, grammar_versions
-from licscan.model import LicscanError
+from licscan.model import LicenseEvidence, LicscanError
 from licscan.procs import worker_pool
 from licscan.engine.prepare import BuildParams, FileResult, common_names, process_base, process_file
 from licscan.engine.prepare import families as group_families
@@ -47,6 +48,8 @@ class BuildSummary:
     base_files: int = 0
     base_common: int = 0
     """Corpus fingerprints that the base code also has."""
+    projects: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per project: declared license, its evidence, files decided per evidence kind."""
 
 
 def _jobs(roots: Sequence[Path], params: BuildParams, summary: BuildSummary,
@@ -120,7 +123,9 @@ def build_index(
         license_of = _detect_licenses(detect, per_root, results, workers, ui, summary) if licenses else {}
         for r in results:
             if r.name.split("/", 1)[0] in overrides:
-                license_of[r.name] = overrides[r.name.split("/", 1)[0]]
+                top = r.name.split("/", 1)[0]
+                license_of[r.name] = (overrides[top], LicenseEvidence("package-metadata", field="manifest spdx"))
+        summary.projects = _project_licenses(summary.projects, overrides)
         ui.add("writing index", None)
         _write(out, roots, results, license_of, params, summary, extra_meta, base, base_hashes)
     summary.seconds = time.perf_counter() - t0
@@ -156,14 +161,25 @@ def _base_hashes(base: Sequence[Path], params: BuildParams, workers: int, ui: _P
     return np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
 
 
+def _project_licenses(declared: dict[str, dict[str, Any]], overrides: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Per project (top directory): its declared license and evidence (``index info``); ``decided``
+    (files per evidence kind) is counted as the distinct files are written."""
+    out = {name: dict(d, decided={}) for name, d in declared.items()}
+    for name, spdx in overrides.items():
+        out[name] = {"license": spdx, "evidence": {"kind": "package-metadata", "field": "manifest spdx"},
+                     "decided": {}}
+    return out
+
+
 def _detect_licenses(roots: Sequence[Path], per_root: dict[Path, list[str]],
                      results: list[FileResult], workers: int, ui: _Progress,
-                     summary: BuildSummary) -> dict[str, str | None]:
+                     summary: BuildSummary) -> dict[str, tuple[str | None, LicenseEvidence]]:
     from licscan.licenses import detect as licenses
+    from licscan.licenses.resolve import PROJECT_REL
 
     summary.scancode = licenses.scancode_available()
     kept = {r.name for r in results}
-    out: dict[str, str | None] = {}
+    out: dict[str, tuple[str | None, LicenseEvidence]] = {}
     try:
         for root in roots:
             base = root.resolve().name
@@ -174,10 +190,15 @@ def _detect_licenses(roots: Sequence[Path], per_root: dict[Path, list[str]],
             else:
                 lic_root = root
             task = ui.add(f"licenses: {base}", len(rels))
-            found = licenses.detect_licenses(lic_root, rels, workers=workers,
-                                             progress=lambda n, t=task: ui.advance(t, n))
-            for rel, spdx in found.items():
-                out[f"{base}/{rel}" if not root.is_file() else base] = spdx
+            # PROJECT_REL (a file that cannot exist) asks for the project's own declaration.
+            found = licenses.detect_licenses_detailed(lic_root, [*rels, PROJECT_REL], workers=workers,
+                                                      progress=lambda n, t=task: ui.advance(t, n))
+            own = found.pop(PROJECT_REL)
+            summary.projects[base] = {"license": own.license,
+                                      "evidence": _prefixed(own.evidence, base, root).to_dict()}
+            for rel, res in found.items():
+                out[f"{base}/{rel}" if not root.is_file() else base] = (
+                    res.license, _prefixed(res.evidence, base, root))
     except BaseException:
         # Interrupted (Ctrl-C, SIGTERM) maybe while the workers still load scancode's index:
         # kill them now rather than wait for the load at exit.
@@ -186,6 +207,13 @@ def _detect_licenses(roots: Sequence[Path], per_root: dict[Path, list[str]],
     # The scancode workers hold ~1.4 GB each; the pool spans all roots, not the build.
     licenses.shutdown_scancode_workers()
     return out
+
+
+def _prefixed(ev: LicenseEvidence, base: str, root: Path) -> LicenseEvidence:
+    """Evidence with its path as indexed (under the root's name), like the files' paths."""
+    if ev.path is None or root.is_file():
+        return ev
+    return replace(ev, path=f"{base}/{ev.path}")
 
 
 def _nothing_to_index(roots: Sequence[Path], summary: BuildSummary) -> str:
@@ -202,7 +230,7 @@ def df_cap(params: BuildParams, files: int) -> int:
 
 
 def _write(out: Path, roots: Sequence[Path], results: list[FileResult],
-           license_of: dict[str, str | None], params: BuildParams, summary: BuildSummary,
+           license_of: dict[str, tuple[str | None, LicenseEvidence]], params: BuildParams, summary: BuildSummary,
            extra_meta: dict[str, Any] | None = None, base: Sequence[Path] = (),
            base_hashes: np.ndarray | None = None) -> None:
     """Write the index atomically; its checksums are recorded on commit (``verify.seal``)."""
@@ -246,8 +274,13 @@ def _write(out: Path, roots: Sequence[Path], results: list[FileResult],
         for i, r in enumerate(kept):
             ids = np.fromiter((vocab.setdefault(t, len(vocab)) for t in r.uniq), np.int64, len(r.uniq))
             tok = np.minimum(ids[r.inverse], VOCAB_LIMIT).astype(np.uint16)
-            lic = license_of.get(r.name)
-            rows.append((i, r.name, r.lang, lic, None, r.size, r.sha1, len(r.inverse),
+            lic, ev = license_of.get(r.name) or (None, None)
+            evidence = json.dumps(ev.to_dict(), separators=(",", ":")) if ev else None
+            if ev is not None:
+                row = summary.projects.setdefault(r.name.split("/", 1)[0],
+                                                  {"license": None, "evidence": None, "decided": {}})
+                row["decided"][ev.kind] = row["decided"].get(ev.kind, 0) + 1
+            rows.append((i, r.name, r.lang, lic, evidence, r.size, r.sha1, len(r.inverse),
                          int(families[i]), zlib.compress(tok.tobytes(), 6), r.line_deltas, r.names, r.text))
             summary.files += 1
             summary.bytes += r.size
@@ -283,6 +316,7 @@ def _write(out: Path, roots: Sequence[Path], results: list[FileResult],
             "summary": {"files": summary.files, "duplicates": summary.duplicates,
                         "skipped": summary.skipped, "licenses": summary.licenses,
                         "scancode": summary.scancode},
+            "projects": summary.projects,
             **{k: v for k, v in (extra_meta or {}).items() if k not in ("magic", "schema_version")},
         })
         writer.commit()

@@ -49,16 +49,35 @@ def token_codes(ts: TokenStream) -> tuple[list[int], list[int]]:
     rename keeps every distance.
     """
     codes = list(map(_KindCodes().__getitem__, ts.norm))
+    ids = list(compress(range(len(codes)), map(ID.__eq__, ts.norm)))
+    if len(ids) > 20000:  # numpy is loaded for streams this long (see Matcher._kgram_hashes)
+        return codes, _distances_np(ids, ts.raw, len(codes))
     dist = [0] * len(codes)
     last: dict[str, int] = {}
     raw = ts.raw
-    for i in compress(range(len(codes)), map(ID.__eq__, ts.norm)):
+    for i in ids:
         name = raw[i]
         prev = last.get(name)
         if prev is not None:
             dist[i] = i - prev
         last[name] = i
     return codes, dist
+
+
+def _distances_np(ids: list[int], raw: list[str], n: int) -> list[int]:
+    """``token_codes``'s distances, vectorised: positions sorted by name, then by place,
+    so each identifier follows the previous occurrence of its name."""
+    import numpy as np
+
+    numbering: dict[str, int] = {}
+    names = np.fromiter((numbering.setdefault(raw[i], len(numbering)) for i in ids), np.int64, len(ids))
+    pos = np.asarray(ids, np.int64)
+    order = np.lexsort((pos, names))
+    pos, names = pos[order], names[order]
+    dist = np.zeros(n, np.int64)
+    same = np.flatnonzero(names[1:] == names[:-1]) + 1
+    dist[pos[same]] = pos[same] - pos[same - 1]
+    return dist.tolist()
 
 
 class _KindCodes(dict[str, int]):

@@ -35,11 +35,12 @@ from licscan.engine import verify
 from licscan.engine.store import IndexedFile
 from licscan.engine.tempfiles import LIVE_TEMPS, atomic_path, sweep_stale_temps  # noqa: F401 - the writer's API
 from licscan.files import decode
-from licscan.model import LicscanError
+from licscan.model import LicenseEvidence, LicscanError
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 """5: integrity checksums (``verify``); older indexes cannot be verified, so are refused.
-6: corpus counts relative to its size (issue 12): common names per language family,
+6: ``files.license_evidence`` (JSON: what decided each file's license, issue 14).
+7: corpus counts relative to its size (issue 12): common names per language family,
 files per language in meta ``lang_files``, a boilerplate cap that scales."""
 MAGIC = "licscan-index"
 
@@ -51,7 +52,7 @@ CREATE TABLE files (
     path TEXT NOT NULL,
     lang TEXT NOT NULL,
     license TEXT,
-    license_method TEXT,
+    license_evidence TEXT,
     size INTEGER NOT NULL,
     sha1 TEXT NOT NULL,
     ntokens INTEGER NOT NULL,
@@ -71,6 +72,15 @@ CREATE TABLE checksums (tbl TEXT NOT NULL, chunk INTEGER NOT NULL, first TEXT NO
                         nrows INTEGER NOT NULL, digest BLOB NOT NULL,
                         PRIMARY KEY (tbl, chunk)) WITHOUT ROWID;
 """
+
+
+def _indexed(row: Sequence[Any]) -> IndexedFile:
+    """A files row (id, path, lang, license, family, ntokens, license_evidence) as an IndexedFile."""
+    try:
+        ev = LicenseEvidence.from_dict(json.loads(row[6])) if row[6] else None
+    except (ValueError, TypeError, AttributeError):
+        ev = None  # unreadable evidence costs the explanation, never the finding
+    return IndexedFile(*row[:6], license_evidence=ev)
 
 
 def decode_ints(blob: bytes, typecode: str, what: str = "a blob", path: Path | str = "") -> array:
@@ -208,18 +218,18 @@ class Index:
         f = self._files.get(fid)
         if f is None:
             rows = self._query(
-                "SELECT id, path, lang, license, family, ntokens FROM files WHERE id = ?", (fid,))
+                "SELECT id, path, lang, license, family, ntokens, license_evidence FROM files WHERE id = ?", (fid,))
             if not rows:
                 raise LicscanError(f"index {self.path} is corrupt: file {fid} is missing")
-            f = self._files[fid] = IndexedFile(*rows[0])
+            f = self._files[fid] = _indexed(rows[0])
         return f
 
     def files(self, fids: set[int]) -> dict[int, IndexedFile]:
         """Rows for many files at once (one query for those not cached yet)."""
         missing = [f for f in fids if f not in self._files]
-        for row in self._query_in("SELECT id, path, lang, license, family, ntokens FROM files WHERE id",
-                                  missing):
-            self._files[row[0]] = IndexedFile(*row)
+        for row in self._query_in("SELECT id, path, lang, license, family, ntokens, license_evidence FROM files "
+                                  "WHERE id", missing):
+            self._files[row[0]] = _indexed(row)
         try:
             return {f: self._files[f] for f in fids}
         except KeyError as e:
@@ -283,6 +293,8 @@ class Index:
             "languages": dict(q("SELECT lang, count(*) FROM files GROUP BY lang ORDER BY 2 DESC")),
             "licenses": dict(q("SELECT coalesce(license, 'unknown'), count(*) FROM files "
                                "GROUP BY 1 ORDER BY 2 DESC")),
+            "license_evidence": dict(q("SELECT coalesce(json_extract(license_evidence, '$.kind'), 'unknown'), "
+                                       "count(*) FROM files GROUP BY 1 ORDER BY 2 DESC")),
         }
 
     def source_counts(self) -> list[tuple[str, str, str, int, int]]:

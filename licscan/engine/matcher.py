@@ -308,6 +308,7 @@ class Matcher:
             end_line=ts.lines[r.q1 - 1],
             similarity=round(r.similarity, 3),
             license=f.license,
+            license_evidence=f.license_evidence,
             source=SourceRef(f.path, int(slines[r.s0]), int(slines[r.s1 - 1])),
             tokens=r.matched,
             language=ts.lang,

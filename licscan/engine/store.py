@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from licscan.model import LicenseEvidence
+
 
 @dataclass
 class IndexedFile:
@@ -23,6 +25,8 @@ class IndexedFile:
     license: str | None
     family: int
     ntokens: int
+    license_evidence: LicenseEvidence | None = None
+    """What decided ``license`` (``licenses/resolve.py``)."""
 
 
 class IndexStore(Protocol):

@@ -34,7 +34,7 @@ from licscan.model import LicscanError
 COLUMNS: dict[str, tuple[str, ...]] = {
     "meta": ("key", "value"),
     "vocab": ("id", "token"),
-    "files": ("id", "path", "lang", "license", "license_method", "size", "sha1", "ntokens", "family",
+    "files": ("id", "path", "lang", "license", "license_evidence", "size", "sha1", "ntokens", "family",
               "tokens", "lines", "names", "text"),
     "aliases": ("file", "path"),
     "fp": ("h", "f", "p"),

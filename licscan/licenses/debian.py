@@ -1,41 +1,13 @@
-"""Inherited licenses: ``debian/copyright`` (DEP-5) parsing and short names, and the
-per-directory context (LICENSE/COPYING files, debian/copyright) of files without their own."""
+"""``debian/copyright`` (DEP-5): its ``Files:`` stanzas and Debian's short license names as SPDX."""
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
-from typing import Literal
 
 from licscan.licenses.light import PUBLIC_DOMAIN
-from licscan.licenses.text import (
-    LICENSE_FILE_BYTES,
-    _spdx_licensing,
-    join_and,
-    license_file_text,
-    normalize_expression,
-    read_text,
-    text_key,
-)
-
-Method = Literal["spdx-tag", "notice", "debian-copyright", "dir-license", "root-license", "none"]
-_LICENSE_FILE = re.compile(r"^(licen[cs]e|copying|copyright)([-._][\w.+-]*)?$", re.I)
-_PLAIN_LICENSE_FILE = re.compile(r"^(licen[cs]e|copying)(\.(txt|md|rst))?$", re.I)
-
-
-@dataclass(frozen=True)
-class LicenseResult:
-    """How one file's license was decided."""
-
-    license: str | None
-    method: Method
-    source: str | None = None
-    """Root-relative path of the LICENSE or debian/copyright file that decided it."""
-    engine: str | None = None
-    """Matcher that read the notice or license file (``scancode-32.5.0``, ``light-1``)."""
+from licscan.licenses.text import _spdx_licensing, normalize_expression
 
 
 @dataclass(frozen=True)
@@ -211,94 +183,3 @@ def debian_to_spdx(short: str) -> str | None:
         sub = _simple(part)
         expr = sub if expr is None else f"({expr}) {op} ({sub})"
     return normalize_expression(expr) if expr else None
-
-
-# -- tree context: license files and debian/copyright ---------------------------------------
-
-
-class _Tree:
-    """Per-directory context of the root, computed lazily and memoized per directory."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.found: dict[str, tuple[str | None, str]] = {}
-        """Detection (expression, engine) per text key, filled in after matching."""
-        self.file_keys: dict[str, str | None] = {}
-        self.whole: dict[str, str] = {}
-        """License file text as written, per text key (the key is of the copyright-stripped text)."""
-        self._license_files: dict[str, list[str]] = {}
-        self._dep5: dict[str, tuple[str, list[Stanza]] | None] = {}
-        self._dir_license: dict[str, LicenseResult | None] = {}
-        self._registered: set[str] = set()
-
-    def license_files(self, d: str) -> list[str]:
-        """Root-relative license files directly in dir `d` ('' is root)."""
-        if d not in self._license_files:
-            try:
-                names = sorted(e.name for e in os.scandir(os.path.join(self.root, d)) if e.is_file())
-            except OSError:
-                names = []
-            debian = d == "debian" or d.endswith("/debian")
-            cands = [n for n in names if _LICENSE_FILE.match(n) and not (debian and n == "copyright")]
-            plain = [n for n in cands if _PLAIN_LICENSE_FILE.match(n)]
-            # LICENSE beats LICENSE-THIRD-PARTY & co.; suffixed files alone are all used.
-            self._license_files[d] = [f"{d}/{n}" if d else n for n in plain or cands]
-        return self._license_files[d]
-
-    def register_license_files(self, d: str, texts: dict[str, str]) -> None:
-        """Queue the license files of `d` and its parents for matching."""
-        while d not in self._registered:
-            self._registered.add(d)  # its parents are registered too, or are about to be
-            for lf in self.license_files(d):
-                if lf not in self.file_keys:
-                    raw = read_text(os.path.join(self.root, lf), LICENSE_FILE_BYTES)
-                    body = license_file_text(raw) if raw else None
-                    self.file_keys[lf] = key = text_key(body) if body else None
-                    if key and body and raw:
-                        texts.setdefault(key, body)
-                        self.whole.setdefault(key, raw)
-            if not d:
-                return
-            d = _parent(d)
-
-    def dir_license(self, d: str) -> LicenseResult | None:
-        """License of the nearest license file(s) in `d` or a parent."""
-        if d not in self._dir_license:
-            hits = [(lf, self.found[k]) for lf in self.license_files(d)
-                    if (k := self.file_keys.get(lf)) and k in self.found and self.found[k][0]]
-            expr = join_and([e for _, (e, _) in hits if e])
-            if expr:
-                method: Method = "root-license" if d == "" else "dir-license"
-                self._dir_license[d] = LicenseResult(expr, method, hits[0][0], hits[0][1][1])
-            else:
-                self._dir_license[d] = self.dir_license(_parent(d)) if d else None
-        return self._dir_license[d]
-
-    def dep5(self, d: str) -> tuple[str, list[Stanza]] | None:
-        """(package dir, stanzas) of the nearest machine-readable debian/copyright."""
-        if d not in self._dep5:
-            text = read_text(os.path.join(self.root, d, "debian", "copyright"), 1 << 20)
-            stanzas = parse_dep5(text) if text else None
-            self._dep5[d] = (d, stanzas) if stanzas is not None else self.dep5(_parent(d)) if d else None
-        return self._dep5[d]
-
-    def fallback(self, rel: str) -> LicenseResult:
-        """Inherited license of a file without its own: debian stanza, license file, ``Files: *``."""
-        deb: DebianMatch | None = None
-        pkg = self.dep5(_parent(rel))
-        if pkg is not None:
-            d, stanzas = pkg
-            deb = match_dep5(stanzas, rel[len(d) + 1:] if d else rel)
-        src = f"{pkg[0]}/debian/copyright" if pkg and pkg[0] else "debian/copyright"
-        if deb is not None and deb.license and not deb.catch_all:
-            return LicenseResult(deb.license, "debian-copyright", src)
-        inherited = self.dir_license(_parent(rel))
-        if inherited is not None:
-            return inherited
-        if deb is not None and deb.license:
-            return LicenseResult(deb.license, "debian-copyright", src)
-        return LicenseResult(None, "none")
-
-
-def _parent(rel: str) -> str:
-    return rel.rpartition("/")[0]

@@ -1,21 +1,10 @@
-"""Per-file license detection at index-build time.
+"""Per-file license detection at index-build time: reading notices and license files.
 
-Each file gets an SPDX expression from the first source below that yields one:
-
-1. ``spdx-tag``: its own ``SPDX-License-Identifier:`` tag. The author's explicit,
-   machine-readable statement; exact and nearly free to read.
-2. ``notice``: its own leading license notice (first comment blocks). Text on *this*
-   file overrides anything inherited, so a vendored MIT file in a GPL tree is MIT.
-3. ``debian-copyright``, specific stanza: a ``debian/copyright`` (DEP-5) ``Files:``
-   pattern other than ``*`` (last match wins). The packager audited exactly these
-   paths, typically the vendored or exceptional ones, so it beats a directory license.
-4. ``dir-license`` / ``root-license``: the nearest LICENSE/LICENCE/COPYING/COPYRIGHT
-   file in the file's directory or a parent up to root. Upstream's own statement;
-   the nearest is the most specific (vendored directories ship their own). Several
-   in one directory are ANDed; plain LICENSE/COPYING(.txt) hide suffixed variants.
-5. ``debian-copyright`` ``Files: *``: the packager's summary for everything else,
-   weaker than a license file upstream put in the tree.
-6. ``none``.
+The order in which a file's license is decided, and the evidence kept for it, are
+``resolve.py``'s: (1) its own SPDX tag or header notice, (2) the nearest license file
+in its directory or above, read as the project's declaration, (3) the package's
+declared license (metadata, debian/copyright, a license file elsewhere, a README's
+license section), (4) ``unknown`` with the reason. This module reads the texts.
 
 Notices and license files are matched by scancode-toolkit when it is installed,
 else by a small phrase matcher (``scancode_available()`` tells which). Scancode loads
@@ -46,12 +35,14 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Literal
 
-# LicenseResult and Method are public here; project.py reads _PLAIN_LICENSE_FILE from this module.
+# LicenseResult and Method are public here.
 from licscan.licenses.cache import CACHE_FILE, CACHE_VERSION, Cache, default_cache_dir  # noqa: F401
-from licscan.licenses.debian import _PLAIN_LICENSE_FILE, LicenseResult, Method, _parent, _Tree  # noqa: F401
 from licscan.licenses.light import LIGHT_ENGINE, light_match
+from licscan.licenses.resolve import LicenseResult, Method, Tree, _parent  # noqa: F401
+from licscan.licenses.text import (HEAD_BYTES, combine_detections, comment_lines, extract_notice, find_spdx_tag,
+                                   notice_lines, read_text, text_key)
+from licscan.model import LicenseEvidence
 from licscan.procs import kill_pool, make_pool
-from licscan.licenses.text import HEAD_BYTES, combine_detections, extract_notice, find_spdx_tag, read_text, text_key
 
 log = logging.getLogger(__name__)
 
@@ -337,7 +328,8 @@ def detect_licenses_detailed(
     results: dict[str, LicenseResult] = {}
     texts: dict[str, str] = {}
     notice_files: dict[str, list[str]] = {}
-    tree = _Tree(root)
+    lines: dict[str, tuple[int, int] | None] = {}
+    tree = Tree(root)
     cache = Cache(cache_dir or default_cache_dir())
     # Start scancode's workers at the first notice it has to read: their index load
     # (10-12 s) then overlaps reading the rest of the files. Warm builds never start them.
@@ -348,9 +340,12 @@ def detect_licenses_detailed(
         if head is not None:
             tag = find_spdx_tag(head)
             if tag:
-                results[rel] = LicenseResult(tag, "spdx-tag")
+                at = notice_lines(head)
+                results[rel] = LicenseResult(tag, "spdx-tag", rel, None,
+                                             LicenseEvidence("notice", rel, at, "SPDX-License-Identifier"))
                 continue
-            notice = extract_notice(head, rel)
+            comments = comment_lines(head, rel)
+            notice = extract_notice(head, rel, comments)
             if notice:
                 key = text_key(notice)
                 if prestart and key not in texts and not cache.get(f"{eng}:{key}")[0]:
@@ -358,6 +353,7 @@ def detect_licenses_detailed(
                     prestart = False
                 texts.setdefault(key, notice)
                 notice_files.setdefault(key, []).append(rel)
+                lines[rel] = notice_lines(head, notice)
     if progress and results:
         progress(len(results))
 
@@ -367,14 +363,16 @@ def detect_licenses_detailed(
 
     def on_done(key: str, expr: str | None, used: str) -> None:
         # Files whose own notice names a license are final now: report them for the bar.
-        if expr is None:
-            return
-        finished = [r for r in notice_files.get(key, ()) if r not in results]
-        for r in finished:
-            results[r] = LicenseResult(expr, "notice", engine=used)
+        finished = []
+        for r in notice_files.get(key, ()):
+            if r not in results and (res := tree.notice(r, expr, texts[key], lines.get(r), used)) is not None:
+                results[r] = res
+                finished.append(r)
         if progress and finished:
             progress(len(finished))
 
+    # A notice's result needs no license file's (a version left open is decided by the
+    # package's metadata, debian/copyright or README), so it is final as soon as it is read.
     tree.found = _detect_texts(texts, eng, workers, cache, on_done, tree.whole)
 
     rest = [r for r in rels if r not in results]

@@ -220,6 +220,9 @@ def comment_lines(text: str, rel: str) -> list[str]:
     lines = text.splitlines()[:MAX_NOTICE_LINES]
     out: list[str] = []
     i = 0
+    # A script may need a line of code before its header (install-sh's ``scriptversion=``,
+    # gitk's ``exec wish``): with a shebang, two code lines among the first six are passed over.
+    passes = 2 if lines and lines[0].startswith("#!") else 0
     while i < len(lines):
         s = lines[i].strip()
         if not s or _PREAMBLE.match(s):
@@ -250,6 +253,11 @@ def comment_lines(text: str, rel: str) -> list[str]:
                 break  # code right after the comment closes: the leading region is over
             continue
         mark = next((m for m in line_marks if s.startswith(m)), None)
+        if mark is None and passes and i < 6:
+            passes -= 1
+            out.append("")
+            i += 1
+            continue
         if mark is None:
             break
         out.append(_clean(s[len(mark):]))
@@ -294,16 +302,31 @@ def paragraphs(lines: list[str]) -> list[str]:
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
-def extract_notice(text: str, rel: str) -> str | None:
+def extract_notice(text: str, rel: str, comments: list[str] | None = None) -> str | None:
     """License-relevant part of the file's leading comments, or None if it has none.
 
     Only paragraphs with license words are kept: per-file descriptions and author
     lists would otherwise make every header distinct and defeat the dedup. Words
     inside e-mail addresses do not count ("djm@gnu.ai.mit.edu" is not MIT).
     """
-    kept = [p for p in paragraphs(strip_copyright(comment_lines(text, rel)))
+    kept = [p for p in paragraphs(strip_copyright(comment_lines(text, rel) if comments is None else comments))
             if LICENSE_WORDS.search(_EMAIL.sub(" ", p))]
     return "\n\n".join(kept) if kept else None
+
+
+def notice_lines(text: str, notice: str | None = None) -> tuple[int, int] | None:
+    """1-based (first, last) line of a file's leading notice (``extract_notice``'s text) or, without
+    one, of its SPDX tag: the evidence's line range. Plain substring search: it runs per file."""
+    heads = text.splitlines()[:MAX_NOTICE_LINES]
+    if notice is None:
+        hits = [i for i, ln in enumerate(heads, 1) if "license-identifier" in ln.lower()]
+        return (hits[0], hits[-1]) if hits else None
+    first, last = notice.split("\n", 1)[0], notice.rsplit("\n", 1)[-1]
+    start = next((i for i, ln in enumerate(heads) if first in ln), None)
+    if start is None:
+        return None
+    end = next((i for i in range(start, len(heads)) if last in heads[i]), start)
+    return start + 1, end + 1
 
 
 def license_file_text(text: str) -> str | None:

@@ -12,7 +12,8 @@ copied code's). On top of it, rules the matrix cannot express:
 - exceptions that only permit linking (Classpath, GCC runtime, Autoconf) do not
   cover copied code, so the base license is judged;
 - file-level copyleft (MPL, EPL, CDDL) can stay in its own files inside a
-  differently licensed project that is not itself strong copyleft;
+  differently licensed project that is not itself strong copyleft, and
+  library-level copyleft (the LGPL) as a separate library of its own;
 - the ``network`` profile: a service that distributes nothing does not trigger
   GPL/LGPL copyleft (the AGPL is the exception).
 
@@ -297,6 +298,12 @@ def _pair(lic: str, project: str, profile: str) -> tuple[str, str]:
     if info and info.scope == "file" and not project_strong:
         return "obligations", (f"{lic} is file-level copyleft: keep the files holding this code under {lic}; "
                                "the rest of the project keeps its license")
+    if info and info.scope == "library" and not project_strong:
+        # The LGPL is written for libraries used by differently licensed programs: the
+        # code can stay, as a library of its own under its license, not mixed in.
+        return "obligations", (f"{lic} is library-level copyleft: keep this code as a separate library under "
+                               f"{lic} that your project uses (ship its source, let users relink it); "
+                               "mixed into your own files it makes them a modified Library under the LGPL")
     if profile == "network" and info and info.copyleft in ("weak", "strong"):
         return "obligations", (f"not distributed: {lic} obligations start only when you distribute copies, "
                                f"and it cannot be kept in {shown} once you do")

@@ -16,28 +16,12 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
-from licscan.licenses.debian import _PLAIN_LICENSE_FILE as _FILE  # LICENSE, COPYING(.txt|.md|.rst): what index builds read
+from licscan.licenses.metadata import CLASSIFIERS as _CLASSIFIERS
+from licscan.licenses.resolve import _PLAIN_LICENSE_FILE as _FILE  # LICENSE, COPYING(.txt|.md|.rst): what index builds read
 from licscan.licenses.light import light_match
 from licscan.licenses.text import LICENSE_FILE_BYTES, license_file_text, normalize_expression, read_text
 
 _ID_LIKE = re.compile(r"^[\w.+\-:() ]+$")
-_CLASSIFIERS = {
-    "MIT License": "MIT", "Apache Software License": "Apache-2.0", "ISC License (ISCL)": "ISC",
-    "GNU General Public License v2 (GPLv2)": "GPL-2.0-only",
-    "GNU General Public License v2 or later (GPLv2+)": "GPL-2.0-or-later",
-    "GNU General Public License v3 (GPLv3)": "GPL-3.0-only",
-    "GNU General Public License v3 or later (GPLv3+)": "GPL-3.0-or-later",
-    "GNU Lesser General Public License v2 (LGPLv2)": "LGPL-2.0-only",
-    "GNU Lesser General Public License v2 or later (LGPLv2+)": "LGPL-2.0-or-later",
-    "GNU Lesser General Public License v3 (LGPLv3)": "LGPL-3.0-only",
-    "GNU Lesser General Public License v3 or later (LGPLv3+)": "LGPL-3.0-or-later",
-    "GNU Affero General Public License v3": "AGPL-3.0-only",
-    "GNU Affero General Public License v3 or later (AGPLv3+)": "AGPL-3.0-or-later",
-    "Mozilla Public License 2.0 (MPL 2.0)": "MPL-2.0", "Eclipse Public License 2.0 (EPL-2.0)": "EPL-2.0",
-    "Common Development and Distribution License 1.0 (CDDL-1.0)": "CDDL-1.0",
-    "The Unlicense (Unlicense)": "Unlicense", "zlib/libpng License": "Zlib",
-    "Boost Software License 1.0 (BSL-1.0)": "BSL-1.0", "Other/Proprietary License": "LicenseRef-Proprietary",
-}
 _NPM_PROPRIETARY = {"UNLICENSED": "LicenseRef-Proprietary"}
 
 
@@ -67,11 +51,13 @@ def _file_license(root: Path, names: list[str]) -> str | None:
         # file without a notice it falls back to the nearest LICENSE/COPYING files,
         # which is exactly the question here, so ask it about a file that does not exist.
         from licscan.licenses.detect import detect_licenses_detailed
+        from licscan.licenses.resolve import PROJECT_REL
 
-        res = detect_licenses_detailed(root, [".licscan-project-license"], workers=1)
-        expr = next(iter(res.values())).license
-        if expr:
-            return expr
+        res = next(iter(detect_licenses_detailed(root, [PROJECT_REL], workers=1).values()))
+        # A bare license text lets *recipients* pick any version (GPL-2.0 §9); the project asking
+        # about its own license ships that version, so the text's own version is read below.
+        if res.license and "no version specified" not in (res.evidence.rule or ""):
+            return res.license
     found = []
     for name in names:
         body = read_text(root / name, LICENSE_FILE_BYTES)

@@ -79,6 +79,12 @@ def summary(f: Finding) -> str:
     return s + "."
 
 
+def evidence_sentence(f: Finding) -> str:
+    """One line: what decided the upstream file's license (``LicenseEvidence.line``)."""
+    ev = f.license_evidence
+    return f"License evidence: {ev.line() if ev else 'not recorded (the index predates schema 6: rebuild it)'}."
+
+
 def verdict_sentence(f: Finding) -> str:
     if not has_verdict(f):
         return "No license policy was applied."

@@ -45,7 +45,7 @@ def render(result: ScanResult, index: IndexStore, out: TextIO, *, side_by_side: 
     for n, f in enumerate(findings, 1):
         v = common.verdict(f)
         w(f"<section id=\"f{n}\"><h2><code>{e(f.path)}</code> lines {f.start_line}-{f.end_line}</h2>\n")
-        w(f"<p>{e(common.summary(f))}</p>\n<p class=\"{v}\">{e(common.verdict_sentence(f))}</p>\n")
+        w(f"<p>{e(common.summary(f))}</p>\n<p>{e(common.evidence_sentence(f))}</p>\n<p class=\"{v}\">{e(common.verdict_sentence(f))}</p>\n")
         obs = common.obligations(f)
         if obs:
             w("<p>Obligations:</p><ul>\n")

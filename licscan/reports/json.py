@@ -14,7 +14,7 @@ from licscan import __version__
 from licscan.engine.store import IndexStore
 from licscan.inputs.paths import ScanResult
 
-REPORT_VERSION = "1.1"
+REPORT_VERSION = "1.2"
 """Format version of the report. Bump the minor part when fields are added, the
 major part if one is ever removed or changes meaning (the contract says never)."""
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "data" / "report.schema.json"

@@ -49,6 +49,7 @@ def render(result: ScanResult, index: IndexStore, out: TextIO, *, side_by_side: 
     for f in findings:
         w(f"\n### {code(f.path)} lines {f.start_line}-{f.end_line}\n\n")
         w(f"{text(common.summary(f))}\n\n")
+        w(f"{text(common.evidence_sentence(f))}\n\n")
         w(f"{text(common.verdict_sentence(f))}\n")
         obs = common.obligations(f)
         if obs:

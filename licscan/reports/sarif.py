@@ -90,7 +90,7 @@ def document(result: ScanResult, index: IndexStore) -> dict[str, Any]:
             })
         digest = fingerprint(f)
         occurrence = seen[(f.path, digest)] = seen.get((f.path, digest), 0) + 1
-        message = " ".join(s for s in (common.summary(f), common.verdict_sentence(f),
+        message = " ".join(s for s in (common.summary(f), common.evidence_sentence(f), common.verdict_sentence(f),
                                        common.obligations_sentence(f)) if s)
         region: dict[str, Any] = {"startLine": f.start_line, "endLine": f.end_line}
         snippet = common.region_text(result.texts.get(f.path), f)
@@ -102,6 +102,7 @@ def document(result: ScanResult, index: IndexStore) -> dict[str, Any]:
                          "endLine": f.source.end_line, "project": common.upstream(f.source.path)[0]},
             "similarity": f.similarity, "tokens": f.tokens, "language": f.language,
             "alsoIn": f.evidence.also_in, "verdict": common.verdict(f),
+            "licenseEvidence": f.license_evidence.to_dict() if f.license_evidence else None,
         }
         for key in ("verdict_reason", "profile"):
             if getattr(f.judgement, key):

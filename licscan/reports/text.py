@@ -6,6 +6,7 @@ from typing import TextIO
 
 from licscan.engine.store import IndexStore
 from licscan.model import Finding
+from licscan.reports import common
 from licscan.inputs.paths import ScanResult
 
 
@@ -49,7 +50,8 @@ def render(result: ScanResult, index: IndexStore, out: TextIO, *, side_by_side: 
                           f.license or "unknown", str(f.tokens), *[f.judgement.verdict or "unknown"] * judged)
         console.print(table)
         for f in findings:
-            notes = [f.judgement.verdict_reason] + [o.get("text") for o in f.judgement.obligations or []]
+            notes = [common.evidence_sentence(f), f.judgement.verdict_reason] + [
+                o.get("text") for o in f.judgement.obligations or []]
             if any(notes):
                 console.print(f"  lines {f.start_line}-{f.end_line}:", highlight=False, markup=False)
                 for note in filter(None, notes):
