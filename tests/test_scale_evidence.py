@@ -9,7 +9,7 @@ not the independent function, and no distractor as a source.
 
 The fixture is about a thousandth of a real corpus, so the shares that scale the
 counts are scaled up to match (``RARE`` and ``SCALED``); with the shares at 0 the
-rules are the fixed counts of schema 5, and the copy vanishes.
+rules are the fixed counts of schemas up to 6, and the copy vanishes.
 """
 
 from __future__ import annotations
@@ -75,11 +75,11 @@ RARE = Thresholds(rare_share=1 / 8)
 SCALED = BuildParams(df_cap_share=0.05, common_name_share=0.3, common_name_files=1)
 """Names count per project from one file (these projects are one or a few files)."""
 OLD_RARITY = (Thresholds(rare_share=0), SCALED)
-"""Rare only in one project (schema 5), the rest scaled."""
+"""Rare only in one project (schemas up to 6), the rest scaled."""
 OLD_NAMES = (RARE, BuildParams(df_cap_share=0.05, common_name_share=0, common_name_files=1))
-"""Common in 4 projects, whatever their number (schema 5), the rest scaled."""
+"""Common in 4 projects, whatever their number (schemas up to 6), the rest scaled."""
 OLD = (Thresholds(rare_share=0), BuildParams(df_cap_share=0, common_name_share=0, common_name_files=1))
-"""All the fixed counts of schema 5: rare in one project, cap 24 files, common in 4 projects."""
+"""All the fixed counts of schemas up to 6: rare in one project, cap 24 files, common in 4 projects."""
 
 
 def _filler(rng: random.Random, n: int) -> str:
@@ -130,10 +130,10 @@ def test_copy_survives_distractors_and_nothing_new_is_flagged(corpus, tmp_path: 
     assert after == before
 
 
-@pytest.mark.parametrize("rules", [OLD, OLD_RARITY, OLD_NAMES], ids=["schema5", "rarity", "names"])
+@pytest.mark.parametrize("rules", [OLD, OLD_RARITY, OLD_NAMES], ids=["fixed", "rarity", "names"])
 def test_fixed_counts_lose_the_copy(corpus, tmp_path: Path, rules: tuple[Thresholds, BuildParams]) -> None:
-    """The same corpus under schema 5's counts (all, or just one of them): found in the
-    small index, gone in the big one."""
+    """The same corpus under the fixed counts of schemas up to 6 (all, or just one of
+    them): found in the small index, gone in the big one."""
     small, distractors = corpus
     t, params = rules
     assert _scan(small, tmp_path / "small.lsi", params, t) == {"copy": ["ringlib"], "independent": []}

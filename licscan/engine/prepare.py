@@ -187,7 +187,7 @@ def common_names(files: Sequence[tuple[str, str, bytes]], params: BuildParams) -
     many files. A fixed count of projects erodes as unrelated projects join the index:
     at 14 projects 4 is a third of them, at 2,000 a name of one idiom. A family with
     fewer projects than ``common_name_projects`` has too few to count: it gets the
-    cross-language count of schema 5 (``common_name_projects`` projects of any language),
+    cross-language count of schemas up to 6 (``common_name_projects`` projects of any language),
     under the key ``""``."""
     by_project: dict[str, list[tuple[str, bytes]]] = {}
     for path, lang, blob in files:
