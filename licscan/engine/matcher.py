@@ -89,7 +89,7 @@ class Matcher:
         # only is specific to bash, and one found only in the vendored copies of
         # a gnulib file (a family, named by its first member) is specific to it.
         owners: dict[int, set[str]] = defaultdict(set)
-        held: dict[int, set[int]] = defaultdict(set)
+        held: dict[int, set[int]] = defaultdict(set)  # families (near-duplicate groups) with it
         hits: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
         for h, f, p in rows:
             info = files[f]
@@ -151,11 +151,16 @@ class Matcher:
         """Fingerprints specific enough to vouch for a source: found in one project only,
         or in so few files (families of near-duplicates) for the size of the corpus in
         this language family that they are as specific as that (``Thresholds.rare_share``,
-        an IDF bound). Never one the base code has."""
+        an IDF bound). Never one the base code has, nor one in more families than the
+        base boilerplate cap (``df_cap``, 24): the cap grows with the corpus to keep
+        anchors for chaining, not to make one big project's boilerplate (a test
+        harness in 60 of its files) evidence of origin."""
         sizes = self.index.lang_files()
         n = sum(v for lang, v in sizes.items() if family == "text" or _FAMILY.get(lang, lang) == family)
         most = int(n * self.t.rare_share)
-        return {h for h, o in owners.items() if h not in based and (len(o) == 1 or len(held[h]) <= most)}
+        cap = int(self.index.params.get("df_cap", 24))
+        return {h for h, o in owners.items()
+                if h not in based and len(held[h]) <= cap and (len(o) == 1 or len(held[h]) <= most)}
 
     def _literal_kgrams(self, ts: TokenStream, codes: list[int], dist: list[int]) -> list[tuple[int, int]]:
         """(position, hash) of the k-grams that hold a long string literal, hashed over
