@@ -63,7 +63,9 @@ class Thresholds:
     that anchor away, and at 8x the corpus most anchors of an edited copy were gone
     (issue 12). At the accuracy corpus (3,086 C and C++ files) the bound is 1 file,
     so there only the one-project rule applies, as tuned; it grows with the files of
-    the language, as the chance that a k-gram turns up elsewhere does."""
+    the language, as the chance that a k-gram turns up elsewhere does. Measured with
+    bench/scale.py (bench/RESULTS.md): 1/1024 let a permissive negative through, 1/4096
+    lost an edited copy that 1/2048 keeps at 2.65x the accuracy corpus."""
     min_tokens_short: int = 40
     min_similarity_short: float = 0.9
     min_tokens_rare: int = 30
