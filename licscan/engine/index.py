@@ -222,10 +222,14 @@ class Index:
         if self._common_names is None:
             names = self.meta.get("name_families") or [""]
             got: dict[str, set[int]] = {}
-            for (c,) in self._query("SELECT code FROM common_names"):
+            for c in self._common_name_codes():
                 got.setdefault(names[c >> 16] if c >> 16 < len(names) else "", set()).add(c & 0xFFFF)
             self._common_names = {f: frozenset(v) for f, v in got.items()}
         return self._common_names.get(family or "", self._common_names.get("", frozenset()))
+
+    def _common_name_codes(self) -> list[int]:
+        """The stored ``family index << 16 | name code`` values (a backend's own query)."""
+        return [c for (c,) in self._query("SELECT code FROM common_names")]
 
     def lang_files(self) -> dict[str, int]:
         """Indexed files per language (meta ``lang_files``): the corpus size rarity is relative to."""
