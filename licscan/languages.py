@@ -80,6 +80,15 @@ FALLBACK_EXTENSIONS: dict[str, str] = {
 _BY_EXTENSION: dict[str, str] = {ext: s.name for s in LANGUAGES.values() for ext in s.extensions}
 
 
+FAMILIES = {"cpp": "c", "typescript": "javascript", "tsx": "javascript"}
+"""Languages whose code moves between each other unchanged (C into C++, JS into TS):
+one family for matching, and for the corpus counts that say what is rare or common."""
+
+
+def family(lang: str) -> str:
+    return FAMILIES.get(lang, lang)
+
+
 def canonical(name: str) -> str:
     """Map a user-given or Markdown-fence language name to a known name ("text" if unknown)."""
     key = name.strip().lower()

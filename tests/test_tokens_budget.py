@@ -164,3 +164,14 @@ def test_the_fallback_of_later_windows_is_held_back(monkeypatch: pytest.MonkeyPa
     budget = _budget(3 * len(C_CODE))
     assert [tokenize(C_CODE, "c", budget).partial for _ in range(3)] == [True, True, False]
     assert budget.seconds < tokens_budget.INPUT_SECONDS  # the fallback's time was spent
+
+
+def test_after_a_window_overruns_the_rest_of_the_input_is_not_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    budget = _budget(3 * len(C_CODE))
+    assert not tokenize(C_CODE, "c", budget).partial
+    monkeypatch.setattr(tokens_budget, "WALK_SECONDS_PER_NODE", 10.0)
+    assert tokenize(C_CODE, "c", budget).partial  # this window's tree is too big to walk
+    monkeypatch.setattr(tokens_budget, "WALK_SECONDS_PER_NODE", 0.0)
+    called: list[int] = []
+    monkeypatch.setattr(tokens, "parse", lambda *a: called.append(1))
+    assert tokenize(C_CODE, "c", budget).partial and not called

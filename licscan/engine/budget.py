@@ -94,6 +94,11 @@ class InputBudget:
     rest: int
     """Characters of the input no window has started on yet (windows overlap: at least 0)."""
     reserve: float = 0.0
+    overrun: bool = False
+    """A window of this input went over: the rest goes to the fallback without a parse. The
+    input is partly parsed already, and its other windows are most likely alike (a
+    generated table, a hostile pattern): parsing each in turn only to cut it again cost
+    a quarter of a second per megabyte."""
 
     @classmethod
     def for_size(cls, chars: int) -> InputBudget:
@@ -117,13 +122,15 @@ class InputBudget:
     def affords_parse(self, src: bytes) -> bool:
         """Whether ``src`` may go to the grammar at all; if so, its punctuation is spent."""
         punctuation = len(src) - len(src.translate(None, _PUNCTUATION))
-        if punctuation > self.punctuation or self.available <= 0:
+        self.overrun = self.overrun or punctuation > self.punctuation
+        if self.overrun or self.available <= 0:
             return False
         self.punctuation -= punctuation
         return True
 
     def affords_walk(self, nodes: int) -> bool:
-        return nodes * WALK_SECONDS_PER_NODE <= self.available
+        self.overrun = self.overrun or nodes * WALK_SECONDS_PER_NODE > self.available
+        return not self.overrun
 
 
 def parse_budget(size: int, furthest: int) -> tuple[int, int]:
@@ -182,5 +189,7 @@ def parse(parser: Any, src: bytes, budget: InputBudget | None = None) -> Any:
             budget.spend(time.thread_time() - start)
     if cut:
         parser.reset()  # a cancelled parser would otherwise resume this parse next time
+        if budget is not None:
+            budget.overrun = True
         return None
     return tree

@@ -236,6 +236,11 @@ def _nothing_to_index(roots: Sequence[Path], summary: BuildSummary) -> str:
             + (f" (skipped: {skipped})" if skipped else "") + "; no index written")
 
 
+def df_cap(params: BuildParams, files: int) -> int:
+    """Most files a fingerprint may be in before it counts as boilerplate."""
+    return max(params.df_cap, int(params.df_cap_share * files))
+
+
 def _write(out: Path, roots: Sequence[Path], results: list[FileResult],
            license_of: dict[str, tuple[str | None, LicenseEvidence]], params: BuildParams, summary: BuildSummary,
            extra_meta: dict[str, Any] | None = None, base: Sequence[Path] = (),
@@ -264,7 +269,9 @@ def _write(out: Path, roots: Sequence[Path], results: list[FileResult],
     # Document frequency counts files, not postings.
     pairs = np.unique(all_h * (len(kept) + 1) + all_f)
     uh, df = np.unique(pairs // (len(kept) + 1), return_counts=True)
-    keep = df[np.searchsorted(uh, all_h)] <= params.df_cap
+    # The cap scales with the corpus: a fixed count drops ever more of a source's
+    # ordinary fingerprints as unrelated projects join (issue 12).
+    keep = df[np.searchsorted(uh, all_h)] <= df_cap(params, len(kept))
     summary.fingerprints_dropped = int((~keep).sum())
     all_h, all_f, all_p = all_h[keep], all_f[keep], all_p[keep]
     order = np.lexsort((all_p, all_f, all_h))
@@ -299,7 +306,9 @@ def _write(out: Path, roots: Sequence[Path], results: list[FileResult],
         writer.add_vocab(words)
         writer.add_fingerprints(zip(all_h.tolist(), all_f.tolist(), all_p.tolist()))
         writer.add_common(int(h) for h in common)
-        writer.add_common_names(common_names([(r.name, r.names) for r in kept], params))
+        names = common_names([(r.name, r.lang, r.names) for r in kept], params)
+        order = sorted(names)
+        writer.add_common_names(i << 16 | c for i, fam in enumerate(order) for c in names[fam])
         corpus = hashlib.sha256()
         for r in sorted(results, key=lambda r: r.name):
             corpus.update(f"{r.name}\0{r.sha1}\n".encode())
@@ -310,6 +319,9 @@ def _write(out: Path, roots: Sequence[Path], results: list[FileResult],
             "grammars": grammar_versions(),
             "grammar_signatures": {lang: grammar_signature(lang) for lang in LANGUAGES},
             "corpus_sha256": corpus.hexdigest(),
+            "name_families": order,
+            "lang_files": dict(summary.languages),
+            "df_cap_files": df_cap(params, len(kept)),
             "roots": [{"name": r.resolve().name, "path": str(r.resolve())} for r in roots],
             "base": [{"name": b.resolve().name, "path": str(b.resolve())} for b in base],
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

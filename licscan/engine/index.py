@@ -11,8 +11,10 @@ Layout:
   so that a lookup is one index probe and the table is its own index;
 - ``common``: fingerprints of ``fp`` that the build's base code (permissive code
   given with ``--base``) also contains: shared, so not specific to any source;
-- ``common_names``: name codes that many indexed projects use (``malloc``,
-  ``errno``, ``NULL``): a match that kept only these kept nothing of its source's own;
+- ``common_names``: per language family, name codes that many of its indexed projects
+  use (``malloc``, ``errno``, ``NULL``): a match that kept only these kept nothing of
+  its source's own; stored as ``family << 16 | code``, families named in meta
+  ``name_families``;
 - ``checksums``: per chunk of each table, its first key, row count and SHA-256
   (``verify``: checked in part on every open, in full by ``licscan index verify``).
 """
@@ -35,9 +37,11 @@ from licscan.engine.tempfiles import LIVE_TEMPS, atomic_path, sweep_stale_temps 
 from licscan.files import decode
 from licscan.model import LicenseEvidence, LicscanError
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 """5: integrity checksums (``verify``); older indexes cannot be verified, so are refused.
-6: ``files.license_evidence`` (JSON: what decided each file's license, issue 14)."""
+6: ``files.license_evidence`` (JSON: what decided each file's license, issue 14).
+7: corpus counts relative to its size (issue 12): common names per language family,
+files per language in meta ``lang_files``, a boilerplate cap that scales."""
 MAGIC = "licscan-index"
 
 _SCHEMA = """
@@ -170,7 +174,7 @@ class Index:
         self._vocab: list[str] | None = None
         self._files: dict[int, IndexedFile] = {}
         self._checked: set[str] = set()
-        self._common_names: frozenset[int] | None = None
+        self._common_names: dict[str, frozenset[int]] | None = None
         # No base code at build time: the table is empty, skip the query.
         self._no_common = not meta.get("base")
 
@@ -211,11 +215,26 @@ class Index:
             return set()
         return {h for (h,) in self._query_in("SELECT h FROM common WHERE h", list(hashes))}
 
-    def common_names(self) -> frozenset[int]:
-        """Name codes that many indexed projects use (see ``build.common_names``)."""
+    def common_names(self, family: str | None = None) -> frozenset[int]:
+        """Name codes that many indexed projects of a language family use (see
+        ``prepare.common_names``); a family with too few projects to count, and text
+        from the fallback tokenizer (``family`` None), get the cross-language count."""
         if self._common_names is None:
-            self._common_names = frozenset(c for (c,) in self._query("SELECT code FROM common_names"))
-        return self._common_names
+            names = self.meta.get("name_families") or [""]
+            got: dict[str, set[int]] = {}
+            for c in self._common_name_codes():
+                got.setdefault(names[c >> 16] if c >> 16 < len(names) else "", set()).add(c & 0xFFFF)
+            self._common_names = {f: frozenset(v) for f, v in got.items()}
+        return self._common_names.get(family or "", self._common_names.get("", frozenset()))
+
+    def _common_name_codes(self) -> list[int]:
+        """The stored ``family index << 16 | name code`` values (a backend's own query)."""
+        return [c for (c,) in self._query("SELECT code FROM common_names")]
+
+    def lang_files(self) -> dict[str, int]:
+        """Indexed files per language (meta ``lang_files``): the corpus size rarity is relative to."""
+        got = self.meta.get("lang_files")
+        return got if isinstance(got, dict) else {}
 
     def file(self, fid: int) -> IndexedFile:
         f = self._files.get(fid)

@@ -29,6 +29,7 @@ from licscan.engine import fingerprints as fpr
 from licscan.engine.align import Hit, Query, Region
 from licscan.engine.chains import chains, runs
 from licscan.engine.store import IndexStore
+from licscan.languages import FAMILIES as _FAMILY
 from licscan.languages import canonical
 from licscan.model import Evidence, Finding, SourceRef
 from licscan.engine.rules import Decision, Shape, Thresholds
@@ -43,8 +44,6 @@ _CLOSERS = ("}", ")", "]", ";", ",", "end", "fi", "done", "esac")
 _OPENERS = ("{", "(", "[", ",")
 """Tokens a copied region cannot start or end with (bash closes blocks with words)."""
 _NO_BRACE_BLOCKS = frozenset({"python", "ruby", "bash", "text"})
-_FAMILY = {"cpp": "c", "typescript": "javascript", "tsx": "javascript"}
-"""Languages whose code moves between each other unchanged (C into C++, JS into TS)."""
 
 
 class Matcher:
@@ -90,10 +89,12 @@ class Matcher:
         # only is specific to bash, and one found only in the vendored copies of
         # a gnulib file (a family, named by its first member) is specific to it.
         owners: dict[int, set[str]] = defaultdict(set)
+        held: dict[int, set[int]] = defaultdict(set)  # families (near-duplicate groups) with it
         hits: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
         for h, f, p in rows:
             info = files[f]
             owners[h].add(heads[info.family].path.split("/", 1)[0])
+            held[h].add(info.family)
             # Another language family is another program: the same token shape
             # there is a coincidence of syntax, not a copy.
             if family != "text" and info.lang != "text" and _FAMILY.get(info.lang, info.lang) != family:
@@ -107,10 +108,10 @@ class Matcher:
             owners[h].add("\0base")
         if not hits:
             return []
-        df = {h: len(v) for h, v in owners.items()}
+        rare = self._rare(owners, held, based, family)
         regions: list[Region] = []
         qnames = fpr.name_codes(ts)
-        common = self.index.common_names()
+        common = self.index.common_names(None if family == "text" else family)
         # Aligned in the index's vocabulary ids: decoding a source is then one
         # C-level copy, not a lookup per token (sources can be 100k tokens long).
         aligned = _aligned(codes, self._vocab_ids())
@@ -133,17 +134,33 @@ class Matcher:
                                              "a single fingerprint in common, on no shared diagonal")
                 continue
             found = [r for chain in (chains(fh) if several else [])
-                     if (r := self._verify(fid, chain, query, df, based)) is not None]
+                     if (r := self._verify(fid, chain, query, rare, based)) is not None]
             for chain in runs(fh, aligned, qnames, self._source(fid), partial(self._source_names, fid),
                               self.k, self.t.verbatim_min_tokens,
                               [(r.q0, r.q1) for r in found]) if paired else []:
-                r = self._verify(fid, chain, query, df, based, exact=True)
+                r = self._verify(fid, chain, query, rare, based, exact=True)
                 if r is not None:
                     found.append(r)
             regions += found
         return [self._finding(r, ts, path) for r in self._select(regions, query)]
 
     # ----------------------------------------------------------------- stages
+
+    def _rare(self, owners: dict[int, set[str]], held: dict[int, set[int]], based: set[int],
+              family: str) -> set[int]:
+        """Fingerprints specific enough to vouch for a source: found in one project only,
+        or in so few files (families of near-duplicates) for the size of the corpus in
+        this language family that they are as specific as that (``Thresholds.rare_share``,
+        an IDF bound). Never one the base code has, nor one in more families than the
+        base boilerplate cap (``df_cap``, 24): the cap grows with the corpus to keep
+        anchors for chaining, not to make one big project's boilerplate (a test
+        harness in 60 of its files) evidence of origin."""
+        sizes = self.index.lang_files()
+        n = sum(v for lang, v in sizes.items() if family == "text" or _FAMILY.get(lang, lang) == family)
+        most = int(n * self.t.rare_share)
+        cap = int(self.index.params.get("df_cap", 24))
+        return {h for h, o in owners.items()
+                if h not in based and len(held[h]) <= cap and (len(o) == 1 or len(held[h]) <= most)}
 
     def _literal_kgrams(self, ts: TokenStream, codes: list[int], dist: list[int]) -> list[tuple[int, int]]:
         """(position, hash) of the k-grams that hold a long string literal, hashed over
@@ -201,7 +218,7 @@ class Matcher:
                                                  for c in self._source(fid)])
         return out
 
-    def _verify(self, fid: int, chain: list[Hit], query: Query, df: dict[int, int], based: set[int], *,
+    def _verify(self, fid: int, chain: list[Hit], query: Query, rare_set: set[int], based: set[int], *,
                 exact: bool = False) -> Region | None:
         """``exact``: the chain is one exact run (``chains.runs``), which only the verbatim
         path may accept: its shape is certain, and only its names can say it is a copy."""
@@ -211,7 +228,7 @@ class Matcher:
         (q0, q1, s0, s1), aligned = align.spans(q, s, chain, k)
         matched = sum(n for _, _, n in aligned)
         sim = 2 * matched / ((q1 - q0) + (s1 - s0))
-        rare = sum(1 for _, _, h in chain if df[h] == 1)
+        rare = sum(1 for _, _, h in chain if h in rare_set)
         diversity = align.diversity(q, q0, q1)
         # Kept names vouch for code shared among copyleft projects, not for code the
         # base (known permissive) has whole: that is a permissive function that a

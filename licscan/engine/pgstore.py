@@ -155,10 +155,8 @@ class PgIndex(Index):
                                                  (wanted[i:i + LOOKUP_BATCH],)))
         return out
 
-    def common_names(self) -> frozenset[int]:
-        if self._common_names is None:
-            self._common_names = frozenset(c for (c,) in self._query("SELECT code FROM {s}.common_names"))
-        return self._common_names
+    def _common_name_codes(self) -> list[int]:
+        return [c for (c,) in self._query("SELECT code FROM {s}.common_names")]
 
     def file(self, fid: int) -> IndexedFile:
         return self.files({fid})[fid]

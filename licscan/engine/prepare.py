@@ -8,7 +8,9 @@ near-duplicate families, and the name codes that tell projects apart.
 from __future__ import annotations
 
 import hashlib
+import math
 import zlib
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,7 @@ import numpy as np
 from licscan.engine import fingerprints as fpr
 from licscan.engine.tokens import TokenStream, tokenize
 from licscan.files import MAX_BYTES, looks_generated, read_text
+from licscan.languages import family
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,11 @@ class BuildParams:
     k: int = fpr.K
     w: int = fpr.W
     df_cap: int = 24
-    """Fingerprints found in more distinct files than this are boilerplate and dropped."""
+    df_cap_share: float = 0.0025
+    """Fingerprints found in more distinct files than ``df_cap`` or this share of the
+    indexed files, whichever is more, are boilerplate and dropped. 24 files was tuned
+    on the accuracy corpus (9,559 files: 0.25 %); a fixed count means something else
+    at 8x the files (issue 12), where the cap dropped the anchors of copies."""
     num_perm: int = 64
     family_threshold: float = 0.7
     """Estimated Jaccard above which two files are variants of one source (vendored copies)."""
@@ -36,12 +43,16 @@ class BuildParams:
     """Positions kept per fingerprint and file."""
     common_name_files: int = 8
     common_name_projects: int = 4
+    common_name_share: float = 0.3
     """A name or literal code found in at least ``common_name_files`` files of each of
     at least ``common_name_projects`` indexed projects is common (``malloc``,
     ``errno``, ``NULL``): what every program writes, not evidence of origin. Counted
     per project, because a project's own API (busybox's ``bb_perror_msg_and_die``,
     in 75 of its files) is evidence; and with a floor of files, because each 16-bit
-    code also stands for a dozen rare names scattered over the corpus."""
+    code also stands for a dozen rare names scattered over the corpus. Projects are
+    counted per language family (a C name among C projects) and the count scales with
+    them: at least ``common_name_share`` of the family's projects (those with
+    ``common_name_files`` files in it), and never fewer than ``common_name_projects``."""
     literal_min_chars: int = fpr.LITERAL_MIN_CHARS
     """Also fingerprint k-grams over the text of string literals this long
     (``fingerprints.literal_codes``); 0 turns it off."""
@@ -167,17 +178,40 @@ def process_file(job: tuple[str, str, str, BuildParams]) -> FileResult | tuple[s
     )
 
 
-def common_names(files: Sequence[tuple[str, bytes]], params: BuildParams) -> list[int]:
-    """Name codes (``fingerprints.name_codes``) that many projects use: ``files`` are
-    (source path, stored names) pairs, and a path's first part is its project."""
-    per: dict[str, np.ndarray] = {}
-    for path, blob in files:
-        df = per.setdefault(path.split("/", 1)[0], np.zeros(1 << 16, np.int32))
-        df[np.unique(np.frombuffer(zlib.decompress(blob), np.uint16))] += 1
-    projects = np.zeros(1 << 16, np.int32)
-    for df in per.values():
-        projects += df >= params.common_name_files
-    return np.flatnonzero(projects >= params.common_name_projects).tolist()
+def common_names(files: Sequence[tuple[str, str, bytes]], params: BuildParams) -> dict[str, list[int]]:
+    """Per language family, the name codes (``fingerprints.name_codes``) that many of its
+    projects use: ``files`` are (source path, language, stored names), and a path's
+    first part is its project. A family's projects are those with at least
+    ``common_name_files`` files in it; a code is common when at least
+    ``max(common_name_projects, common_name_share * projects)`` of them use it in that
+    many files. A fixed count of projects erodes as unrelated projects join the index:
+    at 14 projects 4 is a third of them, at 2,000 a name of one idiom. A family with
+    fewer projects than ``common_name_projects`` has too few to count: it gets the
+    cross-language count of schemas up to 6 (``common_name_projects`` projects of any language),
+    under the key ``""``."""
+    by_project: dict[str, list[tuple[str, bytes]]] = {}
+    for path, lang, blob in files:
+        by_project.setdefault(path.split("/", 1)[0], []).append((family(lang), blob))
+    projects: dict[str, np.ndarray] = {}
+    sizes: Counter[str] = Counter()
+    across = np.zeros(1 << 16, np.int32)
+    for items in by_project.values():  # one project's counts in memory at a time
+        df: dict[str, np.ndarray] = {}
+        for fam, blob in items:
+            df.setdefault(fam, np.zeros(1 << 16, np.int32))[np.unique(np.frombuffer(zlib.decompress(blob),
+                                                                                      np.uint16))] += 1
+        across += sum(df.values()) >= params.common_name_files
+        for fam, counts in df.items():
+            if sum(1 for f, _ in items if f == fam) >= params.common_name_files:
+                projects.setdefault(fam, np.zeros(1 << 16, np.int32))
+                projects[fam] += counts >= params.common_name_files
+                sizes[fam] += 1
+    out = {"": np.flatnonzero(across >= params.common_name_projects).tolist()}
+    for fam, counts in projects.items():
+        if sizes[fam] >= params.common_name_projects:
+            need = max(params.common_name_projects, math.ceil(params.common_name_share * sizes[fam]))
+            out[fam] = np.flatnonzero(counts >= need).tolist()
+    return out
 
 
 def families(sigs: list[np.ndarray], params: BuildParams) -> list[int]:

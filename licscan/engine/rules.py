@@ -55,6 +55,17 @@ class Thresholds:
 
     min_tokens: int = 50
     min_similarity: float = 0.75
+    rare_share: float = 1 / 2048
+    """A fingerprint is rare when one project alone has it, or when it is in at most
+    this share of the indexed files of the scanned text's language family (near-
+    duplicate files counted once): an IDF bound. "One project" alone erodes: an
+    unrelated project (a kernel) that happens to hold one k-gram of a copy takes
+    that anchor away, and at 8x the corpus most anchors of an edited copy were gone
+    (issue 12). At the accuracy corpus (3,086 C and C++ files) the bound is 1 file,
+    so there only the one-project rule applies, as tuned; it grows with the files of
+    the language, as the chance that a k-gram turns up elsewhere does. Measured with
+    bench/scale.py (bench/RESULTS.md): 1/1024 let a permissive negative through, 1/4096
+    lost an edited copy that 1/2048 keeps at 2.65x the accuracy corpus."""
     min_tokens_short: int = 40
     min_similarity_short: float = 0.9
     min_tokens_rare: int = 30

@@ -58,6 +58,7 @@ PARAMS: dict[str, tuple[type, float, float | None]] = {
     "k": (int, 1, None), "w": (int, 1, None), "df_cap": (int, 1, None), "num_perm": (int, 1, None),
     "family_threshold": (float, 0, 1), "min_tokens": (int, 0, None), "max_postings": (int, 1, None),
     "common_name_files": (int, 1, None), "common_name_projects": (int, 1, None),
+    "df_cap_share": (float, 0, 1), "common_name_share": (float, 0, 1),
     "literal_min_chars": (int, 0, None), "max_bytes": (int, 1, None), "store_text": (bool, 0, None),
 }
 """Every build parameter (``prepare.BuildParams``, which this module must not import: it
