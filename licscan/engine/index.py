@@ -271,8 +271,12 @@ class Index:
         (``fingerprints.name_codes`` without the -1 entries)."""
         return self._ints(fid, "names", "H")
 
+    def _file_row(self, fid: int, columns: str) -> list[tuple]:
+        """``columns`` of file ``fid``'s row (the one query a backend words its own way)."""
+        return self._query(f"SELECT {columns} FROM files WHERE id = ?", (fid,))
+
     def _ints(self, fid: int, column: str, typecode: str) -> array:
-        rows = self._query(f"SELECT {column} FROM files WHERE id = ?", (fid,))
+        rows = self._file_row(fid, column)
         if not rows:
             raise LicscanError(f"index {self.path} is corrupt: file {fid} is missing")
         return decode_ints(rows[0][0], typecode, f"files.{column} of file {fid}", self.path)
@@ -280,7 +284,7 @@ class Index:
     def text(self, fid: int) -> str | None:
         """A file's source text: stored in the index (``--store-text``), else read
         from the corpus tree it was built from, if that is still there unchanged."""
-        rows = self._query("SELECT text, path, sha1 FROM files WHERE id = ?", (fid,))
+        rows = self._file_row(fid, "text, path, sha1")
         if not rows:
             return None
         blob, path, sha1 = rows[0]

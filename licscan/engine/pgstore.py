@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import json
 import re
-from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from licscan.engine import verify
-from licscan.engine.index import MAGIC, SCHEMA_VERSION, Index, _indexed, decode_ints, tree_text
+from licscan.engine.index import MAGIC, SCHEMA_VERSION, Index, _indexed
 from licscan.engine.store import IndexedFile
 from licscan.engine.uris import scrub, shown
 from licscan.model import LicscanError
@@ -171,21 +170,8 @@ class PgIndex(Index):
         except KeyError as e:
             raise LicscanError(f"index {self.path} is corrupt: file {e} is missing") from None
 
-    def _ints(self, fid: int, column: str, typecode: str) -> array:
-        rows = self._query(f"SELECT {column} FROM {{s}}.files WHERE id = %s", (fid,))
-        if not rows:
-            raise LicscanError(f"index {self.path} is corrupt: file {fid} is missing")
-        return decode_ints(rows[0][0], typecode, f"files.{column} of file {fid}", self.path)
-
-    def text(self, fid: int) -> str | None:
-        rows = self._query("SELECT text, path, sha1 FROM {s}.files WHERE id = %s", (fid,))
-        if not rows:
-            return None
-        blob, path, sha1 = rows[0]
-        if blob is not None:
-            return decode_ints(blob, "B", f"files.text of file {fid}", self.path).tobytes().decode(
-                "utf-8", "replace")
-        return tree_text(self.meta, path, sha1)
+    def _file_row(self, fid: int, columns: str) -> list[tuple]:
+        return self._query(f"SELECT {columns} FROM {{s}}.files WHERE id = %s", (fid,))
 
     def aliases(self, fid: int) -> list[str]:
         return [p for (p,) in self._query("SELECT path FROM {s}.aliases WHERE file = %s ORDER BY path", (fid,))]
