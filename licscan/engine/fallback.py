@@ -13,7 +13,7 @@ import re
 from itertools import accumulate, compress, repeat
 from operator import not_
 
-from licscan.engine.stream import ID, NO_GRAMMAR, NUM, STR, SURROGATES, TokenStream
+from licscan.engine.stream import ID, NO_GRAMMAR, NUM, STR, SURROGATES, Memo, TokenStream
 
 
 _FALLBACK_KEYWORDS = frozenset(
@@ -64,20 +64,14 @@ _PLAIN_RE = re.compile(r"""\n
 _BODY = {q: re.compile(r"(?:\\.|[^%s\\\n])*" % q, re.S) for q in "\"'"}
 
 
-class _Norms(dict[str, str]):
-    """Token text -> normalized token, each distinct text classified once."""
-
-    def __missing__(self, tok: str) -> str:
-        if tok[0].isdigit():
-            norm = NUM
-        elif tok[0].isalpha() or tok[0] in "_$@":
-            norm = tok if tok in _FALLBACK_KEYWORDS else ID
-        else:
-            # A lone surrogate (text decoded with surrogateescape) cannot be encoded,
-            # stored or hashed: its normalized form is the replacement character.
-            norm = "\ufffd" if SURROGATES.match(tok) else tok
-        self[tok] = norm
-        return norm
+def _normalized(tok: str) -> str:
+    if tok[0].isdigit():
+        return NUM
+    if tok[0].isalpha() or tok[0] in "_$@":
+        return tok if tok in _FALLBACK_KEYWORDS else ID
+    # A lone surrogate (text decoded with surrogateescape) cannot be encoded,
+    # stored or hashed: its normalized form is the replacement character.
+    return "\ufffd" if SURROGATES.match(tok) else tok
 
 
 
@@ -90,7 +84,7 @@ def fallback_tokens(text: str, lang: str = "text") -> TokenStream:
     """
     out = TokenStream(lang, fallback=True, fallback_reason=NO_GRAMMAR)
     norm, raws, lines = out.norm, out.raw, out.lines
-    normalize = _Norms().__getitem__
+    normalize = Memo(_normalized).__getitem__  # each distinct token text classified once
     count, findall = text.count, _PLAIN_RE.findall
     line = 1
     counted = 0  # text[:counted] has had its newlines counted into ``line``

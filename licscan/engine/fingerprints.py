@@ -22,6 +22,7 @@ from itertools import compress
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
+from licscan.engine.stream import Memo
 from licscan.engine.tokens import ID, NUM, STR, TokenStream
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ def token_codes(ts: TokenStream) -> tuple[list[int], list[int]]:
     and `a = b + c` normalize alike, but their distances differ, and a consistent
     rename keeps every distance.
     """
-    codes = list(map(_KindCodes().__getitem__, ts.norm))
+    codes = list(map(Memo(_kind_code).__getitem__, ts.norm))
     ids = list(compress(range(len(codes)), map(ID.__eq__, ts.norm)))
     if len(ids) > 20000:  # numpy is loaded for streams this long (see Matcher._kgram_hashes)
         return codes, _distances_np(ids, ts.raw, len(codes))
@@ -88,14 +89,10 @@ class _Numbering(dict[str, int]):
         return number
 
 
-class _KindCodes(dict[str, int]):
-    """Normalized token -> its 32-bit code, each distinct token hashed once."""
-
-    def __missing__(self, norm: str) -> int:
-        # surrogatepass: a lone surrogate (text decoded with surrogateescape) must
-        # not crash a scan; encodable text hashes as with plain UTF-8.
-        code = self[norm] = zlib.crc32(norm.encode("utf-8", "surrogatepass"))
-        return code
+def _kind_code(norm: str) -> int:
+    # surrogatepass: a lone surrogate (text decoded with surrogateescape) must
+    # not crash a scan; encodable text hashes as with plain UTF-8.
+    return zlib.crc32(norm.encode("utf-8", "surrogatepass"))
 
 
 LEXICAL = frozenset({ID, NUM, STR})

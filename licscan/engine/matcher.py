@@ -34,6 +34,7 @@ from licscan.languages import canonical
 from licscan.model import Evidence, Finding, SourceRef
 from licscan.engine.rules import Decision, Shape, Thresholds
 from licscan.engine.budget import InputBudget
+from licscan.engine.stream import Memo
 from licscan.engine.tokens import TokenStream, tokenize
 
 _MAX_QPOS = 16
@@ -115,7 +116,7 @@ class Matcher:
         # Aligned in the index's vocabulary ids: decoding a source is then one
         # C-level copy, not a lookup per token (sources can be 100k tokens long).
         aligned = _aligned(codes, self._vocab_ids())
-        telling = _Telling()
+        telling = Memo(fpr.telling)
         query = Query(aligned, qnames, [c >= 0 and c not in common and telling[r]
                                         for c, r in zip(qnames, ts.raw)],
                       ts.lang not in _NO_BRACE_BLOCKS, ts.lines, path)
@@ -360,11 +361,3 @@ def _aligned(codes: list[int], vids: dict[int, int]) -> list[int]:
         ids = np.fromiter((vids.get(c, ~c) for c in uniq.tolist()), np.int64, len(uniq))
         return ids[inverse].tolist()
     return [vids.get(c, ~c) for c in codes]
-
-
-class _Telling(dict[str, bool]):
-    """fingerprints.telling, once per distinct name or literal."""
-
-    def __missing__(self, raw: str) -> bool:
-        value = self[raw] = fpr.telling(raw)
-        return value

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 import re
 
@@ -46,3 +48,20 @@ class TokenStream:
         self.norm.append(norm)
         self.raw.append(raw)
         self.lines.append(line)
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Memo(dict[K, V], Generic[K, V]):
+    """``fn`` of each distinct key, computed once: ``map(memo.__getitem__, keys)`` then
+    runs at C speed over streams where few keys repeat many times."""
+
+    def __init__(self, fn: Callable[[K], V]) -> None:
+        super().__init__()
+        self.fn = fn
+
+    def __missing__(self, key: K) -> V:
+        value = self[key] = self.fn(key)
+        return value

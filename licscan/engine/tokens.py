@@ -14,11 +14,12 @@ import re
 import time
 from bisect import bisect_left
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from licscan.engine.budget import InputBudget, parse
 from licscan.engine.fallback import fallback_tokens
-from licscan.engine.stream import ID, NO_GRAMMAR, NUM, PARSE_BUDGET, STR, SURROGATES, TokenStream  # noqa: F401 - the token API
+from licscan.engine.stream import ID, NO_GRAMMAR, NUM, PARSE_BUDGET, STR, SURROGATES, Memo, TokenStream  # noqa: F401 - the token API
 from licscan.languages import LANGUAGES, grammar
 
 
@@ -74,7 +75,7 @@ def _fallback(text: str, lang: str, budget: InputBudget | None, reason: str) -> 
 # --------------------------------------------------------------------------- tree-sitter
 
 _parsers: dict[str, Any] = {}
-_kinds: dict[str, tuple[_Kinds, _Kinds]] = {}
+_kinds: dict[str, tuple[Memo[int, tuple[int, str]], Memo[int, tuple[int, str]]]] = {}
 
 
 def _parser(lang: str) -> Any:
@@ -152,7 +153,7 @@ def _walk(tree: Any, src: bytes, text: str, lang: str) -> TokenStream:
         return out  # empty or whitespace-only: the root is no token
     kinds = _kinds.get(lang)
     if kinds is None:
-        kinds = _kinds[lang] = (_Kinds(lang, leaf=True), _Kinds(lang, leaf=False))
+        kinds = _kinds[lang] = (Memo(partial(_kind_info, lang, True)), Memo(partial(_kind_info, lang, False)))
     leaf_kind, inner_kind = kinds[0].__getitem__, kinds[1].__getitem__
     # Zero-width (MISSING) nodes exist only in trees with errors: only those pay
     # for the width check.
@@ -222,22 +223,15 @@ def _walk(tree: Any, src: bytes, text: str, lang: str) -> TokenStream:
             depth -= 1
 
 
-class _Kinds(dict[int, tuple[int, str]]):
-    """Node kind id -> (category, text of an anonymous leaf token or ""), for leaves
-    or for inner nodes."""
-
-    def __init__(self, lang: str, leaf: bool) -> None:
-        super().__init__()
-        self.lang, self.leaf = lang, leaf
-
-    def __missing__(self, kind_id: int) -> tuple[int, str]:
-        language = grammar(self.lang)
-        kind, named = language.node_kind_for_id(kind_id), language.node_kind_is_named(kind_id)
-        cat = _category(kind, named, self.leaf)
-        if self.leaf and cat in (_DESCEND, _DROP_STMT):
-            cat = _SKIP  # a childless statement holds no token
-        value = self[kind_id] = (cat, kind[:24] if cat == _ANON and kind.strip() else "")
-        return value
+def _kind_info(lang: str, leaf: bool, kind_id: int) -> tuple[int, str]:
+    """(category, text of an anonymous leaf token or "") of a node kind, for leaves or
+    for inner nodes."""
+    language = grammar(lang)
+    kind, named = language.node_kind_for_id(kind_id), language.node_kind_is_named(kind_id)
+    cat = _category(kind, named, leaf)
+    if leaf and cat in (_DESCEND, _DROP_STMT):
+        cat = _SKIP  # a childless statement holds no token
+    return cat, kind[:24] if cat == _ANON and kind.strip() else ""
 
 
 def _reparse(out: TokenStream, seg: bytes, start: int, lang: str, at: Callable[[int], None]) -> None:
