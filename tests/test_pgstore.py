@@ -268,3 +268,20 @@ def test_uri_in_the_config_file(pg_core: str, tmp_path: Path, monkeypatch: pytes
     assert r.returncode == 1, r.stderr
     doc = json.loads(r.stdout)
     assert doc["findings"][0]["source"]["path"] == "corpus/go/lrucache.go"
+
+
+def test_demo_on_a_shared_index(pg_core: str, tmp_path: Path) -> None:
+    """`LICSCAN_INDEX=postgresql://...` (the team setup) serves `licscan demo` too: the leak is
+    made from and caught on the shared index, and nothing is built into a file named like it."""
+    r = cli("demo", "--out", str(tmp_path / "demo"), env={"LICSCAN_INDEX": pg_core}, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "licscan demo: an assistant-style leak" in r.stdout and "1 finding(s)" in r.stdout
+    assert f"scan --index {shown(pg_core)}" in r.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
+
+
+def test_demo_on_an_unreachable_database_fails_closed(tmp_path: Path) -> None:
+    r = cli("demo", "--index", f"postgresql://nobody@/licscan?host={tmp_path}", cwd=tmp_path)
+    assert r.returncode == 2
+    assert len(r.stderr.strip().splitlines()) == 1 and "licscan: error:" in r.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -13,8 +13,9 @@ from licscan.cli.app import app, progress_wanted, report_fetched, report_start, 
 
 @app.command("demo")
 def demo(
-    index: Annotated[Optional[Path], typer.Option("--index", "-i", envvar="LICSCAN_INDEX",
-                                                  help="Index to take the leak from and scan against.")] = None,
+    index: Annotated[Optional[str], typer.Option("--index", "-i", envvar="LICSCAN_INDEX",
+                                                 help="Index (file or postgresql:// URI) to take the leak "
+                                                 "from and scan against.")] = None,
     manifest: Annotated[str, typer.Option(help="Manifest (a shipped name, or a file) to fetch and index "
                                           "when the index is missing.")] = "quickstart",
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the generated file.")]
@@ -23,15 +24,20 @@ def demo(
 ) -> None:
     """Make an assistant-style leak from real GPL code in the index, then catch it, side by side.
 
-    Without --index (or when it does not exist yet) the quickstart corpus is fetched
-    and indexed first, into quickstart.lsi.
+    Without --index (or when that file does not exist yet) the quickstart corpus is fetched
+    and indexed first, into quickstart.lsi. A postgresql:// index is only read, never built
+    here: a shared index is the team's to build.
     """
+    from licscan.engine.uris import is_uri
     from licscan.integrations.demo import run_demo
 
-    index = index or Path("quickstart.lsi")
-    if not index.exists():
-        _build(manifest, index)
-    run_demo(index, out, sys.stdout, seed=seed)
+    if index and is_uri(index):
+        run_demo(index, out, sys.stdout, seed=seed)
+        return
+    path = Path(index or "quickstart.lsi")
+    if not path.exists():
+        _build(manifest, path)
+    run_demo(path, out, sys.stdout, seed=seed)
 
 
 def _build(manifest: str, out: Path) -> None:

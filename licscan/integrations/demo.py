@@ -15,7 +15,8 @@ import textwrap
 from pathlib import Path
 from typing import Any, TextIO
 
-from licscan.engine.index import open_index
+from licscan.engine.stores import open_store
+from licscan.engine.uris import shown
 
 from licscan.engine.store import IndexStore
 from licscan.integrations.disguise import (  # noqa: F401 - the demo API
@@ -186,12 +187,12 @@ def _caught(findings: list[Finding], leak: Leak) -> Finding | None:
     return None
 
 
-def run_demo(index_path: Path, out_dir: Path, out: TextIO, *, seed: int = 0, tries: int = 30) -> Leak:
+def run_demo(index_path: Path | str, out_dir: Path, out: TextIO, *, seed: int = 0, tries: int = 30) -> Leak:
     """Write a leak into ``out_dir``, scan it, print the report side by side; return the leak."""
     from licscan.reports import renderer
     from licscan.inputs.paths import scan_paths
 
-    idx = open_index(index_path)
+    idx = open_store(index_path)  # a file or a shared PostgreSQL index (LICSCAN_INDEX)
     roots = {r["name"]: Path(r["path"]) for r in idx.meta.get("roots") or []}
     out_dir.mkdir(parents=True, exist_ok=True)
     leaks = itertools.chain(itertools.islice(make_leaks(idx, seed, roots=roots), tries),
@@ -210,9 +211,9 @@ def run_demo(index_path: Path, out_dir: Path, out: TextIO, *, seed: int = 0, tri
             f"  changed  renamed {len(leak.renames)} identifiers ({renamed}"
             f"{', ...' if len(leak.renames) > 4 else ''}), dropped comments, reformatted\n"
             f"  wrote    {target} (new code around it; the leak is at lines {leak.leak_start}-{leak.leak_end})\n"
-            f"  scanning: licscan scan --index {index_path} --side-by-side {target}\n\n")
+            f"  scanning: licscan scan --index {shown(index_path)} --side-by-side {target}\n\n")
         out.flush()
         renderer("text")(result, idx, out, side_by_side=True)
         return leak
-    raise LicscanError(f"demo: no function of {index_path} made a leak that licscan caught "
+    raise LicscanError(f"demo: no function of {shown(index_path)} made a leak that licscan caught "
                        f"(the index needs C, C++, Python, Java or JavaScript files of 15-60 line functions)")
