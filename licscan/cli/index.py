@@ -123,16 +123,17 @@ def index_info(
     index: Annotated[str, typer.Argument(help="Index file or postgresql:// URI.")],
     fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
 ) -> None:
-    """Show what an index holds: files, languages, licenses, build parameters (and, on PostgreSQL,
-    the generation)."""
+    """Show what an index holds: generation, corpus hash, files, languages, licenses, build parameters."""
     import json
 
     from licscan.engine.stores import open_store
     from licscan.engine.uris import is_uri, shown
 
     idx = open_store(index)
-    # A PostgreSQL index's stats() bring its generation and its size in the database.
-    info = {"path": shown(index), "bytes": 0 if is_uri(index) else Path(index).stat().st_size, **idx.stats(),
+    # The generation: an index file's own count (a build 1, each update or removal +1); a
+    # PostgreSQL index's stats() bring the generation its head points at, and its size.
+    info = {"path": shown(index), "bytes": 0 if is_uri(index) else Path(index).stat().st_size,
+            "generation": idx.meta.get("generation"), **idx.stats(),
             "params": idx.params, "roots": idx.meta.get("roots"), "base": idx.meta.get("base") or [],
             "built_at": idx.meta.get("built_at"),
             "corpus_sha256": idx.meta.get("corpus_sha256"), "grammars": idx.meta.get("grammars"),

@@ -265,7 +265,7 @@ def verify_pg(uri: str) -> Iterator[str]:
     try:
         yield f"meta: {len(idx.meta)} entries, build parameters and digest (generation {idx.generation})"
         tables = idx.meta["integrity"]["tables"]
-        for table in ("vocab", "files", "aliases", "fp", "common", "common_names"):
+        for table in ("vocab", "files", "aliases", "fp", "capped", "common", "common_names"):
             n = idx._query(f"SELECT {'coalesce(sum(n), 0)' if table == 'fp' else 'count(*)'}::bigint FROM {{s}}.{table}")[0][0]
             if n != tables[table]["rows"]:
                 raise LicscanError(f"index {idx.path} is corrupt: table {table} has {n} rows, "
