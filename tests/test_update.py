@@ -22,12 +22,10 @@ from licscan.engine.stores import open_store
 from licscan.engine.readback import walk_key
 from licscan.engine.update import remove_projects, update_index
 from licscan.files import walk
-from licscan.inputs.paths import scan_paths
 from licscan.model import LicscanError
-from test_pgstore import cli
+from test_pgstore import _findings, cli
 
 CORPUS = FIXTURES / "langs" / "corpus"
-COPIES = FIXTURES / "langs" / "copies"
 LINEAGE = {"built_at", "generation", "parent_corpus_sha256", "integrity"}
 """Meta keys that differ between an update and a fresh build of the same corpus."""
 
@@ -71,14 +69,6 @@ def projects(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]
 def _build(roots: list[Path], out: Path) -> Path:
     build_index(roots, out, workers=1)
     return out
-
-
-def _findings(index: Any) -> list[dict]:
-    idx = open_store(index)
-    try:
-        return [f.to_dict() for f in scan_paths(idx, [str(COPIES)]).findings]
-    finally:
-        idx.close()
 
 
 def _tables(index: Any) -> dict[str, Any]:

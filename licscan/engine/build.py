@@ -100,14 +100,7 @@ def build_index(
     params = params or BuildParams()
     roots = [Path(r) for r in roots]
     base = [Path(b) for b in base]
-    for r in [*roots, *base]:
-        if not r.exists():
-            raise LicscanError(f"corpus root not found: {r}")
-        if not (r.is_dir() or r.is_file()):  # a device or FIFO would hang the build or never end
-            raise LicscanError(f"corpus root is not a regular file or directory: {r}")
-    names = [r.resolve().name for r in roots]
-    if len(set(names)) != len(names):
-        raise LicscanError("two corpus roots share a base name; source paths would collide")
+    check_roots(roots, base)
     out = Path(out)
     sweep_stale_temps(out)  # what a killed build (kill -9, power loss) left next to the index
     workers = workers or os.cpu_count() or 1
@@ -144,6 +137,18 @@ def build_index(
     summary.seconds = time.perf_counter() - t0
     summary.index_bytes = out.stat().st_size
     return summary
+
+
+def check_roots(roots: Sequence[Path], base: Sequence[Path] = ()) -> None:
+    """Refuse roots that are missing, not a file or directory, or share a base name."""
+    for r in [*roots, *base]:
+        if not r.exists():
+            raise LicscanError(f"corpus root not found: {r}")
+        if not (r.is_dir() or r.is_file()):  # a device or FIFO would hang the build or never end
+            raise LicscanError(f"corpus root is not a regular file or directory: {r}")
+    names = [r.resolve().name for r in roots]
+    if len(set(names)) != len(names):
+        raise LicscanError("two corpus roots share a base name; source paths would collide")
 
 
 def _run(jobs: list[tuple[str, str, str, BuildParams]], workers: int,

@@ -66,12 +66,7 @@ def update_index(index: str | Path, roots: Sequence[Path | str], *, workers: int
     """Add the projects ``roots`` to ``index``, or replace those of the same name. ``base``
     replaces the index's recorded base trees; ``extra_meta`` is a manifest's ``sources``."""
     new = [Path(r) for r in roots]
-    for r in new:
-        if not r.exists():
-            raise LicscanError(f"corpus root not found: {r}")
-    names = [r.resolve().name for r in new]
-    if len(set(names)) != len(names):
-        raise LicscanError("two corpus roots share a base name; source paths would collide")
+    build.check_roots(new)
     return _run_on(index, lambda old, out: _rebuild(old, out, new, set(), workers, licenses,
                                                     license_overrides or {}, extra_meta or {}, base, progress))
 
