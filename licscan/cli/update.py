@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from licscan.cli.app import complete_manifest, is_quiet, progress_wanted, report_fetched, report_start
-from licscan.cli.index import index_app
+from licscan.cli.index import corpus_manifests, index_app
 
 if TYPE_CHECKING:
     from licscan.engine.update import UpdateSummary
@@ -37,17 +37,11 @@ def index_update(
     statistics are rebuilt, so the result equals a fresh build of the updated corpus. Written
     atomically (PostgreSQL: a new generation)."""
     from licscan.corpus.fetch import resolve_roots
-    from licscan.corpus.manifest import is_manifest, resolve_manifest
     from licscan.engine.update import update_index
-    from licscan.model import LicscanError
 
     if not roots and not corpus:
         raise typer.BadParameter("give ROOTS to add or replace, or --corpus NAME", param_hint="ROOTS")
-    manifests = [resolve_manifest(c) for c in corpus or []]
-    for c, m in zip(corpus or [], manifests):
-        if not is_manifest(m):
-            raise LicscanError(f"--corpus {c}: not a manifest file (*.toml)" + ("" if m.exists() else ": no such file"))
-    res = resolve_roots([*(roots or []), *manifests], on_start=report_start, on_fetched=report_fetched)
+    res = resolve_roots([*(roots or []), *corpus_manifests(corpus)], on_start=report_start, on_fetched=report_fetched)
     base_roots = resolve_roots(base, on_start=report_start, on_fetched=report_fetched).roots if base else None
     _run(index, lambda: update_index(index, res.roots, workers=workers, licenses=not no_licenses,
                                      license_overrides=res.license_overrides, extra_meta=res.extra_meta,
