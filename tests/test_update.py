@@ -247,3 +247,25 @@ def test_failed_update_leaves_the_old_index(projects: dict[str, Path], tmp_path:
     assert reader.meta["generation"] == 1 and reader.stats()["files"] == len(
         reader.db.execute("SELECT id FROM files").fetchall())  # still reads the old file
     assert open_index(idx).meta["generation"] == 2
+
+
+def test_update_with_text_base_and_a_file_root(projects: dict[str, Path], tmp_path: Path) -> None:
+    """An index with stored text, base code and a root that is one file: the update still
+    equals the fresh build (text blobs read back, base trees hashed again)."""
+    a, b, c = projects["alpha"], projects["beta"], projects["gamma"]
+    one = tmp_path / "src" / "single.py"
+    one.write_text((next((CORPUS / "python").iterdir())).read_text().replace("def ", "def one_", 3))
+    params = BuildParams(store_text=True)
+    idx = tmp_path / "idx.lsi"
+    build_index([a, one], idx, workers=1, params=params, base=[c / "vendor"])
+    got = update_index(idx, [b], workers=1)
+    assert got.added == ["beta"] and open_index(idx).meta["params"]["store_text"] is True
+    fresh = tmp_path / "fresh.lsi"
+    build_index([a, one, b], fresh, workers=1, params=params, base=[c / "vendor"])
+    _assert_same(idx, fresh)
+    assert open_index(idx).db.execute("SELECT count(*) FROM common").fetchone()[0] > 0  # base code counted
+    shutil.rmtree(c / "vendor")
+    with pytest.raises(LicscanError, match="base tree .* is gone"):
+        remove_projects(idx, ["beta"], workers=1)
+    remove_projects(idx, ["beta"], workers=1, base=[])  # --base overrides the recorded trees
+    assert open_index(idx).meta["base"] == []
