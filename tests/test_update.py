@@ -188,6 +188,15 @@ def test_update_on_postgresql_equals_fresh_builds(pg_server, projects: dict[str,
     got = remove_projects(uri, ["gamma"], workers=1)
     assert got.generation == 4 and open_store(uri).generation == 4  # type: ignore[attr-defined]
     _assert_same(uri, _build([a, b2], tmp_path / "ab2.lsi"))
+    findings = _findings(uri)
+    # another update became current meanwhile: refused, not overwritten
+    with pytest.raises(LicscanError, match="changed during the update"):
+        build_into(uri, lambda dest: build_index([a], dest, workers=1), expect=3)
+    with pytest.MonkeyPatch.context() as mp:  # a failure midway leaves the current generation
+        mp.setattr("licscan.engine.index.IndexWriter.add_common_names", lambda *a: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            update_index(uri, [c], workers=1)
+    assert open_store(uri).generation == 4 and _findings(uri) == findings  # type: ignore[attr-defined]
 
 
 def test_cli_update_remove_info(projects: dict[str, Path], tmp_path: Path) -> None:
