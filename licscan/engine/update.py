@@ -183,7 +183,7 @@ def _rebuild(old: Index, out: Path, new: list[Path], removed: set[str], workers:
         per_root: dict[Path, list[str]] = {}
         jobs = list(build._jobs(fresh, params, summary, per_root))
         got = _results(data, jobs, workers, ui, summary, report)
-        # A project's entries: ("old", fid) read back, or a result; aliases as ("alias", sha1).
+        # A project's entries: ("old", fid) read back, ("new", result), or a stored copy ("alias", path).
         entries: dict[str, list[tuple[str, Any]]] = {}
         for n, p in kept_roots:
             entries[n] = [("old", data.by_name[x]) if x in data.by_name else ("alias", x) for x in data.names_of(n)]
