@@ -48,8 +48,6 @@ def index_build(
 
     from licscan.engine.build import BuildParams, build_index
     from licscan.corpus.fetch import resolve_roots
-    from licscan.corpus.manifest import is_manifest, resolve_manifest
-    from licscan.model import LicscanError
     from licscan.procs import Terminated, sigterm_as_interrupt
     from licscan.engine.uris import is_uri, shown, warn_password
 
@@ -57,12 +55,7 @@ def index_build(
         raise typer.BadParameter("give ROOTS to index or --corpus NAME", param_hint="ROOTS")
     if spill is not None and scheduler is None:
         raise typer.BadParameter("only a build on Dask spills: give --scheduler too", param_hint="--spill")
-    manifests = [resolve_manifest(c) for c in corpus or []]
-    for c, m in zip(corpus or [], manifests):
-        if not is_manifest(m):
-            raise LicscanError(f"--corpus {c}: not a manifest file (*.toml)"
-                               + ("" if m.exists() else ": no such file"))
-    wanted = [*(roots or []), *manifests]
+    wanted = [*(roots or []), *corpus_manifests(corpus)]
     # SIGTERM (CI timeouts, `kill`) cleans up like Ctrl-C (workers stopped, temp files removed,
     # the old index untouched), then exits 143 as a process killed by SIGTERM would.
     base_roots: list[Path] = []
@@ -123,16 +116,17 @@ def index_info(
     index: Annotated[str, typer.Argument(help="Index file or postgresql:// URI.")],
     fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
 ) -> None:
-    """Show what an index holds: files, languages, licenses, build parameters (and, on PostgreSQL,
-    the generation)."""
+    """Show what an index holds: generation, corpus hash, files, languages, licenses, build parameters."""
     import json
 
     from licscan.engine.stores import open_store
     from licscan.engine.uris import is_uri, shown
 
     idx = open_store(index)
-    # A PostgreSQL index's stats() bring its generation and its size in the database.
-    info = {"path": shown(index), "bytes": 0 if is_uri(index) else Path(index).stat().st_size, **idx.stats(),
+    # The generation: an index file's own count (a build 1, each update or removal +1); a
+    # PostgreSQL index's stats() bring the generation its head points at, and its size.
+    info = {"path": shown(index), "bytes": 0 if is_uri(index) else Path(index).stat().st_size,
+            "generation": idx.meta.get("generation"), **idx.stats(),
             "params": idx.params, "roots": idx.meta.get("roots"), "base": idx.meta.get("base") or [],
             "built_at": idx.meta.get("built_at"),
             "corpus_sha256": idx.meta.get("corpus_sha256"), "grammars": idx.meta.get("grammars"),
@@ -168,6 +162,19 @@ def index_verify(index: Annotated[str, typer.Argument(help="Index file or postgr
             print(line)
     if not is_quiet():
         print(f"index {shown(index)} is intact")
+
+
+def corpus_manifests(corpus: list[str] | None) -> list[Path]:
+    """The manifest files that ``--corpus`` options name; one line (exit 2) for one that is not."""
+    from licscan.corpus.manifest import is_manifest, resolve_manifest
+    from licscan.model import LicscanError
+
+    manifests = [resolve_manifest(c) for c in corpus or []]
+    for c, m in zip(corpus or [], manifests):
+        if not is_manifest(m):
+            raise LicscanError(f"--corpus {c}: not a manifest file (*.toml)"
+                               + ("" if m.exists() else ": no such file"))
+    return manifests
 
 
 def index_sources(idx: IndexStore) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ __all__ = ["full_app", "main"]  # and `app`, through __getattr__
 
 def full_app() -> typer.Typer:
     """The app with every command: importing a command module registers it."""
-    from licscan.cli import corpus, demo, index, mcp, policy, scan  # noqa: F401
+    from licscan.cli import corpus, demo, index, mcp, policy, scan, update  # noqa: F401
     from licscan.cli.app import app
 
     return app

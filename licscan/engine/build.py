@@ -42,6 +42,8 @@ class BuildSummary:
     languages: dict[str, int] = field(default_factory=dict)
     licenses: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
+    skipped_by_root: dict[str, dict[str, int]] = field(default_factory=dict)
+    """``skipped`` per root name: an update that replaces or removes a root keeps the others' counts."""
     seconds: float = 0.0
     index_bytes: int = 0
     scancode: bool = False
@@ -52,13 +54,20 @@ class BuildSummary:
     """Per project: declared license, its evidence, files decided per evidence kind."""
 
 
+def _skip(summary: BuildSummary, name: str, reason: str) -> None:
+    """Count a skipped file, in total and under its root's name (the first part of ``name``)."""
+    summary.skipped[reason] = summary.skipped.get(reason, 0) + 1
+    per = summary.skipped_by_root.setdefault(name.split("/", 1)[0], {})
+    per[reason] = per.get(reason, 0) + 1
+
+
 def _jobs(roots: Sequence[Path], params: BuildParams, summary: BuildSummary,
           per_root: dict[Path, list[str]]) -> Iterator[tuple[str, str, str, BuildParams]]:
     for root in roots:
         names = per_root.setdefault(root, [])
         for item in discover(root):
             if isinstance(item, Skipped):
-                summary.skipped[item.reason] = summary.skipped.get(item.reason, 0) + 1
+                _skip(summary, root.resolve().name, item.reason)
                 continue
             assert isinstance(item, SourceFile)
             names.append(item.name)
@@ -91,14 +100,7 @@ def build_index(
     params = params or BuildParams()
     roots = [Path(r) for r in roots]
     base = [Path(b) for b in base]
-    for r in [*roots, *base]:
-        if not r.exists():
-            raise LicscanError(f"corpus root not found: {r}")
-        if not (r.is_dir() or r.is_file()):  # a device or FIFO would hang the build or never end
-            raise LicscanError(f"corpus root is not a regular file or directory: {r}")
-    names = [r.resolve().name for r in roots]
-    if len(set(names)) != len(names):
-        raise LicscanError("two corpus roots share a base name; source paths would collide")
+    check_roots(roots, base)
     out = Path(out)
     sweep_stale_temps(out)  # what a killed build (kill -9, power loss) left next to the index
     workers = workers or os.cpu_count() or 1
@@ -114,7 +116,7 @@ def build_index(
         with closing(executor.files(jobs, out) if executor else _run(jobs, workers)) as done:
             for r in done:
                 if isinstance(r, tuple):
-                    summary.skipped[r[1]] = summary.skipped.get(r[1], 0) + 1
+                    _skip(summary, r[0], r[1])
                 else:
                     results.append(r)
                 ui.advance(task)
@@ -135,6 +137,18 @@ def build_index(
     summary.seconds = time.perf_counter() - t0
     summary.index_bytes = out.stat().st_size
     return summary
+
+
+def check_roots(roots: Sequence[Path], base: Sequence[Path] = ()) -> None:
+    """Refuse roots that are missing, not a file or directory, or share a base name."""
+    for r in [*roots, *base]:
+        if not r.exists():
+            raise LicscanError(f"corpus root not found: {r}")
+        if not (r.is_dir() or r.is_file()):  # a device or FIFO would hang the build or never end
+            raise LicscanError(f"corpus root is not a regular file or directory: {r}")
+    names = [r.resolve().name for r in roots]
+    if len(set(names)) != len(names):
+        raise LicscanError("two corpus roots share a base name; source paths would collide")
 
 
 def _run(jobs: list[tuple[str, str, str, BuildParams]], workers: int,
@@ -273,6 +287,9 @@ def _write(out: Path, roots: Sequence[Path], results: list[FileResult],
     # ordinary fingerprints as unrelated projects join (issue 12).
     keep = df[np.searchsorted(uh, all_h)] <= df_cap(params, len(kept))
     summary.fingerprints_dropped = int((~keep).sum())
+    # Kept in ``capped``: an update rebuilds each file's full postings from fp and capped.
+    cap_order = np.lexsort((all_p[~keep], all_f[~keep], all_h[~keep]))
+    capped = (all_h[~keep][cap_order], all_f[~keep][cap_order], all_p[~keep][cap_order])
     all_h, all_f, all_p = all_h[keep], all_f[keep], all_p[keep]
     order = np.lexsort((all_p, all_f, all_h))
     all_h, all_f, all_p = all_h[order], all_f[order], all_p[order]
@@ -293,7 +310,8 @@ def _write(out: Path, roots: Sequence[Path], results: list[FileResult],
                                                   {"license": None, "evidence": None, "decided": {}})
                 row["decided"][ev.kind] = row["decided"].get(ev.kind, 0) + 1
             rows.append((i, r.name, r.lang, lic, evidence, r.size, r.sha1, len(r.inverse),
-                         int(families[i]), zlib.compress(tok.tobytes(), 6), r.line_deltas, r.names, r.text))
+                         int(families[i]), zlib.compress(tok.tobytes(), 6), r.line_deltas, r.names, r.text,
+                         np.asarray(r.signature, "<u4").tobytes()))
             summary.files += 1
             summary.bytes += r.size
             summary.tokens += len(r.inverse)
@@ -305,6 +323,7 @@ def _write(out: Path, roots: Sequence[Path], results: list[FileResult],
         words = sorted(vocab, key=vocab.__getitem__)[:VOCAB_LIMIT + 1]
         writer.add_vocab(words)
         writer.add_fingerprints(zip(all_h.tolist(), all_f.tolist(), all_p.tolist()))
+        writer.add_fingerprints(zip(*(a.tolist() for a in capped)), "capped")
         writer.add_common(int(h) for h in common)
         names = common_names([(r.name, r.lang, r.names) for r in kept], params)
         order = sorted(names)
@@ -325,6 +344,9 @@ def _write(out: Path, roots: Sequence[Path], results: list[FileResult],
             "roots": [{"name": r.resolve().name, "path": str(r.resolve())} for r in roots],
             "base": [{"name": b.resolve().name, "path": str(b.resolve())} for b in base],
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "generation": 1,  # an update (engine/update.py) gives its parent's + 1 in extra_meta
+            "parent_corpus_sha256": None,
+            "skipped_by_root": summary.skipped_by_root,
             "summary": {"files": summary.files, "duplicates": summary.duplicates,
                         "skipped": summary.skipped, "licenses": summary.licenses,
                         "scancode": summary.scancode},

@@ -9,6 +9,8 @@ Layout:
   of each name or literal (so a match can tell a copy's names from a coincidence);
 - ``fp``: winnowed fingerprint -> (file, token position), a WITHOUT ROWID b-tree
   so that a lookup is one index probe and the table is its own index;
+- ``capped``: postings the boilerplate cap dropped from ``fp``: never read by a scan; an
+  update needs them (``fp`` ∪ ``capped`` is each file's full postings) as the cap moves;
 - ``common``: fingerprints of ``fp`` that the build's base code (permissive code
   given with ``--base``) also contains: shared, so not specific to any source;
 - ``common_names``: per language family, name codes that many of its indexed projects
@@ -37,11 +39,13 @@ from licscan.engine.tempfiles import LIVE_TEMPS, atomic_path, sweep_stale_temps 
 from licscan.files import decode
 from licscan.model import LicenseEvidence, LicscanError
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 """5: integrity checksums (``verify``); older indexes cannot be verified, so are refused.
 6: ``files.license_evidence`` (JSON: what decided each file's license, issue 14).
 7: corpus counts relative to its size (issue 12): common names per language family,
-files per language in meta ``lang_files``, a boilerplate cap that scales."""
+files per language in meta ``lang_files``, a boilerplate cap that scales.
+8: what an update needs to rebuild each file's build result (``engine/readback.py``): ``files.sig``,
+``capped``; meta ``generation``, ``parent_corpus_sha256``, ``skipped_by_root`` (issue 13)."""
 MAGIC = "licscan-index"
 
 _SCHEMA = """
@@ -60,12 +64,14 @@ CREATE TABLE files (
     tokens BLOB NOT NULL,
     lines BLOB NOT NULL,
     names BLOB NOT NULL,
-    text BLOB
+    text BLOB, sig BLOB NOT NULL
 );
 CREATE TABLE aliases (file INTEGER NOT NULL, path TEXT NOT NULL);
 CREATE INDEX aliases_file ON aliases (file, path);
 CREATE TABLE fp (h INTEGER NOT NULL, f INTEGER NOT NULL, p INTEGER NOT NULL,
                  PRIMARY KEY (h, f, p)) WITHOUT ROWID;
+CREATE TABLE capped (h INTEGER NOT NULL, f INTEGER NOT NULL, p INTEGER NOT NULL,
+                     PRIMARY KEY (h, f, p)) WITHOUT ROWID;
 CREATE TABLE common (h INTEGER PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE common_names (code INTEGER PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE checksums (tbl TEXT NOT NULL, chunk INTEGER NOT NULL, first TEXT NOT NULL,
@@ -133,14 +139,14 @@ class IndexWriter:
         self.db.executemany("INSERT INTO vocab VALUES (?, ?)", enumerate(tokens))
 
     def add_files(self, rows: Iterable[tuple]) -> None:
-        self.db.executemany("INSERT INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+        self.db.executemany("INSERT INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
 
     def add_aliases(self, rows: Iterable[tuple[int, str]]) -> None:
         self.db.executemany("INSERT INTO aliases VALUES (?, ?)", rows)
 
-    def add_fingerprints(self, rows: Iterable[tuple[int, int, int]]) -> None:
-        """Rows must come sorted by (h, f, p): the b-tree then fills pages densely."""
-        self.db.executemany("INSERT INTO fp VALUES (?, ?, ?)", rows)
+    def add_fingerprints(self, rows: Iterable[tuple[int, int, int]], table: str = "fp") -> None:
+        """Rows of ``fp`` (or ``capped``) must come sorted by (h, f, p): the b-tree then fills pages densely."""
+        self.db.executemany(f"INSERT INTO {table} VALUES (?, ?, ?)", rows)
 
     def add_common(self, hashes: Iterable[int]) -> None:
         self.db.executemany("INSERT INTO common VALUES (?)", ((h,) for h in hashes))

@@ -50,8 +50,10 @@ CREATE TABLE {s}.meta (key text NOT NULL, value text NOT NULL);
 CREATE TABLE {s}.vocab (id integer NOT NULL, token bytea NOT NULL);
 CREATE TABLE {s}.files (id integer NOT NULL, path text NOT NULL, lang text NOT NULL, license text,
     license_evidence text, size bigint NOT NULL, sha1 text NOT NULL, ntokens integer NOT NULL,
-    family integer NOT NULL, tokens bytea NOT NULL, lines bytea NOT NULL, names bytea NOT NULL, text bytea);
+    family integer NOT NULL, tokens bytea NOT NULL, lines bytea NOT NULL, names bytea NOT NULL, text bytea,
+    sig bytea NOT NULL);
 CREATE TABLE {s}.aliases (file integer NOT NULL, path text NOT NULL);
+CREATE TABLE {s}.capped (h bigint NOT NULL, f integer NOT NULL, p integer NOT NULL);
 CREATE TABLE {s}.common (h bigint NOT NULL);
 CREATE TABLE {s}.common_names (code integer NOT NULL);
 CREATE TABLE {s}.fp (h bigint NOT NULL, n integer NOT NULL, postings bytea NOT NULL) PARTITION BY RANGE (h);
@@ -62,6 +64,7 @@ ALTER TABLE {s}.meta ADD PRIMARY KEY (key);
 ALTER TABLE {s}.vocab ADD PRIMARY KEY (id);
 ALTER TABLE {s}.files ADD PRIMARY KEY (id);
 CREATE INDEX ON {s}.aliases (file, path);
+ALTER TABLE {s}.capped ADD PRIMARY KEY (h, f, p);
 ALTER TABLE {s}.common ADD PRIMARY KEY (h);
 ALTER TABLE {s}.common_names ADD PRIMARY KEY (code);
 ALTER TABLE {s}.fp ADD PRIMARY KEY (h);
@@ -69,8 +72,9 @@ ALTER TABLE {s}.fp ADD PRIMARY KEY (h);
 _COPIED = {
     "meta": "key, value",
     "vocab": "id, token",
-    "files": "id, path, lang, license, license_evidence, size, sha1, ntokens, family, tokens, lines, names, text",
+    "files": "id, path, lang, license, license_evidence, size, sha1, ntokens, family, tokens, lines, names, text, sig",
     "aliases": "file, path",
+    "capped": "h, f, p",  # only an update reads it (engine/update.py): plain rows, not packed
     "common": "h",
     "common_names": "code",
 }
@@ -124,9 +128,11 @@ def _reader_roles(conn: Any) -> list[str]:
         "WHERE n.nspname = %s AND a.privilege_type = 'USAGE' AND r.rolname <> current_user", (CONTROL,)).fetchall()]
 
 
-def load(conn: Any, sqlite_index: Path, uri: str) -> tuple[int, int]:
+def load(conn: Any, sqlite_index: Path, uri: str, expect: int | None = None) -> tuple[int, int]:
     """Copy a finished SQLite index into a new generation and switch ``head`` to it, in one
     transaction; then drop generations older than the previous one. (generation, bytes).
+    ``expect``: the generation an update was made from; if another has become current
+    meanwhile, refuse rather than drop its change (``engine/update.py``).
     ``conn`` is in autocommit mode, so each ``transaction()`` block is a real transaction."""
     from psycopg import sql
 
@@ -140,6 +146,9 @@ def load(conn: Any, sqlite_index: Path, uri: str) -> tuple[int, int]:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
             conn.execute(_CONTROL_DDL)
             prev = conn.execute(f"SELECT gen FROM {CONTROL}.head").fetchone()
+            if expect is not None and (prev is None or prev[0] != expect):
+                raise LicscanError(f"index {shown(uri)} changed during the update (generation "
+                                   f"{prev[0] if prev else 'none'} is current, not {expect}); run it again")
             gen = conn.execute(f"SELECT coalesce(max(gen), 0) + 1 FROM {CONTROL}.generations").fetchone()[0]
             s = generation_schema(gen)
             conn.execute(f"CREATE SCHEMA {s}")
@@ -194,7 +203,7 @@ def drop_before(conn: Any, keep: int, uri: str) -> list[int]:
     return dropped
 
 
-def build_into(uri: str, build: Callable[[Path], T]) -> tuple[T, int, int]:
+def build_into(uri: str, build: Callable[[Path], T], expect: int | None = None) -> tuple[T, int, int]:
     """Build with ``build(path)`` into a temporary SQLite file and load it as a new generation
     of the index at ``uri``: (build's result, generation, bytes in the database).
 
@@ -208,7 +217,7 @@ def build_into(uri: str, build: Callable[[Path], T]) -> tuple[T, int, int]:
             import psycopg
 
             try:
-                gen, size = load(conn, tmp, uri)
+                gen, size = load(conn, tmp, uri, expect)
             except psycopg.Error as e:
                 raise LicscanError(f"loading index {shown(uri)} failed, nothing changed: {scrub(str(e), uri)}") from None
         finally:

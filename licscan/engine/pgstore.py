@@ -7,7 +7,7 @@ One database holds one index, in generations:
   (``engine/index.py``) with the same rows, so every statistic the evidence rules
   use (postings, owners, ``common``, ``common_names``, families, vocab) is the
   SQLite build's own: ``meta``, ``vocab``, ``files``, ``aliases``, ``common``,
-  ``common_names``, and ``fp`` laid out for batch lookups: one row per fingerprint,
+  ``common_names``, ``capped`` (read only by an update), and ``fp`` laid out for batch lookups: one row per fingerprint,
   its postings packed (``n`` pairs of little-endian int32 file and position), the
   table partitioned by hash prefix (``PARTITIONS`` ranges of the signed 64-bit hash,
   i.e. its top bits) so each partition's primary key stays small.
@@ -265,7 +265,7 @@ def verify_pg(uri: str) -> Iterator[str]:
     try:
         yield f"meta: {len(idx.meta)} entries, build parameters and digest (generation {idx.generation})"
         tables = idx.meta["integrity"]["tables"]
-        for table in ("vocab", "files", "aliases", "fp", "common", "common_names"):
+        for table in ("vocab", "files", "aliases", "fp", "capped", "common", "common_names"):
             n = idx._query(f"SELECT {'coalesce(sum(n), 0)' if table == 'fp' else 'count(*)'}::bigint FROM {{s}}.{table}")[0][0]
             if n != tables[table]["rows"]:
                 raise LicscanError(f"index {idx.path} is corrupt: table {table} has {n} rows, "

@@ -35,9 +35,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "meta": ("key", "value"),
     "vocab": ("id", "token"),
     "files": ("id", "path", "lang", "license", "license_evidence", "size", "sha1", "ntokens", "family",
-              "tokens", "lines", "names", "text"),
+              "tokens", "lines", "names", "text", "sig"),
     "aliases": ("file", "path"),
     "fp": ("h", "f", "p"),
+    "capped": ("h", "f", "p"),
     "common": ("h",),
     "common_names": ("code",),
     "checksums": ("tbl", "chunk", "first", "nrows", "digest"),
@@ -46,12 +47,12 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 
 KEYS: dict[str, tuple[str, ...]] = {
     "vocab": ("id",), "files": ("id",), "aliases": ("file", "path"), "fp": ("h", "f", "p"),
-    "common": ("h",), "common_names": ("code",),
+    "capped": ("h", "f", "p"), "common": ("h",), "common_names": ("code",),
 }
 """The checksummed tables and their canonical order (each an index, so a chunk is one
 range probe)."""
 
-_INT_TABLES = frozenset({"fp", "common", "common_names"})
+_INT_TABLES = frozenset({"fp", "capped", "common", "common_names"})
 """All-integer tables: a chunk is hashed as one int64 array (fast enough to sample)."""
 
 PARAMS: dict[str, tuple[type, float, float | None]] = {

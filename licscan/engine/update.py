@@ -1,0 +1,314 @@
+"""Incremental updates: ``licscan index update`` (add or replace projects) and ``index remove``.
+
+An update is a rebuild from reused per-file results. The corpus-wide statistics (the
+boilerplate cap, families, vocab, common names, files per language, the corpus hash)
+are written by the same ``build._write`` as a fresh build, from the per-file results of
+the updated corpus in the order a fresh build would produce them; so an update gives
+exactly the index a fresh build of the same corpus gives, by construction rather than
+by a second implementation of the statistics. Only files whose (content hash, language)
+the old index does not hold are tokenized and fingerprinted (``prepare.process_file``);
+every other result is read back from the old index (schema 8 keeps all of it: tokens,
+lines, names, text, the MinHash ``sig`` and the postings of ``fp`` and ``capped``).
+
+A project is a corpus root, named by its base name (the first part of its files' paths).
+An updated root keeps its place in the root order, new roots are appended, removed ones
+dropped. Untouched projects keep their stored licenses and evidence; added or replaced
+ones run license detection as a build does.
+
+The new index replaces the old one atomically: the SQLite file is renamed over (a reader
+that opened the old file keeps reading it), a PostgreSQL index gets a new generation
+(``pgload.build_into``). Two updates racing on one SQLite file: the last rename wins;
+on PostgreSQL the second refuses (``pgload.load``'s ``expect``) rather than drop the
+first's change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Sequence
+from contextlib import closing
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from licscan.engine import build
+from licscan.engine.build import VOCAB_LIMIT, BuildSummary
+from licscan.engine.index import Index, open_index, sweep_stale_temps
+from licscan.engine.prepare import BuildParams, FileResult, process_file
+from licscan.engine.readback import OldIndex
+from licscan.engine.uris import is_uri
+from licscan.files import SourceFile, classify, read_text
+from licscan.languages import LANGUAGES, grammar_signature
+from licscan.model import LicenseEvidence, LicscanError
+
+@dataclass
+class UpdateSummary:
+    """What an update or a removal did."""
+
+    build: BuildSummary
+    reused: int = 0
+    """Files whose result was read back from the old index."""
+    fingerprinted: int = 0
+    """Files tokenized and fingerprinted anew."""
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    generation: int = 0
+    seconds: float = 0.0
+
+
+def update_index(index: str | Path, roots: Sequence[Path | str], *, workers: int | None = None,
+                 licenses: bool = True, license_overrides: dict[str, str] | None = None,
+                 extra_meta: dict[str, Any] | None = None, base: Sequence[Path | str] | None = None,
+                 progress: bool = False) -> UpdateSummary:
+    """Add the projects ``roots`` to ``index``, or replace those of the same name. ``base``
+    replaces the index's recorded base trees; ``extra_meta`` is a manifest's ``sources``."""
+    new = [Path(r) for r in roots]
+    build.check_roots(new)
+    return _run_on(index, lambda old, out: _rebuild(old, out, new, set(), workers, licenses,
+                                                    license_overrides or {}, extra_meta or {}, base, progress))
+
+
+def remove_projects(index: str | Path, names: Sequence[str], *, workers: int | None = None,
+                    base: Sequence[Path | str] | None = None, progress: bool = False) -> UpdateSummary:
+    """Drop the projects ``names`` (root names, as ``index info`` lists them) from ``index``."""
+    return _run_on(index, lambda old, out: _rebuild(old, out, [], set(names), workers, True, {}, {}, base,
+                                                    progress))
+
+
+def _run_on(index: str | Path, rebuild: Any) -> UpdateSummary:
+    """Open the old index on its backend and write the new one in its place."""
+    t0 = time.perf_counter()
+    if is_uri(index):
+        from licscan.engine.pgload import build_into
+        from licscan.engine.pgstore import open_pg
+
+        old = open_pg(str(index))
+        try:
+            parent = old.generation
+            got, gen, size = build_into(str(index), lambda dest: rebuild(old, dest), expect=parent)
+        finally:
+            old.close()
+        got.generation, got.build.index_bytes = gen, size
+    else:
+        out = Path(index)
+        old = open_index(out)
+        try:
+            sweep_stale_temps(out)
+            got = rebuild(old, out)  # written to a temporary file, renamed over the old one
+        finally:
+            old.close()
+        got.build.index_bytes = out.stat().st_size
+    got.seconds = got.build.seconds = time.perf_counter() - t0
+    return got
+
+
+def _check(old: Index) -> BuildParams:
+    """The parameters to rebuild with; refuses an index this licscan would not build the same."""
+    meta = old.meta
+    params = BuildParams(store_text=bool(meta["params"].get("store_text")))
+    if meta["params"] != asdict(params):
+        diff = sorted(k for k, v in asdict(params).items() if meta["params"].get(k) != v)
+        raise LicscanError(f"index {old.path} was built with other parameters ({', '.join(diff)}) than this "
+                           "licscan uses: rebuild it with `licscan index build`")
+    sigs = meta.get("grammar_signatures") or {}
+    changed = sorted(lang for lang in LANGUAGES if sigs.get(lang) != grammar_signature(lang))
+    if changed:
+        raise LicscanError(f"index {old.path} was built with other grammars ({', '.join(changed)}) than are "
+                           "installed: rebuild it with `licscan index build`")
+    if len(old.vocab()) > VOCAB_LIMIT:
+        # Past the limit rare tokens share one id: their strings, hence the files, are lost.
+        raise LicscanError(f"index {old.path} has a full vocabulary; token streams cannot be read back: "
+                           "rebuild it with `licscan index build`")
+    return params
+
+
+def _probe(job: tuple[str, str, str, BuildParams]) -> tuple[str, str | None, str | None]:
+    """(name, content hash, None), or (name, None, why it is skipped): the hash ``process_file``
+    would record (of the decoded text), without tokenizing (runs in a worker process)."""
+    path, name, _, params = job
+    text, reason = read_text(Path(path), params.max_bytes)
+    if text is None:
+        return name, None, reason
+    return name, hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest(), None
+
+
+def _resolve(old: Index, new: list[Path], removed: set[str]) -> tuple[list[tuple[str, Path, bool]], UpdateSummary]:
+    """The updated roots in build order as (name, path, fresh?), and who is added, replaced, removed."""
+    names = {r.resolve().name: r for r in new}
+    old_names = [r["name"] for r in old.meta["roots"]]
+    unknown = sorted(removed - set(old_names))
+    if unknown:
+        raise LicscanError(f"no project {unknown[0]!r} in index {old.path} (it has: {', '.join(old_names)})")
+    order: list[tuple[str, Path, bool]] = []
+    for r in old.meta["roots"]:
+        if r["name"] not in removed:
+            order.append((r["name"], names.get(r["name"], Path(r["path"])), r["name"] in names))
+    order += [(n, p, True) for n, p in names.items() if n not in old_names]
+    if not order:
+        raise LicscanError(f"removing {', '.join(sorted(removed))} would leave index {old.path} empty; "
+                           "delete it instead")
+    return order, UpdateSummary(BuildSummary(), added=[n for n in names if n not in old_names],
+                                replaced=[n for n in names if n in old_names], removed=sorted(removed))
+
+
+def _rebuild(old: Index, out: Path, new: list[Path], removed: set[str], workers: int | None,
+             licenses: bool, overrides: dict[str, str], extra: dict[str, Any],
+             base: Sequence[Path | str] | None, progress: bool) -> UpdateSummary:
+    params = _check(old)
+    order, report = _resolve(old, new, removed)
+    workers = workers or os.cpu_count() or 1
+    base_roots = [Path(b) for b in base] if base is not None else [Path(b["path"]) for b in old.meta["base"]]
+    for b in base_roots:
+        if not b.exists():
+            raise LicscanError(f"base tree {b} is gone; an update re-reads it: give --base DIR")
+    summary = report.build
+    meta = old.meta
+    fresh = [p for _, p, is_new in order if is_new]
+    kept_roots = [(n, p) for n, p, is_new in order if not is_new]
+    for n, _ in kept_roots:  # their skipped files stay skipped: counted as the old build did
+        for reason, c in ((meta.get("skipped_by_root") or {}).get(n) or {}).items():
+            summary.skipped[reason] = summary.skipped.get(reason, 0) + c
+            summary.skipped_by_root.setdefault(n, {})[reason] = c
+    summary.scancode = bool((meta.get("summary") or {}).get("scancode"))
+    for n, _ in kept_roots:
+        p = (meta.get("projects") or {}).get(n)
+        if p:
+            summary.projects[n] = {"license": p.get("license"), "evidence": p.get("evidence")}
+    data = OldIndex(old)
+    ui = build._Progress(progress)
+    with ui:
+        per_root: dict[Path, list[str]] = {}
+        jobs = list(build._jobs(fresh, params, summary, per_root))
+        got = _results(data, jobs, workers, ui, summary, report)
+        # A project's entries: ("old", fid) read back, ("new", result), or a stored copy ("alias", path).
+        entries: dict[str, list[tuple[str, Any]]] = {}
+        for n, p in kept_roots:
+            entries[n] = [("old", data.by_name[x]) if x in data.by_name else ("alias", x) for x in data.names_of(n)]
+        for job in jobs:
+            if job[1] in got:
+                entries.setdefault(job[1].split("/", 1)[0], []).append(("new", got[job[1]]))
+        promoted = _promoted(data, order, entries)
+        pgot: dict[str, FileResult] = {}
+        if promoted:
+            # A copy whose first copy is gone becomes the indexed file: read it from its tree
+            # (its language and license were never stored).
+            trees = dict(kept_roots)
+            pjobs = []
+            for x in promoted:
+                top, _, rel = x.partition("/")
+                src = trees[top] / rel if rel else trees[top]
+                item = classify(src, x) if src.is_file() else None
+                if not isinstance(item, SourceFile):
+                    raise LicscanError(f"{x} must be re-read from its tree {trees[top]}, which is gone or changed: "
+                                       f"update that project too (licscan index update INDEX {trees[top]})")
+                pjobs.append((str(item.path), x, item.lang, params))
+            pgot = _results(data, pjobs, workers, ui, summary, report)
+            for x in promoted:
+                if x not in pgot or pgot[x].sha1 != data.sha1(x):
+                    raise LicscanError(f"{x} changed since it was indexed: update its project too")
+        results: list[FileResult] = []
+        first: dict[str, FileResult] = {}
+        for name, _, _ in order:
+            for kind, v in entries.get(name, []):
+                if kind == "alias":
+                    r = pgot[v] if v in promoted else replace(first[data.sha1(v)], name=v)
+                else:
+                    r = data.result(v, data.rows[v][1]) if kind == "old" else v
+                first.setdefault(r.sha1, r)
+                results.append(r)
+        report.reused = len(results) - report.fingerprinted
+        license_of = _licenses(data, kept_roots, fresh, per_root, results, promoted, licenses, overrides,
+                               workers, ui, summary)
+        base_hashes = build._base_hashes(base_roots, params, workers, ui, summary)
+        report.generation = int(meta.get("generation") or 1) + 1
+        ui.add("writing index", None)
+        build._write(out, [p for _, p, _ in order], results, license_of, params, summary,
+                     _extra_meta(meta, extra, order, report), base_roots, base_hashes)
+    return report
+
+
+def _results(data: OldIndex, jobs: list[tuple[str, str, str, BuildParams]], workers: int, ui: Any,
+             summary: BuildSummary, report: UpdateSummary) -> dict[str, FileResult]:
+    """Results by name of the files of ``jobs``: read back from the old index when their
+    (content hash, language) is there, else tokenized and fingerprinted; skips counted."""
+    got: dict[str, FileResult] = {}
+    todo = []
+    task = ui.add("hashing", len(jobs))
+    with closing(build._run(jobs, workers, _probe)) as done:
+        for job, (name, sha1, reason) in zip(jobs, done):
+            if reason is not None:
+                build._skip(summary, name, reason)
+            elif (sha1, job[2]) in data.pool:
+                got[name] = data.result(data.pool[sha1, job[2]], name)
+            else:
+                todo.append(job)
+            ui.advance(task)
+    task = ui.add("tokenizing", len(todo))
+    with closing(build._run(todo, workers, process_file)) as done:
+        for r in done:
+            if isinstance(r, tuple):
+                build._skip(summary, r[0], r[1])
+            else:
+                got[r.name] = r
+                report.fingerprinted += 1
+            ui.advance(task)
+    return got
+
+
+def _promoted(data: OldIndex, order: list[tuple[str, Path, bool]], entries: dict[str, list[tuple[str, Any]]]) -> set[str]:
+    """Stored aliases that come first among the copies of their content in the new order."""
+    seen: set[str] = set()
+    out: set[str] = set()
+    for name, _, _ in order:
+        for kind, v in entries.get(name, []):
+            sha1 = data.rows[v][6] if kind == "old" else data.sha1(v) if kind == "alias" else v.sha1
+            if kind == "alias" and sha1 not in seen:
+                out.add(v)
+            seen.add(sha1)
+    return out
+
+
+def _licenses(data: OldIndex, kept_roots: list[tuple[str, Path]], fresh: list[Path], per_root: dict[Path, list[str]],
+              results: list[FileResult], promoted: set[str], licenses: bool, overrides: dict[str, str],
+              workers: int, ui: Any, summary: BuildSummary) -> dict[str, tuple[str | None, LicenseEvidence | None]]:
+    """Per file its license and evidence: stored for untouched projects, detected (as a build
+    does) for added and replaced ones and for promoted copies."""
+    kept = {n for n, _ in kept_roots}
+    out: dict[str, Any] = {r.name: data.license(r.name) for r in results
+                           if r.name.split("/", 1)[0] in kept and r.name in data.by_name}
+    if licenses:
+        detect = [r for r in fresh if r.resolve().name not in overrides]
+        if detect:  # else (a removal) nothing is detected; scancode's presence stays as recorded
+            out.update(build._detect_licenses(detect, per_root, results, workers, ui, summary))
+        if promoted:
+            trees = dict(kept_roots)
+            again = BuildSummary()  # the projects' own declarations stay as stored
+            roots = sorted({x.split("/", 1)[0] for x in promoted})
+            found = build._detect_licenses([trees[n] for n in roots], {trees[n]: sorted(x for x in promoted if x.split(
+                "/", 1)[0] == n) for n in roots}, results, workers, ui, again)
+            out.update({k: v for k, v in found.items() if k in promoted})
+            summary.scancode = summary.scancode or again.scancode
+    for r in results:
+        top = r.name.split("/", 1)[0]
+        if top in overrides:
+            out[r.name] = (overrides[top], LicenseEvidence("package-metadata", field="manifest spdx"))
+    summary.projects = build._project_licenses(summary.projects, overrides)
+    return out
+
+
+def _extra_meta(meta: dict[str, Any], extra: dict[str, Any], order: list[tuple[str, Path, bool]],
+                report: UpdateSummary) -> dict[str, Any]:
+    """The new generation's meta beyond what ``_write`` computes: its lineage, and the manifests'
+    ``sources`` of the projects it keeps and adds."""
+    out: dict[str, Any] = {"generation": report.generation, "parent_corpus_sha256": meta.get("corpus_sha256")}
+    gone = set(report.removed) | set(report.replaced)
+    names = {n for n, _, _ in order}
+    sources = [s for s in meta.get("sources") or [] if s.get("name") not in gone and s.get("name") in names]
+    sources += list(extra.get("sources") or [])
+    manifests = list(dict.fromkeys([*(meta.get("manifests") or []), *(extra.get("manifests") or [])]))
+    if sources or manifests:
+        out.update(sources=sources, manifests=manifests)
+    return out

@@ -1,0 +1,280 @@
+"""Incremental updates (engine/update.py, `licscan index update|remove`): an update or a
+removal gives exactly the index a fresh build of the same corpus gives (findings and every
+table), on SQLite and PostgreSQL; only new content is fingerprinted; errors are one line;
+a failed update leaves the old index as it was."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from conftest import FIXTURES
+from licscan.engine import prepare, update
+from licscan.engine.build import build_index
+from licscan.engine.index import open_index
+from licscan.engine.prepare import BuildParams
+from licscan.engine.stores import open_store
+from licscan.engine.readback import walk_key
+from licscan.engine.update import remove_projects, update_index
+from licscan.files import walk
+from licscan.model import LicscanError
+from test_pgstore import _findings, cli
+
+CORPUS = FIXTURES / "langs" / "corpus"
+LINEAGE = {"built_at", "generation", "parent_corpus_sha256", "integrity"}
+"""Meta keys that differ between an update and a fresh build of the same corpus."""
+
+
+def _project(root: Path, name: str, files: dict[str, str]) -> Path:
+    """A project directory ``name`` holding fixture files (``rel -> language dir``) or text."""
+    d = root / name
+    for rel, src in files.items():
+        p = d / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if src.startswith("="):
+            p.write_text(src[1:])
+        else:
+            shutil.copy(next((CORPUS / src).iterdir()), p)
+    return d
+
+
+@pytest.fixture()
+def projects(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    """alpha, beta, gamma, and beta2 (beta with one file changed, one added, one deleted).
+    gamma vendors a copy of a beta file (an alias); beta has skipped files."""
+    monkeypatch.setenv("LICSCAN_LICENSE_ENGINE", "light")
+    src = tmp_path / "src"
+    alpha = _project(src, "alpha", {"rle.c": "c", "huff.cpp": "cpp", "util/lru.go": "go", "run.sh": "bash",
+                                    "COPYING": "=GNU GENERAL PUBLIC LICENSE\nVersion 2, June 1991\n"})
+    beta_files = {"calc.py": "python", "lib/Bloom.java": "java", "lib/names.rb": "ruby", "b64.rs": "rust",
+                  "tiny.c": "=int x;\n", "notes.txt": "=not code\n", "LICENSE": "=GNU LESSER GENERAL PUBLIC "
+                  "LICENSE\nVersion 2.1, February 1999\n"}
+    beta = _project(src, "beta", beta_files)
+    gamma = _project(src, "gamma", {"fuzzy.js": "javascript", "chrono.ts": "typescript", "press.php": "php",
+                                    "Way.cs": "csharp", "vendor/b64.rs": "rust"})
+    b2 = _project(tmp_path / "v2", "beta", {k: v for k, v in beta_files.items() if k != "lib/names.rb"})
+    with (b2 / "calc.py").open("a") as fh:
+        fh.write("\n\ndef added_later(values, scale):\n    total = 0\n    for v in values:\n"
+                 "        total += v * scale if v > 0 else -v\n    return total / max(1, len(values))\n")
+    (b2 / "lib" / "cache.go").write_text(next((CORPUS / "go").iterdir()).read_text().replace(
+        "package ", "// a new file\npackage ", 1) + "\nfunc addedLater(n int) int {\n\treturn n*n + 3*n - 7\n}\n")
+    return {"alpha": alpha, "beta": beta, "gamma": gamma, "beta2": b2}
+
+
+def _build(roots: list[Path], out: Path) -> Path:
+    build_index(roots, out, workers=1)
+    return out
+
+
+def _tables(index: Any) -> dict[str, Any]:
+    """Every row of every table (meta without its lineage keys, the checksum record as its
+    per-table digests), from either backend."""
+    idx = open_store(index)
+    try:
+        pg = hasattr(idx, "schema")
+        q = idx._query if pg else (lambda sql: idx._query(sql.replace("{s}.", "")))
+        out: dict[str, Any] = {"meta": {k: v for k, v in idx.meta.items() if k not in LINEAGE},
+                               "integrity": idx.meta["integrity"]["tables"]}
+        for table, key in (("vocab", "id"), ("files", "id"), ("aliases", "file, path"), ("capped", "h, f, p"),
+                           ("common", "h"), ("common_names", "code")):
+            out[table] = [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r)
+                          for r in q(f"SELECT * FROM {{s}}.{table} ORDER BY {key}")]
+        if pg:  # tokens as UTF-8 bytes, postings packed per fingerprint: as SQLite holds them
+            out["vocab"] = [(i, bytes(t).decode()) for i, t in out["vocab"]]
+            out["fp"] = sorted((h, *pair) for h, _, blob in q("SELECT h, n, postings FROM {s}.fp")
+                               for pair in np.frombuffer(bytes(blob), "<i4").reshape(-1, 2).tolist())
+        else:
+            out["fp"] = q("SELECT h, f, p FROM fp ORDER BY h, f, p")
+        return out
+    finally:
+        idx.close()
+
+
+def _assert_same(updated: Any, fresh: Any) -> None:
+    a, b = _tables(updated), _tables(fresh)
+    assert a["files"] and a["fp"]
+    for table in b:
+        assert a[table] == b[table], table
+    assert _findings(updated) == _findings(fresh)
+
+
+def _count_fingerprinted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    seen: list[str] = []
+    real = prepare.process_file
+
+    def counting(job):  # type: ignore[no-untyped-def]
+        seen.append(job[1])
+        return real(job)
+
+    monkeypatch.setattr(update, "process_file", counting)
+    monkeypatch.setattr("licscan.engine.build.process_file", counting)
+    return seen
+
+
+def test_walk_key_is_the_walk_order(tmp_path: Path) -> None:
+    for rel in ("b.c", "a/z.c", "a/b/c.c", "a.c", "ab/x", "a-b/y", "Z.c", "a/b.c"):
+        (tmp_path / "r" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "r" / rel).write_text("x")
+    walked = [p.relative_to(tmp_path).as_posix() for p in walk(tmp_path / "r")]
+    assert sorted(walked, key=walk_key) == walked
+
+
+def test_update_add_replace_remove_equal_fresh_builds(projects: dict[str, Path], tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    a, b, c, b2 = projects["alpha"], projects["beta"], projects["gamma"], projects["beta2"]
+    idx = _build([a, b], tmp_path / "idx.lsi")
+    parent = open_index(idx).meta
+    assert parent["generation"] == 1 and parent["parent_corpus_sha256"] is None
+    seen = _count_fingerprinted(monkeypatch)
+
+    got = update_index(idx, [c], workers=1)
+    assert (got.added, got.replaced, got.generation) == (["gamma"], [], 2)
+    # gamma's vendored copy of beta's b64.rs is known content: read back, not fingerprinted
+    assert sorted(seen) == ["gamma/Way.cs", "gamma/chrono.ts", "gamma/fuzzy.js", "gamma/press.php"]
+    assert got.fingerprinted == 4 and got.reused == 9
+    fresh_abc = _build([a, b, c], tmp_path / "abc.lsi")
+    _assert_same(idx, fresh_abc)
+    meta = open_index(idx).meta
+    assert meta["generation"] == 2 and meta["parent_corpus_sha256"] == parent["corpus_sha256"]
+    assert meta["corpus_sha256"] == open_index(fresh_abc).meta["corpus_sha256"] != parent["corpus_sha256"]
+
+    seen.clear()
+    got = update_index(idx, [b2], workers=1)
+    assert (got.added, got.replaced, got.generation) == ([], ["beta"], 3)
+    # the changed and the added file; tiny.c too: what a build skipped is not stored, so is tried again
+    assert sorted(seen) == ["beta/calc.py", "beta/lib/cache.go", "beta/tiny.c"]
+    assert got.fingerprinted == 2 and got.reused == 11
+    _assert_same(idx, _build([a, b2, c], tmp_path / "ab2c.lsi"))
+    assert "beta/lib/names.rb" not in {r[0] for r in open_index(idx).db.execute("SELECT path FROM files")}
+
+    seen.clear()
+    got = remove_projects(idx, ["gamma"], workers=1)
+    assert (got.removed, got.generation, got.fingerprinted, seen) == (["gamma"], 4, 0, [])
+    _assert_same(idx, _build([a, b2], tmp_path / "ab2.lsi"))
+
+
+def test_removing_the_first_copy_promotes_the_next(projects: dict[str, Path], tmp_path: Path) -> None:
+    a, b, c = projects["alpha"], projects["beta"], projects["gamma"]
+    idx = _build([a, b, c], tmp_path / "idx.lsi")
+    assert open_index(idx).db.execute("SELECT path FROM aliases").fetchall() == [("gamma/vendor/b64.rs",)]
+    remove_projects(idx, ["beta"], workers=1)
+    _assert_same(idx, _build([a, c], tmp_path / "ac.lsi"))
+    # the copy's tree gone: it cannot be read back
+    idx2 = _build([a, b, c], tmp_path / "idx2.lsi")
+    shutil.rmtree(c / "vendor")
+    with pytest.raises(LicscanError, match="gamma/vendor/b64.rs"):
+        remove_projects(idx2, ["beta"], workers=1)
+
+
+def test_update_on_postgresql_equals_fresh_builds(pg_server, projects: dict[str, Path],  # type: ignore[no-untyped-def]
+                                                  tmp_path: Path) -> None:
+    from licscan.engine.pgload import build_into
+
+    a, b, c, b2 = projects["alpha"], projects["beta"], projects["gamma"], projects["beta2"]
+    uri = pg_server.createdb("upd")
+    build_into(uri, lambda dest: build_index([a, b], dest, workers=1))
+    assert update_index(uri, [c], workers=1).generation == 2
+    fresh = pg_server.createdb("upd_fresh")
+    build_into(fresh, lambda dest: build_index([a, b, c], dest, workers=1))
+    _assert_same(uri, fresh)
+    _assert_same(uri, _build([a, b, c], tmp_path / "abc.lsi"))  # and the same rows as SQLite
+    assert update_index(uri, [b2], workers=1).generation == 3
+    _assert_same(uri, _build([a, b2, c], tmp_path / "ab2c.lsi"))
+    got = remove_projects(uri, ["gamma"], workers=1)
+    assert got.generation == 4 and open_store(uri).generation == 4  # type: ignore[attr-defined]
+    _assert_same(uri, _build([a, b2], tmp_path / "ab2.lsi"))
+    findings = _findings(uri)
+    # another update became current meanwhile: refused, not overwritten
+    with pytest.raises(LicscanError, match="changed during the update"):
+        build_into(uri, lambda dest: build_index([a], dest, workers=1), expect=3)
+    with pytest.MonkeyPatch.context() as mp:  # a failure midway leaves the current generation
+        mp.setattr("licscan.engine.index.IndexWriter.add_common_names", lambda *a: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            update_index(uri, [c], workers=1)
+    assert open_store(uri).generation == 4 and _findings(uri) == findings  # type: ignore[attr-defined]
+
+
+def test_cli_update_remove_info(projects: dict[str, Path], tmp_path: Path) -> None:
+    a, b, c = projects["alpha"], projects["beta"], projects["gamma"]
+    idx = str(tmp_path / "idx.lsi")
+    env = {"LICSCAN_LICENSE_ENGINE": "light"}
+    assert cli("index", "build", "--out", idx, "--workers", "1", str(a), str(b), env=env).returncode == 0
+    info = lambda: json.loads(cli("index", "info", "--format", "json", idx).stdout)  # noqa: E731
+    first = info()
+    assert first["generation"] == 1 and first["corpus_sha256"]
+    r = cli("index", "update", idx, str(c), "--workers", "1", env=env)
+    assert r.returncode == 0, r.stderr
+    assert "generation 2" in r.stderr and "added gamma" in r.stderr and "4 fingerprinted" in r.stderr
+    doc = info()
+    assert doc["generation"] == 2 and doc["corpus_sha256"] != first["corpus_sha256"]
+    assert "generation: 2" in cli("index", "info", idx).stdout
+    r = cli("index", "remove", idx, "gamma")
+    assert r.returncode == 0, r.stderr
+    assert info()["generation"] == 3 and info()["corpus_sha256"] == first["corpus_sha256"]
+    for args, msg in ((["remove", idx, "nosuch"], "no project 'nosuch'"),
+                      (["remove", idx, "alpha", "beta"], "would leave"),
+                      (["update", idx, str(tmp_path / "missing")], "corpus root not found")):
+        r = cli("index", *args)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and msg in r.stderr, r.stderr
+    assert info()["generation"] == 3  # refusals change nothing
+
+
+def test_refuses_other_parameters_and_full_vocab(projects: dict[str, Path], tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    idx = tmp_path / "k.lsi"
+    build_index([projects["alpha"]], idx, workers=1, params=BuildParams(df_cap=30))
+    r = cli("index", "update", str(idx), str(projects["gamma"]))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "df_cap" in r.stderr, r.stderr
+    ok = _build([projects["alpha"]], tmp_path / "ok.lsi")
+    monkeypatch.setattr(update, "VOCAB_LIMIT", 3)
+    with pytest.raises(LicscanError, match="full vocabulary"):
+        update_index(ok, [projects["gamma"]], workers=1)
+
+
+def test_failed_update_leaves_the_old_index(projects: dict[str, Path], tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    idx = _build([projects["alpha"], projects["beta"]], tmp_path / "idx.lsi")
+    before = idx.read_bytes()
+    reader = open_index(idx)  # a reader that opened the old generation
+    findings = _findings(idx)
+
+    def broken(*args: Any, **kw: Any) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("licscan.engine.index.IndexWriter.add_common_names", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        update_index(idx, [projects["gamma"]], workers=1)
+    assert idx.read_bytes() == before and _findings(idx) == findings
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["idx.lsi", "src", "v2"]  # no temp left
+    monkeypatch.undo()
+    update_index(idx, [projects["gamma"]], workers=1)
+    assert reader.meta["generation"] == 1 and reader.stats()["files"] == len(
+        reader.db.execute("SELECT id FROM files").fetchall())  # still reads the old file
+    assert open_index(idx).meta["generation"] == 2
+
+
+def test_update_with_text_base_and_a_file_root(projects: dict[str, Path], tmp_path: Path) -> None:
+    """An index with stored text, base code and a root that is one file: the update still
+    equals the fresh build (text blobs read back, base trees hashed again)."""
+    a, b, c = projects["alpha"], projects["beta"], projects["gamma"]
+    one = tmp_path / "src" / "single.py"
+    one.write_text((next((CORPUS / "python").iterdir())).read_text().replace("def ", "def one_", 3))
+    params = BuildParams(store_text=True)
+    idx = tmp_path / "idx.lsi"
+    build_index([a, one], idx, workers=1, params=params, base=[c / "vendor"])
+    got = update_index(idx, [b], workers=1)
+    assert got.added == ["beta"] and open_index(idx).meta["params"]["store_text"] is True
+    fresh = tmp_path / "fresh.lsi"
+    build_index([a, one, b], fresh, workers=1, params=params, base=[c / "vendor"])
+    _assert_same(idx, fresh)
+    assert open_index(idx).db.execute("SELECT count(*) FROM common").fetchone()[0] > 0  # base code counted
+    shutil.rmtree(c / "vendor")
+    with pytest.raises(LicscanError, match="base tree .* is gone"):
+        remove_projects(idx, ["beta"], workers=1)
+    remove_projects(idx, ["beta"], workers=1, base=[])  # --base overrides the recorded trees
+    assert open_index(idx).meta["base"] == []
