@@ -86,6 +86,7 @@ def main() -> None:
     env = {**os.environ, "LICSCAN_LICENSE_ENGINE": "light"}
     env.pop("LICSCAN_DEBUG", None)
     rows = []
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         ref = None
         for mode, n in [("plain", 2), ("dask", 1), ("dask", 2)] * a.rounds:
@@ -102,7 +103,7 @@ def main() -> None:
             rows.append((mode, n, res, sig == ref))
     f = rows[0][2]
     print(f"set {a.set}: {len(roots)} trees, {f['files']:,} files, {f['bytes'] / 1e6:.1f} MB of code; "
-          f"load average before: {os.getloadavg()[0]:.1f}\n")
+          f"load average before: {load:.1f}, after: {os.getloadavg()[0]:.1f}\n")
     print("| build | workers | wall | CPU, all processes | CPU driver | CPU per worker | peak RSS driver "
           "| peak RSS per worker | index identical |")
     print("|---|---|---|---|---|---|---|---|---|")
