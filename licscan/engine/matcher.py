@@ -63,7 +63,6 @@ class Matcher:
         self._edges: tuple[frozenset[int], ...] = (frozenset(), frozenset())
         self._braces = (-1, -1)
         self._sources: dict[int, Source] = {}
-        self._streams: dict[int, list[int]] = {}
         self._names: dict[int, array] = {}
 
     # ------------------------------------------------------------------ public
@@ -219,10 +218,7 @@ class Matcher:
 
     def _source(self, fid: int) -> list[int]:
         """An indexed file's normalized tokens, as vocabulary ids."""
-        s = self._streams.get(fid)
-        if s is None:
-            s = self._streams[fid] = self._src(fid).ids.tolist()
-        return s
+        return self._src(fid).stream
 
     def _source_names(self, fid: int) -> array:
         """``fingerprints.name_codes`` of an indexed file, rebuilt from its stored bytes."""

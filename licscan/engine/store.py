@@ -53,7 +53,16 @@ class Source:
     @cached_property
     def ids(self) -> array:
         """The vocab ids of the normalized token stream."""
+        if "stream" in self.__dict__:
+            return array("H", self.__dict__["stream"])
         return self._decode("tokens", "H")
+
+    @cached_property
+    def stream(self) -> list[int]:
+        """``ids`` as a list, what alignment indexes (faster than an array); a matcher keeps
+        sources across scans, so it holds this and not the array too."""
+        ids = self.__dict__.pop("ids") if "ids" in self.__dict__ else self._decode("tokens", "H")
+        return ids.tolist()
 
     @cached_property
     def names(self) -> array:
