@@ -6,10 +6,12 @@
 
 Each build runs in its own process (so peak RSS is its own), with the light license
 matcher (scancode's 1.4 GB per process would be the whole figure, and it is the same work
-either way). Reports wall time (cluster start included), the peak RSS of the driver and
-of each worker (pool processes for the plain build, Dask worker processes otherwise), and
-whether the index is identical to the plain build's: every table's sha256 (the index's
-own integrity record) and the meta without the build time.
+either way). Reports wall time (cluster start included), the CPU time of the whole process
+tree (driver, pool or nannies and workers: what the build cost the machine) and of each
+worker, the peak RSS of the driver and of each worker (pool processes for the plain
+build, Dask worker processes otherwise), and whether the index is identical to the plain
+build's: every table's sha256 (the index's own integrity record) and the meta without the
+build time. ``--rounds 2`` runs the three builds twice, interleaved (a shared machine).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -35,17 +38,24 @@ from licscan.engine.build import build_index
 mode, n, out, roots = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
 def rss():  # ru_maxrss is in KiB on Linux
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def cpu(who=resource.RUSAGE_SELF):
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
 t0 = time.perf_counter()
 if mode == "plain":
     s = build_index(roots, out, workers=n)
     workers = [resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024]  # the largest pool process
+    wcpu = [cpu(resource.RUSAGE_CHILDREN)]  # the pool's processes together
 else:
     from licscan.engine.distributed import DaskBuild
     with DaskBuild("local", workers=n) as ex:
         s = build_index(roots, out, executor=ex)
-        workers = sorted(ex.client.run(rss).values())
+        got = ex.client.run(lambda: (rss(), cpu()))
+        workers = sorted(v[0] for v in got.values())
+        wcpu = sorted(v[1] for v in got.values())
 wall = time.perf_counter() - t0
-print(json.dumps({"wall": wall, "files": s.files, "bytes": s.bytes, "driver_mb": rss(), "workers_mb": workers}))
+print(json.dumps({"wall": wall, "files": s.files, "bytes": s.bytes, "driver_mb": rss(), "workers_mb": workers,
+                  "driver_cpu": cpu(), "workers_cpu": wcpu}))
 """
 
 
@@ -67,6 +77,7 @@ def signature(index: Path) -> dict[str, object]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--set", default="quick")
+    ap.add_argument("--rounds", type=int, default=1)
     a = ap.parse_args()
     from corpus import default_cache, fetch_all, packages
 
@@ -75,24 +86,33 @@ def main() -> None:
     env = {**os.environ, "LICSCAN_LICENSE_ENGINE": "light"}
     env.pop("LICSCAN_DEBUG", None)
     rows = []
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         ref = None
-        for mode, n in (("plain", 2), ("dask", 1), ("dask", 2)):
+        for mode, n in [("plain", 2), ("dask", 1), ("dask", 2)] * a.rounds:
             out = Path(tmp) / f"{mode}{n}.lsi"
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             r = subprocess.run([sys.executable, "-c", ONE, mode, str(n), str(out), *roots], env=env,
                                capture_output=True, text=True, check=True)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
             res = json.loads(r.stdout.strip().splitlines()[-1])
+            # The whole tree: a process's children count once it has waited for them.
+            res["tree_cpu"] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
             sig = signature(out)
             ref = ref or sig
             rows.append((mode, n, res, sig == ref))
     f = rows[0][2]
-    print(f"set {a.set}: {len(roots)} trees, {f['files']:,} files, {f['bytes'] / 1e6:.1f} MB of code\n")
-    print("| build | workers | wall | peak RSS driver | peak RSS per worker | index identical |")
-    print("|---|---|---|---|---|---|")
+    print(f"set {a.set}: {len(roots)} trees, {f['files']:,} files, {f['bytes'] / 1e6:.1f} MB of code; "
+          f"load average before: {load:.1f}, after: {os.getloadavg()[0]:.1f}\n")
+    print("| build | workers | wall | CPU, all processes | CPU driver | CPU per worker | peak RSS driver "
+          "| peak RSS per worker | index identical |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for mode, n, res, same in rows:
         per = ", ".join(f"{m:.0f}" for m in res["workers_mb"])
+        pcpu = ", ".join(f"{c:.1f}" for c in res["workers_cpu"])
         name = "plain (process pool)" if mode == "plain" else "Dask LocalCluster"
-        print(f"| {name} | {n} | {res['wall']:.1f} s "
+        print(f"| {name} | {n} | {res['wall']:.1f} s | {res['tree_cpu']:.1f} s | {res['driver_cpu']:.1f} s "
+              f"| {pcpu} s{' (pool)' if mode == 'plain' else ''} "
               f"| {res['driver_mb']:.0f} MB | {per} MB | {'yes' if same else 'NO'} |")
 
 

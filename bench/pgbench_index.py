@@ -11,13 +11,16 @@ same snippets (10-60 lines, half copied from the corpus, half permissive code; s
 ``make_snippets``) with one Matcher per backend, interleaved, after a warm-up pass. Reports
 p50/p95 per backend and kind, round trips per scan on PostgreSQL, and whether every
 snippet's findings are identical. ``--runners 1,8,32``: that many runner processes at once,
-each with its own connection, scanning 100-line files against PostgreSQL: scans/s and p95. Without ``--uri`` it starts a private server on a Unix
+each with its own connection, scanning 100-line files against PostgreSQL: scans/s, p95 and the
+CPU per scan (client: the runner's process time; server: its backend's, read from /proc,
+so 0 for a remote server). Without ``--uri`` it starts a private server on a Unix
 socket (tests/pgserver.py: initdb into a temp dir; loopback only) and stops it at the end.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -39,38 +42,59 @@ def pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(q * len(xs)))]
 
 
-def runner(uri: str, files: list[tuple[str, str]], start_at: float) -> tuple[list[float], float, float]:
-    """One simulated CI runner (its own process and connection): (latencies, start, end)."""
+def backend_cpu(store) -> float:  # type: ignore[no-untyped-def]
+    """CPU seconds of this connection's server process so far (a local server: /proc), else 0."""
+    import os
+
+    pid = store.db.execute("SELECT pg_backend_pid()").fetchone()[0]
+    try:
+        st = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(st[11]) + int(st[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def runner(uri: str, files: list[tuple[str, str]], start_at: float) -> tuple[list[float], float, float, list[float], float]:
+    """One simulated CI runner (its own process and connection): (latencies, start, end,
+    client CPU per scan, server CPU of its connection over all its scans)."""
     from licscan.engine.matcher import Matcher
     from licscan.engine.stores import open_store
 
-    m = Matcher(open_store(uri))
+    store = open_store(uri)
+    m = Matcher(store)
     m.scan_text(files[0][0], files[0][1], "warm-up")
     time.sleep(max(0.0, start_at - time.time()))  # all runners start together
+    server = backend_cpu(store)
     t0 = time.time()
-    lat = []
+    lat, cpu = [], []
     for text, lang in files:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         m.scan_text(text, lang, "runner")
         lat.append(time.perf_counter() - t)
-    return lat, t0, time.time()
+        cpu.append(time.process_time() - c)
+    end = time.time()
+    return lat, t0, end, cpu, backend_cpu(store) - server
 
 
 def concurrent(uri: str, texts: list[tuple[str, str]], counts: list[int], per_runner: int) -> None:
     """Scans/s and p95 with n runner processes scanning at once (bounded: per_runner scans each)."""
     import multiprocessing as mp
 
-    print("\n| runners | scans | scans/s | p50 | p95 |\n|---|---|---|---|---|")
+    print("\n| runners | scans | scans/s | p50 | p95 | client CPU per scan, mean / p95 | server CPU per scan | load before |"
+          "\n|---|---|---|---|---|---|---|---|")
     for n in counts:
         ctx = mp.get_context("spawn")
         start_at = time.time() + 5 + 0.4 * n  # time to spawn and import
         jobs = [(uri, [texts[(i * per_runner + j) % len(texts)] for j in range(per_runner)], start_at) for i in range(n)]
+        load = os.getloadavg()[0]
         with ctx.Pool(n) as pool:
             done = pool.starmap(runner, jobs)
         lat = [x for d in done for x in d[0]]
+        cpu = [x for d in done for x in d[3]]
         wall = max(d[2] for d in done) - min(d[1] for d in done)
-        print(f"| {n} | {len(lat)} | {len(lat) / wall:.1f} | {pct(lat, 0.5) * 1e3:.0f} ms | {pct(lat, 0.95) * 1e3:.0f} ms |",
-              flush=True)
+        print(f"| {n} | {len(lat)} | {len(lat) / wall:.1f} | {pct(lat, 0.5) * 1e3:.0f} ms | {pct(lat, 0.95) * 1e3:.0f} ms "
+              f"| {statistics.mean(cpu) * 1e3:.1f} / {pct(cpu, 0.95) * 1e3:.1f} ms "
+              f"| {sum(d[4] for d in done) / len(lat) * 1e3:.1f} ms | {load:.1f} |", flush=True)
 
 
 def hundred_line_files(trees, negatives, n: int, rng: random.Random) -> list[tuple[str, str]]:

@@ -89,6 +89,38 @@ def test_lookup_is_batched(core_index: Path, pg_core: str, monkeypatch: pytest.M
     assert rows == sorted(a.lookup(wanted)) and rows  # the matcher does not depend on the order
 
 
+def test_a_scan_fetches_its_candidates_at_once(core_index: Path, pg_core: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Round trips per scan do not grow with its candidates: their token streams, names and
+    lines come in one query (``sources``), their aliases in another."""
+    store = open_store(pg_core)
+    a = open_index(core_index)
+    fids = list(range(a.stats()["files"]))
+    got, want = store.sources(fids), a.sources(fids)
+    assert [(s.ids, s.names, s.lines) for s in got.values()] == [(want[f].ids, want[f].names, want[f].lines)
+                                                                  for f in got]
+    assert store.aliases_of(fids) == a.aliases_of(fids)
+    scan_paths(store, [str(COPIES)])  # warm: vocab, common names, grammar checks
+    calls: list[str] = []
+    real = pgstore.run
+    monkeypatch.setattr(pgstore, "run", lambda db, sql, args, uri: calls.append(sql) or real(db, sql, args, uri))
+    store = open_store(pg_core)  # cold caches: every candidate's stream is fetched
+    calls.clear()
+    for path in sorted(COPIES.rglob("*")):
+        if path.is_file():
+            before = len(calls)
+            scan_paths(store, [str(path)])
+            # open: vocab, common names; scan: lookup, files, family heads, sources, aliases
+            assert len(calls) - before <= 7, calls[before:]
+    assert len(calls) >= 8  # the scans did reach the server
+
+
+def test_fingerprints_spread_over_the_partitions(pg_core: str) -> None:
+    store = open_store(pg_core)
+    counts = [store._query(f"SELECT count(*) FROM {{s}}.fp_{i:02d}")[0][0] for i in range(pgstore.PARTITIONS)]
+    assert all(counts), counts  # ranges of the 31-bit fingerprint, not of a 64-bit hash
+
+
 def test_cli_build_scan_info_verify(pg_server, core_index: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     uri = pg_server.createdb("cli")
     r = cli("index", "build", "--out", uri, "--no-licenses", "--workers", "1", str(CORPUS))

@@ -107,13 +107,15 @@ def build_index(
     summary = BuildSummary()
     per_root: dict[Path, list[str]] = {}
     jobs = list(_jobs(roots, params, summary, per_root))
+    overrides = license_overrides or {}
+    detect = [r for r in roots if r.resolve().name not in overrides] if licenses else []
     ui = _Progress(progress)
     results: list[FileResult] = []
     with ui:
         task = ui.add("tokenizing", len(jobs))
         # closing(): on Ctrl-C/SIGTERM the generator (and its pool) is closed now, not when
         # the traceback is freed; an unclosed pool would finish every queued job at exit.
-        with closing(executor.files(jobs, out) if executor else _run(jobs, workers)) as done:
+        with closing(executor.files(jobs, out, detect, per_root) if executor else _run(jobs, workers)) as done:
             for r in done:
                 if isinstance(r, tuple):
                     _skip(summary, r[0], r[1])
@@ -123,8 +125,6 @@ def build_index(
         if not results:
             raise LicscanError(_nothing_to_index(roots, summary))
         base_hashes = _base_hashes(base, params, workers, ui, summary)
-        overrides = license_overrides or {}
-        detect = [r for r in roots if r.resolve().name not in overrides]
         detector = executor.licenses if executor else _detect_licenses
         license_of = detector(detect, per_root, results, workers, ui, summary) if licenses else {}
         for r in results:

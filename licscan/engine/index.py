@@ -28,13 +28,12 @@ import json
 import os
 import sqlite3
 from array import array
-from itertools import accumulate
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from licscan.engine import verify
-from licscan.engine.store import IndexedFile
+from licscan.engine.store import IndexedFile, Source
 from licscan.engine.tempfiles import LIVE_TEMPS, atomic_path, sweep_stale_temps  # noqa: F401 - the writer's API
 from licscan.files import decode
 from licscan.model import LicenseEvidence, LicscanError
@@ -244,53 +243,48 @@ class Index:
 
     def file(self, fid: int) -> IndexedFile:
         f = self._files.get(fid)
-        if f is None:
-            rows = self._query(
-                "SELECT id, path, lang, license, family, ntokens, license_evidence FROM files WHERE id = ?", (fid,))
-            if not rows:
-                raise LicscanError(f"index {self.path} is corrupt: file {fid} is missing")
-            f = self._files[fid] = _indexed(rows[0])
-        return f
+        return self.files({fid})[fid] if f is None else f
 
     def files(self, fids: set[int]) -> dict[int, IndexedFile]:
         """Rows for many files at once (one query for those not cached yet)."""
         missing = [f for f in fids if f not in self._files]
-        for row in self._query_in("SELECT id, path, lang, license, family, ntokens, license_evidence FROM files "
-                                  "WHERE id", missing):
+        for row in self._file_rows(missing, "id, path, lang, license, family, ntokens, license_evidence"):
             self._files[row[0]] = _indexed(row)
         try:
             return {f: self._files[f] for f in fids}
         except KeyError as e:
             raise LicscanError(f"index {self.path} is corrupt: file {e} is missing") from None
 
+    def sources(self, fids: Collection[int]) -> dict[int, Source]:
+        """The stored streams of many files in one query: a scan fetches all its candidates'
+        at once, not one round trip per candidate (which a remote server charges for)."""
+        want = list(dict.fromkeys(fids))
+        got = {r[0]: Source(r[0], r[1:], self.path) for r in self._file_rows(want, "id, tokens, names, lines")}
+        if len(got) != len(want):
+            raise LicscanError(f"index {self.path} is corrupt: file {min(set(want) - set(got))} is missing")
+        return got
+
     def tokens(self, fid: int) -> tuple[array, array]:
         """(vocab ids, line numbers) of a file's normalized token stream."""
-        return self.token_ids(fid), array("I", accumulate(self._ints(fid, "lines", "I")))
+        s = self.sources([fid])[fid]
+        return s.ids, s.lines
 
     def token_ids(self, fid: int) -> array:
-        """The vocab ids of a file's token stream, without its line numbers (which
-        only a finding needs; rebuilding them costs more than the ids)."""
-        return self._ints(fid, "tokens", "H")
+        """The vocab ids of a file's token stream."""
+        return self.sources([fid])[fid].ids
 
     def names(self, fid: int) -> array:
-        """The hash of each name or literal of a file's stream, in order
-        (``fingerprints.name_codes`` without the -1 entries)."""
-        return self._ints(fid, "names", "H")
+        """The hash of each name or literal of a file's stream, in order."""
+        return self.sources([fid])[fid].names
 
-    def _file_row(self, fid: int, columns: str) -> list[tuple]:
-        """``columns`` of file ``fid``'s row (the one query a backend words its own way)."""
-        return self._query(f"SELECT {columns} FROM files WHERE id = ?", (fid,))
-
-    def _ints(self, fid: int, column: str, typecode: str) -> array:
-        rows = self._file_row(fid, column)
-        if not rows:
-            raise LicscanError(f"index {self.path} is corrupt: file {fid} is missing")
-        return decode_ints(rows[0][0], typecode, f"files.{column} of file {fid}", self.path)
+    def _file_rows(self, fids: Sequence[int], columns: str) -> list[tuple]:
+        """``columns`` of the rows of files ``fids`` (the one query a backend words its own way)."""
+        return self._query_in(f"SELECT {columns} FROM files WHERE id", fids)
 
     def text(self, fid: int) -> str | None:
         """A file's source text: stored in the index (``--store-text``), else read
         from the corpus tree it was built from, if that is still there unchanged."""
-        rows = self._file_row(fid, "text, path, sha1")
+        rows = self._file_rows([fid], "text, path, sha1")
         if not rows:
             return None
         blob, path, sha1 = rows[0]
@@ -300,7 +294,18 @@ class Index:
         return tree_text(self.meta, path, sha1)
 
     def aliases(self, fid: int) -> list[str]:
-        return [p for (p,) in self._query("SELECT path FROM aliases WHERE file = ?", (fid,))]
+        return self.aliases_of([fid])[fid]
+
+    def aliases_of(self, fids: Collection[int]) -> dict[int, list[str]]:
+        """Sorted here, not by the database: code-point order on both backends, whatever
+        a PostgreSQL database's collation."""
+        out: dict[int, list[str]] = {f: [] for f in fids}
+        for f, p in self._alias_rows(list(out)):
+            out[f].append(p)
+        return {f: sorted(ps) for f, ps in out.items()}
+
+    def _alias_rows(self, fids: Sequence[int]) -> list[tuple[int, str]]:
+        return self._query_in("SELECT file, path FROM aliases WHERE file", fids)
 
     def stats(self) -> dict[str, Any]:
         """Counts for ``index info``."""

@@ -28,7 +28,7 @@ from licscan.engine import align, explain
 from licscan.engine import fingerprints as fpr
 from licscan.engine.align import Hit, Query, Region
 from licscan.engine.chains import chains, runs
-from licscan.engine.store import IndexStore
+from licscan.engine.store import IndexStore, Source
 from licscan.languages import FAMILIES as _FAMILY
 from licscan.languages import canonical
 from licscan.model import Evidence, Finding, SourceRef
@@ -62,7 +62,7 @@ class Matcher:
         self._lexical: frozenset[int] = frozenset()
         self._edges: tuple[frozenset[int], ...] = (frozenset(), frozenset())
         self._braces = (-1, -1)
-        self._streams: dict[int, list[int]] = {}
+        self._sources: dict[int, Source] = {}
         self._names: dict[int, array] = {}
 
     # ------------------------------------------------------------------ public
@@ -124,11 +124,13 @@ class Matcher:
         # first hide a failing one behind them. Those with a single fingerprint off
         # any shared diagonal cannot make a region and cost nothing. Their order does not
         # matter: selection orders regions by their own evidence.
-        for fid, fh in hits.items():
-            several = len({h for _, _, h in fh}) >= 2
-            # Two hits at the same spacing in both texts (one diagonal) are where an
-            # exact run may be; one distinct fingerprint is worth nothing more.
-            paired = len({p - q for q, p, _ in fh}) < len(fh)
+        # Two hits at the same spacing in both texts (one diagonal) are where an
+        # exact run may be; one distinct fingerprint is worth nothing more. Known before
+        # any source is read, so the streams the loop reads come in one round trip.
+        todo = [(fid, fh, len({h for _, _, h in fh}) >= 2, len({p - q for q, p, _ in fh}) < len(fh))
+                for fid, fh in hits.items()]
+        self._fetch([fid for fid, _, several, paired in todo if several or paired])
+        for fid, fh, several, paired in todo:
             if not (several or paired):
                 if explain.active():
                     explain.record_candidate(path, self.index.file(fid).path, "one-fingerprint",
@@ -143,7 +145,9 @@ class Matcher:
                 if r is not None:
                     found.append(r)
             regions += found
-        return [self._finding(r, ts, path) for r in self._select(regions, query)]
+        chosen = self._select(regions, query)
+        also = self.index.aliases_of({r.fid for r in chosen})
+        return [self._finding(r, ts, path, also[r.fid]) for r in chosen]
 
     # ----------------------------------------------------------------- stages
 
@@ -201,12 +205,20 @@ class Matcher:
             self._braces = (self._vids.get(_code("}"), -1), self._vids.get(_code("{"), -1))
         return self._vids
 
+    def _fetch(self, fids: list[int]) -> None:
+        """The stored streams of those of ``fids`` not read yet, in one round trip."""
+        missing = [f for f in fids if f not in self._sources]
+        if missing:
+            self._sources.update(self.index.sources(missing))
+
+    def _src(self, fid: int) -> Source:
+        if fid not in self._sources:
+            self._fetch([fid])
+        return self._sources[fid]
+
     def _source(self, fid: int) -> list[int]:
         """An indexed file's normalized tokens, as vocabulary ids."""
-        s = self._streams.get(fid)
-        if s is None:
-            s = self._streams[fid] = self.index.token_ids(fid).tolist()
-        return s
+        return self._src(fid).stream
 
     def _source_names(self, fid: int) -> array:
         """``fingerprints.name_codes`` of an indexed file, rebuilt from its stored bytes."""
@@ -214,7 +226,7 @@ class Matcher:
         if out is None:
             self._vocab_ids()
             lexical = self._lexical
-            stored = iter(self.index.names(fid))
+            stored = iter(self._src(fid).names)
             out = self._names[fid] = array("l", [next(stored, -1) if c in lexical else -1
                                                  for c in self._source(fid)])
         return out
@@ -260,7 +272,7 @@ class Matcher:
                  decision: Decision, names: tuple[int, int, int] | None = None) -> None:
         if explain.active():
             q0, q1, s0, s1 = region
-            _, slines = self.index.tokens(fid)
+            slines = self._src(fid).lines
             explain.record(explain.Explanation(
                 query.path, query.lines[q0], query.lines[max(q0, q1 - 1)], self.index.file(fid).path,
                 int(slines[s0]), int(slines[max(s0, s1 - 1)]), shape, decision, names))
@@ -304,10 +316,10 @@ class Matcher:
                           Shape(r.matched, r.similarity, r.rare, r.diversity, r.anchors),
                           Decision(False, rule, reason), (r.names, r.same, 0))
 
-    def _finding(self, r: Region, ts: TokenStream, path: str) -> Finding:
+    def _finding(self, r: Region, ts: TokenStream, path: str, aliases: list[str]) -> Finding:
         f = self.index.file(r.fid)
-        _, slines = self.index.tokens(r.fid)
-        also = r.also + self.index.aliases(r.fid)
+        slines = self._src(r.fid).lines
+        also = r.also + aliases
         return Finding(
             path=path,
             start_line=ts.lines[r.q0],

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from licscan.engine.index import open_index
-from licscan.engine.pgstore import CONTROL, PARTITIONS, POSTING, connect, generation_schema
+from licscan.engine.pgstore import CONTROL, POSTING, connect, generation_schema, partition_bounds
 from licscan.engine.uris import scrub, shown
 from licscan.model import LicscanError
 
@@ -78,13 +78,6 @@ _COPIED = {
     "common": "h",
     "common_names": "code",
 }
-
-
-def partition_bounds() -> list[tuple[str, str]]:
-    """(FROM, TO) of each ``fp`` partition: equal ranges of the signed 64-bit hash."""
-    step = (1 << 64) // PARTITIONS
-    edges = [str(-(1 << 63) + i * step) for i in range(1, PARTITIONS)]
-    return list(zip(["MINVALUE", *edges], [*edges, "MAXVALUE"]))
 
 
 def packed_postings(db: Any) -> Iterator[tuple[int, int, bytes]]:

@@ -9,14 +9,16 @@ One database holds one index, in generations:
   SQLite build's own: ``meta``, ``vocab``, ``files``, ``aliases``, ``common``,
   ``common_names``, ``capped`` (read only by an update), and ``fp`` laid out for batch lookups: one row per fingerprint,
   its postings packed (``n`` pairs of little-endian int32 file and position), the
-  table partitioned by hash prefix (``PARTITIONS`` ranges of the signed 64-bit hash,
-  i.e. its top bits) so each partition's primary key stays small.
+  table partitioned by hash prefix (``PARTITIONS`` equal ranges of the ``FP_BITS``-bit
+  fingerprint, i.e. its top 4 bits) so each partition's primary key stays small.
 
 A reader reads ``head`` once, on open, and stays on that generation's schema: a build
 that switches ``head`` meanwhile never mixes two generations into one scan
 (``engine/pgload.py`` keeps the previous generation for runners still on it).
-A lookup sends its fingerprints in batches of ``LOOKUP_BATCH`` (``h = ANY(%s)``):
-a few round trips per scan, never one per k-gram.
+A lookup sends its fingerprints in batches of ``LOOKUP_BATCH``, each one statement with
+one ``h = ANY(%s)`` per partition (``_lookup_sql``): a round trip per batch, never one per
+k-gram, and each partition probed only for its own fingerprints. A scan's candidate files
+come back in one more round trip (``Index.sources``, ``id = ANY(%s)``).
 
 Only this module and ``pgload.py`` import psycopg (the ``[postgres]`` extra): a scan
 of an SQLite index never loads it.
@@ -32,15 +34,18 @@ from typing import Any
 import numpy as np
 
 from licscan.engine import verify
-from licscan.engine.index import MAGIC, SCHEMA_VERSION, Index, _indexed
-from licscan.engine.store import IndexedFile
+from licscan.engine.fingerprints import FP_BITS
+from licscan.engine.index import MAGIC, SCHEMA_VERSION, Index
 from licscan.engine.uris import scrub, shown
 from licscan.model import LicscanError
 
 CONTROL = "licscan"
 """The schema of the generation table and the head pointer."""
 PARTITIONS = 16
-"""Range partitions of ``fp`` by the hash's top 4 bits."""
+"""Range partitions of ``fp`` by the fingerprint's top 4 bits."""
+EDGES = [i * (1 << FP_BITS) // PARTITIONS for i in range(1, PARTITIONS)]
+"""Where each partition after the first begins. Fingerprints are ``FP_BITS`` (31) bits,
+not 64: ranges of the signed 64-bit space put every row in one partition."""
 LOOKUP_BATCH = 5000
 """Fingerprints per lookup query: 10,000 k-grams (a 1,500-line file) take 2 round trips."""
 POSTING = np.dtype("<i4")
@@ -49,7 +54,28 @@ CONNECT_TIMEOUT = 10
 """Seconds to wait for the server unless the URI or PGCONNECT_TIMEOUT say otherwise:
 a gate that cannot reach its index fails closed, and soon."""
 _GEN_SCHEMA = re.compile(r"licscan_g[0-9]+\Z")
-_FILE_COLS = "id, path, lang, license, family, ntokens, license_evidence"
+
+
+def partition_bounds() -> list[tuple[str, str]]:
+    """(FROM, TO) of each ``fp`` partition; the ends are open, so any bigint has one."""
+    edges = [str(e) for e in EDGES]
+    return list(zip(["MINVALUE", *edges], [*edges, "MAXVALUE"]))
+
+
+def _lookup_sql() -> str:
+    """One SELECT per partition, its range in constants: the planner prunes each branch to its
+    partition (a generic plan, prepared once, cannot prune on the array), so each partition's
+    index is probed for its own fingerprints only. The ranges restrict rows, not tables, so a
+    generation loaded with other bounds still gives every posting."""
+    out = []
+    for lo, hi in partition_bounds():
+        where = [f"h >= {lo}"] if lo != "MINVALUE" else []
+        where += [f"h < {hi}"] if hi != "MAXVALUE" else []
+        out.append(f"SELECT h, n, postings FROM {{s}}.fp WHERE {' AND '.join(where)} AND h = ANY(%s::bigint[])")
+    return " UNION ALL ".join(out)
+
+
+_LOOKUP = _lookup_sql()
 
 
 def generation_schema(gen: int) -> str:
@@ -89,6 +115,12 @@ def connect(uri: str, *, autocommit: bool = True) -> Any:
         raise LicscanError(f"cannot reach index {shown(uri)}: {scrub(str(e), uri)}") from None
 
 
+_READER = {"prepare_threshold": 0}
+"""A reader runs the same few statements over and over (lookup, files, sources): prepared
+on first use, the server parses and plans the 16-branch lookup once per connection, not
+on each of the first five scans (psycopg's default threshold)."""
+
+
 def _pool(uri: str) -> Any:
     """A connection pool for long-lived processes: a connection the server dropped is
     replaced, not fatal."""
@@ -97,7 +129,7 @@ def _pool(uri: str) -> Any:
     except ImportError:
         raise LicscanError("a pooled PostgreSQL index needs psycopg_pool: pip install 'licscan[postgres]'") from None
     kw = _connect_kwargs(uri)
-    pool = ConnectionPool(uri, min_size=1, max_size=4, kwargs={"autocommit": True, **kw}, open=True)
+    pool = ConnectionPool(uri, min_size=1, max_size=4, kwargs={"autocommit": True, **kw, **_READER}, open=True)
     try:
         pool.wait(timeout=float(kw.get("connect_timeout", CONNECT_TIMEOUT)))
     except PoolTimeout:
@@ -129,8 +161,9 @@ class PgIndex(Index):
         counts: list[int] = []
         blobs: list[bytes] = []
         for i in range(0, len(hashes), LOOKUP_BATCH):
-            for h, n, blob in self._query("SELECT h, n, postings FROM {s}.fp WHERE h = ANY(%s::bigint[])",
-                                          (list(hashes[i:i + LOOKUP_BATCH]),)):
+            batch = np.asarray(hashes[i:i + LOOKUP_BATCH], np.int64)
+            part = np.searchsorted(EDGES, batch, side="right")
+            for h, n, blob in self._query(_LOOKUP, [batch[part == k].tolist() for k in range(PARTITIONS)]):
                 hs.append(h)
                 counts.append(n)
                 blobs.append(blob)
@@ -157,24 +190,15 @@ class PgIndex(Index):
     def _common_name_codes(self) -> list[int]:
         return [c for (c,) in self._query("SELECT code FROM {s}.common_names")]
 
-    def file(self, fid: int) -> IndexedFile:
-        return self.files({fid})[fid]
+    def _file_rows(self, fids: Sequence[int], columns: str) -> list[tuple]:
+        if not fids:  # no round trip for nothing
+            return []
+        return self._query(f"SELECT {columns} FROM {{s}}.files WHERE id = ANY(%s::int[])", (list(fids),))
 
-    def files(self, fids: set[int]) -> dict[int, IndexedFile]:
-        missing = [f for f in fids if f not in self._files]
-        if missing:
-            for row in self._query(f"SELECT {_FILE_COLS} FROM {{s}}.files WHERE id = ANY(%s::int[])", (missing,)):
-                self._files[row[0]] = _indexed(row)
-        try:
-            return {f: self._files[f] for f in fids}
-        except KeyError as e:
-            raise LicscanError(f"index {self.path} is corrupt: file {e} is missing") from None
-
-    def _file_row(self, fid: int, columns: str) -> list[tuple]:
-        return self._query(f"SELECT {columns} FROM {{s}}.files WHERE id = %s", (fid,))
-
-    def aliases(self, fid: int) -> list[str]:
-        return [p for (p,) in self._query("SELECT path FROM {s}.aliases WHERE file = %s ORDER BY path", (fid,))]
+    def _alias_rows(self, fids: Sequence[int]) -> list[tuple[int, str]]:
+        if not fids:
+            return []
+        return self._query("SELECT file, path FROM {s}.aliases WHERE file = ANY(%s::int[])", (list(fids),))
 
     def stats(self) -> dict[str, Any]:
         """The counts of the SQLite index's ``stats``, plus the generation and its size."""
@@ -230,6 +254,8 @@ def open_pg(uri: str, *, pooled: bool = False) -> PgIndex:
     """Open the current generation read-only; refuses a database without a licscan index,
     and meta that is not a licscan index of this schema version or fails its checks."""
     db = _pool(uri) if pooled else connect(uri)
+    if not pooled:
+        db.prepare_threshold = _READER["prepare_threshold"]
     try:
         where = shown(uri)
         head: list[tuple] = []

@@ -8,11 +8,14 @@ store reads SQL.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from itertools import accumulate
 from pathlib import Path
 from typing import Any, Protocol
 
+from licscan.engine.verify import decode_blob
 from licscan.model import LicenseEvidence
 
 
@@ -28,6 +31,49 @@ class IndexedFile:
     ntokens: int
     license_evidence: LicenseEvidence | None = None
     """What decided ``license`` (``licenses/resolve.py``)."""
+
+
+class Source:
+    """A file's stored streams (``files.tokens``, ``names``, ``lines``: zlib-compressed arrays),
+    fetched with the other candidates of a scan in one query (``IndexStore.sources``) and
+    each decoded on first use: most candidates never need their names, and only a
+    finding needs its line numbers."""
+
+    def __init__(self, fid: int, blobs: Sequence[Any], where: Path | str) -> None:
+        self.fid = fid
+        self._blobs = dict(zip(("tokens", "names", "lines"), blobs))
+        self._where = where
+
+    def _decode(self, column: str, typecode: str) -> array:
+        got = decode_blob(self._blobs[column], typecode, lambda: f"files.{column} of file {self.fid}",
+                          self._where)
+        del self._blobs[column]  # decoded once (cached_property): a cached source keeps one form of it
+        return got
+
+    @cached_property
+    def ids(self) -> array:
+        """The vocab ids of the normalized token stream."""
+        if "stream" in self.__dict__:
+            return array("H", self.__dict__["stream"])
+        return self._decode("tokens", "H")
+
+    @cached_property
+    def stream(self) -> list[int]:
+        """``ids`` as a list, what alignment indexes (faster than an array); a matcher keeps
+        sources across scans, so it holds this and not the array too."""
+        ids = self.__dict__.pop("ids") if "ids" in self.__dict__ else self._decode("tokens", "H")
+        return ids.tolist()
+
+    @cached_property
+    def names(self) -> array:
+        """The hash of each name or literal of the stream, in order
+        (``fingerprints.name_codes`` without the -1 entries)."""
+        return self._decode("names", "H")
+
+    @cached_property
+    def lines(self) -> array:
+        """The line of each token (stored as deltas)."""
+        return array("I", accumulate(self._decode("lines", "I")))
 
 
 class IndexStore(Protocol):
@@ -64,6 +110,10 @@ class IndexStore(Protocol):
 
     def files(self, fids: set[int]) -> dict[int, IndexedFile]: ...
 
+    def sources(self, fids: Collection[int]) -> dict[int, Source]:
+        """The stored streams of many files in one round trip (what a scan's candidates need)."""
+        ...
+
     def tokens(self, fid: int) -> tuple[array, array]:
         """(vocab ids, line numbers) of a file's normalized token stream."""
         ...
@@ -75,6 +125,10 @@ class IndexStore(Protocol):
     def text(self, fid: int) -> str | None: ...
 
     def aliases(self, fid: int) -> list[str]: ...
+
+    def aliases_of(self, fids: Collection[int]) -> dict[int, list[str]]:
+        """Other paths of identical copies of each file, sorted (one round trip)."""
+        ...
 
     def stats(self) -> dict[str, Any]: ...
 
