@@ -11,11 +11,13 @@ code like any other; what still cannot be read or judged is skipped with one of
 from __future__ import annotations
 
 import codecs
+import hashlib
 import os
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from licscan import languages
 
@@ -264,3 +266,22 @@ def discover(root: Path) -> Iterator[SourceFile | Skipped]:
     for p in walk(root):
         rel = p.relative_to(root).as_posix()
         yield classify(p, f"{base}/{rel}")
+
+
+def tree_text(roots: list[dict[str, Any]], path: str, sha1: str) -> str | None:
+    """An indexed file's text read from the corpus tree it was built from (``roots``: the
+    index's meta ``roots``), if that is still there unchanged (``path`` as indexed, under its
+    root's name)."""
+    base, _, rel = path.partition("/")
+    for root in roots:
+        if root.get("name") != base:
+            continue
+        p = Path(root["path"])
+        p = p / rel if p.is_dir() else p
+        try:
+            text, _ = decode(p.read_bytes())
+        except OSError:
+            return None
+        raw = (text or "").encode("utf-8", "surrogatepass")
+        return text if hashlib.sha1(raw).hexdigest() == sha1 else None
+    return None

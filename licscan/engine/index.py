@@ -23,7 +23,6 @@ Layout:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
@@ -35,7 +34,7 @@ from typing import Any
 from licscan.engine import verify
 from licscan.engine.store import IndexedFile, Source
 from licscan.engine.tempfiles import LIVE_TEMPS, atomic_path, sweep_stale_temps  # noqa: F401 - the writer's API
-from licscan.files import decode
+from licscan.files import tree_text
 from licscan.model import LicenseEvidence, LicscanError
 
 SCHEMA_VERSION = 8
@@ -91,24 +90,6 @@ def _indexed(row: Sequence[Any]) -> IndexedFile:
 def decode_ints(blob: bytes, typecode: str, what: str = "a blob", path: Path | str = "") -> array:
     """A zlib-compressed array column; LicscanError (one line) if it does not decode."""
     return verify.decode_blob(blob, typecode, lambda: what, path)
-
-
-def tree_text(meta: dict[str, Any], path: str, sha1: str) -> str | None:
-    """An indexed file's text read from the corpus tree it was built from, if that is
-    still there unchanged (``path`` as indexed, under its root's name)."""
-    base, _, rel = path.partition("/")
-    for root in meta.get("roots") or []:
-        if root.get("name") != base:
-            continue
-        p = Path(root["path"])
-        p = p / rel if p.is_dir() else p
-        try:
-            text, _ = decode(p.read_bytes())
-        except OSError:
-            return None
-        raw = (text or "").encode("utf-8", "surrogatepass")
-        return text if hashlib.sha1(raw).hexdigest() == sha1 else None
-    return None
 
 
 class IndexWriter:
@@ -291,7 +272,7 @@ class Index:
         if blob is not None:
             return decode_ints(blob, "B", f"files.text of file {fid}", self.path).tobytes().decode(
                 "utf-8", "replace")
-        return tree_text(self.meta, path, sha1)
+        return tree_text(self.meta.get("roots") or [], path, sha1)
 
     def aliases(self, fid: int) -> list[str]:
         return self.aliases_of([fid])[fid]
