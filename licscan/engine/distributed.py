@@ -1,8 +1,8 @@
 """The index build on a Dask cluster (``index build --scheduler local|tcp://HOST:PORT``).
 
 Only the per-file work and license detection move to the workers; the index itself is
-written by the plain build's writer (``build._write``) from the same per-file results in
-the same order, so the output is identical to the plain build's.
+written by the plain build's writer (``build._write``, which spills each result as it arrives)
+from the same per-file results in the same order, so the output is identical to the plain build's.
 
 - Work is split per package (corpus root) and per batch of files; a task runs
   ``prepare.process_file`` on each file of its batch, exactly what a process-pool worker
@@ -28,7 +28,7 @@ import os
 import shutil
 import uuid
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -201,13 +201,12 @@ class DaskBuild:
             self.client.cancel(list(futures))
             shutil.rmtree(spill, ignore_errors=True)
 
-    def licenses(self, roots: Sequence[Path], per_root: dict[Path, list[str]], results: list[Any],
+    def licenses(self, roots: Sequence[Path], per_root: dict[Path, list[str]], kept: Collection[str],
                  workers: int, ui: Any, summary: Any) -> dict[str, tuple[str | None, LicenseEvidence]]:
         """``build._detect_licenses`` with each package's detection a task on the cluster."""
         from licscan.engine.build import _found_licenses
         from licscan.licenses.resolve import PROJECT_REL
 
-        kept = {r.name for r in results}
         todo = []
         for root in roots:
             rels = [n[len(root.resolve().name) + 1:] for n in per_root.get(root, []) if n in kept]
