@@ -39,6 +39,8 @@ SIZES["L"] = SIZES["M"] + ["jedit_5.5.0+dfsg-2", "nano_7.2-1+deb12u1", "grep_3.8
                            "gnupg2_2.2.40-1.1+deb12u2", "fish_3.6.0-3.1+deb12u1", "git_2.39.5-0+deb12u3",
                            "coreutils_9.1-1", "libgit2_1.5.1+ds-1+deb12u1"]
 
+SIZES["XL"] = sorted(p.name for p in DEBIAN.iterdir() if p.is_dir()) if DEBIAN.is_dir() else []
+
 
 def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
     """Run ``cmd``; its peak RSS (own, and summed with its descendants), wall and CPU seconds."""
