@@ -192,3 +192,16 @@ def test_common_names_refuses_a_project_split() -> None:
     blob = zlib.compress(np.asarray([1, 2], np.uint16).tobytes())
     with pytest.raises(ValueError, match="not together"):
         common_names([("a/x.c", "c", blob), ("b/y.c", "c", blob), ("a/z.c", "c", blob)], BuildParams())
+
+
+def test_recent_drops_the_least_recently_used_past_its_limit() -> None:
+    from licscan.engine.stream import Recent
+
+    r: Recent[int, list[int]] = Recent(10)
+    r.put(1, [0] * 4)
+    r.put(2, [0] * 4)
+    assert r.get(1) is not None  # 1 is now the most recent: 2 goes first
+    r.put(3, [0] * 4)
+    assert r.get(2) is None and r.get(1) is not None and r.get(3) is not None and r.size == 8
+    r.put(4, [0] * 50)  # longer than the limit alone: kept, the rest dropped
+    assert list(r.items) == [4] and r.size == 50
