@@ -8,10 +8,11 @@ import hashlib
 import json
 import os
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import asdict, dataclass, field, replace
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,12 @@ from licscan.procs import worker_pool
 from licscan.engine.prepare import BuildParams, FileResult, common_names, process_base, process_file
 from licscan.engine.prepare import families as group_families
 from licscan.engine.spill import Spill
+
+CHUNK = 8
+"""Files per task sent to a worker process."""
+IN_FLIGHT = 8
+"""Chunks queued or running per worker: enough to keep them busy, few enough that the
+results waiting behind a slow file stay a few hundred."""
 
 
 @dataclass
@@ -142,8 +149,23 @@ def _run(jobs: list[tuple[str, str, str, BuildParams]], workers: int,
         return
     # Workers die with this process and do not hold its stdout/stderr (licscan.procs); an
     # exception or an early close() kills them rather than letting them drain the queue.
+    # A window of chunks in flight, not pool.map: map submits every job at once, and the
+    # results behind a slow file would wait in this process, as many as the workers make
+    # meanwhile (issue 12: memory must not grow with the corpus). In order, as map's.
+    todo = iter(jobs)
     with worker_pool(workers) as pool:
-        yield from pool.map(fn, jobs, chunksize=8)
+        window: deque[Any] = deque()
+        while True:
+            while len(window) < workers * IN_FLIGHT and (chunk := list(islice(todo, CHUNK))):
+                window.append(pool.submit(_each, fn, chunk))
+            if not window:
+                return
+            yield from window.popleft().result()
+
+
+def _each(fn: Callable[[Any], Any], jobs: list[Any]) -> list[Any]:
+    """``fn`` of each job of a chunk (in a worker process)."""
+    return [fn(j) for j in jobs]
 
 
 def _base_hashes(base: Sequence[Path], params: BuildParams, workers: int, ui: _Progress,
