@@ -2,7 +2,8 @@
 
 For each corpus size (a list of unpacked trees) and each licscan executable given, it
 builds an index with ``--no-licenses`` and samples, every 50 ms, the RSS of the build
-process and of the sum over it and all its worker processes (from /proc, via psutil);
+process and of the sum over it and all its worker processes (from /proc, via psutil), and
+the largest RSS of any one of them (``wait4``'s ``ru_maxrss`` covers the waited-for workers);
 it also reports wall and CPU time (the build and its children, from ``wait4``) and the
 index bytes. Then, against each index, it measures ``licscan scan`` (one file, and a
 batch of files from the corpus) the same way. Prints one markdown table.
@@ -43,7 +44,8 @@ SIZES["XL"] = sorted(p.name for p in DEBIAN.iterdir() if p.is_dir()) if DEBIAN.i
 
 
 def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
-    """Run ``cmd``; its peak RSS (own, and summed with its descendants), wall and CPU seconds."""
+    """Run ``cmd``; its peak RSS (the largest of it and its descendants, and their sampled
+    sum), wall and CPU seconds."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     ps = psutil.Process(proc.pid)
@@ -79,7 +81,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=200, help="files per batch scan")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    print("| size | trees | code MB | files | variant | build wall s | build CPU s | build RSS MB (driver) "
+    print("| size | trees | code MB | files | variant | build wall s | build CPU s | build RSS MB (largest process) "
           "| build RSS MB (driver + workers) | index MB | scan 1 file RSS MB | scan batch RSS MB | scan batch wall s |")
     print("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size in args.sizes.split(","):

@@ -181,6 +181,17 @@ def test_families_are_datasketchs(seed: int) -> None:
     assert families(sigs[:1], params) == [0] and families(np.zeros((0, params.num_perm), np.uint32), params) == []
 
 
+def test_lsh_bands_are_datasketchs() -> None:
+    from datasketch import MinHashLSH
+
+    from licscan.engine.prepare import LSH_BANDS, lsh_bands
+
+    for (threshold, num_perm), bands in LSH_BANDS.items():
+        lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        assert bands == (lsh.b, lsh.r) == lsh_bands(BuildParams(family_threshold=threshold, num_perm=num_perm))
+        assert lsh.hashranges == [(i * lsh.r, (i + 1) * lsh.r) for i in range(lsh.b)]
+
+
 def test_families_threshold_and_width() -> None:
     rng = np.random.default_rng(7)
     for params in (BuildParams(family_threshold=0.5, num_perm=32), BuildParams(family_threshold=0.9, num_perm=128)):

@@ -219,6 +219,22 @@ def common_names(files: Iterable[tuple[str, str, bytes]], params: BuildParams) -
     return out
 
 
+LSH_BANDS = {(0.7, 64): (8, 8)}
+"""(bands, rows) datasketch's ``MinHashLSH`` picks for (threshold, num_perm) (a test holds
+them equal): asking it imports scipy (~45 MB) for a constant."""
+
+
+def lsh_bands(params: BuildParams) -> tuple[int, int]:
+    """datasketch's (b, r) for the family threshold and ``num_perm``."""
+    got = LSH_BANDS.get((params.family_threshold, params.num_perm))
+    if got is None:
+        from datasketch import MinHashLSH
+
+        lsh = MinHashLSH(threshold=params.family_threshold, num_perm=params.num_perm)  # empty: its b, r only
+        got = lsh.b, lsh.r
+    return got
+
+
 def families(sigs: np.ndarray | Sequence[np.ndarray], params: BuildParams) -> list[int]:
     """Family id per file: connected groups of files whose MinHash signatures say
     they are near-identical (one pass over the LSH candidates, then union-find).
@@ -228,13 +244,11 @@ def families(sigs: np.ndarray | Sequence[np.ndarray], params: BuildParams) -> li
     computed with numpy: datasketch holds ~9 KB per key, this ~80 bytes (issue 12). Each
     file's candidates are checked with the same estimated Jaccard and joined in the same
     order, so the family ids (each group's root) are the same too."""
-    from datasketch import MinHashLSH
-
     sig = np.asarray(sigs, dtype=np.uint32).reshape(len(sigs), params.num_perm)
     n = len(sig)
-    lsh = MinHashLSH(threshold=params.family_threshold, num_perm=params.num_perm)  # empty: its b, r only
-    order, lo, hi = [], np.zeros((lsh.b, n), np.int64), np.zeros((lsh.b, n), np.int64)
-    for band, (start, end) in enumerate(lsh.hashranges):
+    nb, r = lsh_bands(params)
+    order, lo, hi = [], np.zeros((nb, n), np.int64), np.zeros((nb, n), np.int64)
+    for band, (start, end) in enumerate((i * r, (i + 1) * r) for i in range(nb)):
         keys = np.ascontiguousarray(sig[:, start:end]).view(np.dtype((np.void, 4 * (end - start)))).ravel()
         inv = np.unique(keys, return_inverse=True)[1].ravel() if n else np.zeros(0, np.int64)
         bounds = np.concatenate(([0], np.cumsum(np.bincount(inv))))
@@ -249,7 +263,7 @@ def families(sigs: np.ndarray | Sequence[np.ndarray], params: BuildParams) -> li
         return i
 
     for i in np.flatnonzero((hi - lo > 1).any(axis=0)).tolist():
-        js = np.unique(np.concatenate([order[b][lo[b, i]:hi[b, i]] for b in range(lsh.b)]))
+        js = np.unique(np.concatenate([order[b][lo[b, i]:hi[b, i]] for b in range(nb)]))
         js = js[js != i]
         # datasketch's jaccard: equal values / num_perm, as a float, against the threshold.
         js = js[np.count_nonzero(sig[js] == sig[i], axis=1) / float(params.num_perm) >= params.family_threshold]

@@ -41,8 +41,9 @@ VOCAB_LIMIT = 0xFFFF
 """Token ids are stored as uint16; the rare tokens past the limit share the last id."""
 PART_BITS = 8
 """256 partitions: at 3 GB of code (~250 M postings) one is ~12 MB on disk."""
-FLUSH_POSTINGS = 1 << 21
-"""Postings buffered before a flush to the partitions (24 MB as stored)."""
+FLUSH_POSTINGS = 1 << 19
+"""Postings buffered before a flush to the partitions: 6 MB as FileResult arrays, ~25 MB
+while a flush sorts them (at 2 Mi postings the flush was the build's peak)."""
 POSTING = np.dtype([("h", "<i4"), ("f", "<u4"), ("p", "<i4")])
 """A posting as spilled: hashes have ``FP_BITS`` (31) bits, so 12 bytes, not 16."""
 
