@@ -25,7 +25,7 @@ from licscan.model import LicenseEvidence, LicscanError
 from licscan.procs import worker_pool
 from licscan.engine.prepare import BuildParams, FileResult, common_names, process_base, process_file
 from licscan.engine.prepare import families as group_families
-from licscan.engine.spill import Spill
+from licscan.engine.spill import VOCAB_LIMIT, Spill  # noqa: F401 - VOCAB_LIMIT: build.VOCAB_LIMIT stays importable
 
 CHUNK = 8
 """Files per task sent to a worker process."""
