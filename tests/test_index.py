@@ -83,7 +83,7 @@ def test_failed_build_leaves_previous_index_intact(tmp_path: Path, monkeypatch: 
 
     import licscan.engine.index as index_mod
 
-    def boom(self: object, rows: object) -> None:
+    def boom(self: object, rows: object, *table: object) -> None:
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(index_mod.IndexWriter, "add_fingerprints", boom)

@@ -8,11 +8,11 @@ import hashlib
 import json
 import os
 import time
-import zlib
-from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections import Counter, deque
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import asdict, dataclass, field, replace
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +25,14 @@ from licscan.model import LicenseEvidence, LicscanError
 from licscan.procs import worker_pool
 from licscan.engine.prepare import BuildParams, FileResult, common_names, process_base, process_file
 from licscan.engine.prepare import families as group_families
+from licscan.engine.progress import Progress
+from licscan.engine.spill import VOCAB_LIMIT, Spill  # noqa: F401 - VOCAB_LIMIT: build.VOCAB_LIMIT stays importable
 
-VOCAB_LIMIT = 0xFFFF
-"""Token ids are stored as uint16; the rare tokens past the limit share the last id."""
+CHUNK = 8
+"""Files per task sent to a worker process."""
+IN_FLIGHT = 8
+"""Chunks queued or running per worker: enough to keep them busy, few enough that the
+results waiting behind a slow file stay a few hundred."""
 
 
 @dataclass
@@ -109,9 +114,10 @@ def build_index(
     jobs = list(_jobs(roots, params, summary, per_root))
     overrides = license_overrides or {}
     detect = [r for r in roots if r.resolve().name not in overrides] if licenses else []
-    ui = _Progress(progress)
-    results: list[FileResult] = []
-    with ui:
+    ui = Progress(progress)
+    # The spill is removed when the build ends, however it ends (and at exit, and by the next
+    # build after a kill -9): the results never all sit in memory (engine.spill).
+    with ui, Spill(out, params) as spill:
         task = ui.add("tokenizing", len(jobs))
         # closing(): on Ctrl-C/SIGTERM the generator (and its pool) is closed now, not when
         # the traceback is freed; an unclosed pool would finish every queued job at exit.
@@ -120,20 +126,20 @@ def build_index(
                 if isinstance(r, tuple):
                     _skip(summary, r[0], r[1])
                 else:
-                    results.append(r)
+                    spill.add(r)
                 ui.advance(task)
-        if not results:
+        if not spill.names:
             raise LicscanError(_nothing_to_index(roots, summary))
         base_hashes = _base_hashes(base, params, workers, ui, summary)
         detector = executor.licenses if executor else _detect_licenses
-        license_of = detector(detect, per_root, results, workers, ui, summary) if licenses else {}
-        for r in results:
-            if r.name.split("/", 1)[0] in overrides:
-                top = r.name.split("/", 1)[0]
-                license_of[r.name] = (overrides[top], LicenseEvidence("package-metadata", field="manifest spdx"))
+        license_of = detector(detect, per_root, spill.names, workers, ui, summary) if licenses else {}
+        for name in spill.names:
+            top = name.split("/", 1)[0]
+            if top in overrides:
+                license_of[name] = (overrides[top], LicenseEvidence("package-metadata", field="manifest spdx"))
         summary.projects = _project_licenses(summary.projects, overrides)
         ui.add("writing index", None)
-        _write(out, roots, results, license_of, params, summary, extra_meta, base, base_hashes)
+        _write(out, roots, spill, license_of, params, summary, extra_meta, base, base_hashes)
     summary.seconds = time.perf_counter() - t0
     summary.index_bytes = out.stat().st_size
     return summary
@@ -158,11 +164,26 @@ def _run(jobs: list[tuple[str, str, str, BuildParams]], workers: int,
         return
     # Workers die with this process and do not hold its stdout/stderr (licscan.procs); an
     # exception or an early close() kills them rather than letting them drain the queue.
+    # A window of chunks in flight, not pool.map: map submits every job at once, and the
+    # results behind a slow file would wait in this process, as many as the workers make
+    # meanwhile (issue 12: memory must not grow with the corpus). In order, as map's.
+    todo = iter(jobs)
     with worker_pool(workers) as pool:
-        yield from pool.map(fn, jobs, chunksize=8)
+        window: deque[Any] = deque()
+        while True:
+            while len(window) < workers * IN_FLIGHT and (chunk := list(islice(todo, CHUNK))):
+                window.append(pool.submit(_each, fn, chunk))
+            if not window:
+                return
+            yield from window.popleft().result()
 
 
-def _base_hashes(base: Sequence[Path], params: BuildParams, workers: int, ui: _Progress,
+def _each(fn: Callable[[Any], Any], jobs: list[Any]) -> list[Any]:
+    """``fn`` of each job of a chunk (in a worker process)."""
+    return [fn(j) for j in jobs]
+
+
+def _base_hashes(base: Sequence[Path], params: BuildParams, workers: int, ui: Progress,
                  summary: BuildSummary) -> np.ndarray:
     """Distinct k-gram hashes of all base trees."""
     if not base:
@@ -190,13 +211,12 @@ def _project_licenses(declared: dict[str, dict[str, Any]], overrides: dict[str, 
 
 
 def _detect_licenses(roots: Sequence[Path], per_root: dict[Path, list[str]],
-                     results: list[FileResult], workers: int, ui: _Progress,
+                     kept: Collection[str], workers: int, ui: Progress,
                      summary: BuildSummary) -> dict[str, tuple[str | None, LicenseEvidence]]:
     from licscan.licenses import detect as licenses
     from licscan.licenses.resolve import PROJECT_REL
 
     summary.scancode = licenses.scancode_available()
-    kept = {r.name for r in results}
     out: dict[str, tuple[str | None, LicenseEvidence]] = {}
     try:
         for root in roots:
@@ -255,82 +275,64 @@ def df_cap(params: BuildParams, files: int) -> int:
     return max(params.df_cap, int(params.df_cap_share * files))
 
 
-def _write(out: Path, roots: Sequence[Path], results: list[FileResult],
+def _write(out: Path, roots: Sequence[Path], results: Iterable[FileResult] | Spill,
            license_of: dict[str, tuple[str | None, LicenseEvidence]], params: BuildParams, summary: BuildSummary,
            extra_meta: dict[str, Any] | None = None, base: Sequence[Path] = (),
            base_hashes: np.ndarray | None = None) -> None:
-    """Write the index atomically; its checksums are recorded on commit (``verify.seal``)."""
-    if not results:  # build_index refuses earlier; never write an index that passes everything
+    """Write the index atomically; its checksums are recorded on commit (``verify.seal``).
+
+    ``results`` are the build's spill, or any iterable of FileResult (spilled here, in its
+    order): either way the files, vocab and postings are read back from disk, so memory
+    does not grow with the corpus (``engine.spill``)."""
+    if isinstance(results, Spill):
+        _write_spilled(out, roots, results, license_of, params, summary, extra_meta, base, base_hashes)
+        return
+    with Spill(out, params) as spill:
+        for r in results:
+            spill.add(r)
+        _write_spilled(out, roots, spill, license_of, params, summary, extra_meta, base, base_hashes)
+
+
+def _write_spilled(out: Path, roots: Sequence[Path], spill: Spill,
+                   license_of: dict[str, tuple[str | None, LicenseEvidence]], params: BuildParams,
+                   summary: BuildSummary, extra_meta: dict[str, Any] | None, base: Sequence[Path],
+                   base_hashes: np.ndarray | None) -> None:
+    if not spill.names:  # build_index refuses earlier; never write an index that passes everything
         raise LicscanError(_nothing_to_index(roots, summary))
-    vocab: dict[str, int] = {}
-    by_sha: dict[str, int] = {}
-    aliases: list[tuple[int, str]] = []
-    kept: list[FileResult] = []
-    for r in results:
-        if r.sha1 in by_sha:
-            aliases.append((by_sha[r.sha1], r.name))
-            continue
-        by_sha[r.sha1] = len(kept)
-        kept.append(r)
-    summary.duplicates = len(aliases)
-    families = group_families([r.signature for r in kept], params) if kept else []
+    spill.finish()
+    summary.duplicates = spill.aliases
+    families = group_families(spill.signatures(), params)
     summary.families = len(set(families))
-
-    all_h = np.concatenate([r.hashes for r in kept]) if kept else np.zeros(0, np.int64)
-    all_f = np.concatenate([np.full(len(r.hashes), i, np.int64) for i, r in enumerate(kept)]) \
-        if kept else np.zeros(0, np.int64)
-    all_p = np.concatenate([r.positions for r in kept]) if kept else np.zeros(0, np.int32)
-    # Document frequency counts files, not postings.
-    pairs = np.unique(all_h * (len(kept) + 1) + all_f)
-    uh, df = np.unique(pairs // (len(kept) + 1), return_counts=True)
     # The cap scales with the corpus: a fixed count drops ever more of a source's
-    # ordinary fingerprints as unrelated projects join (issue 12).
-    keep = df[np.searchsorted(uh, all_h)] <= df_cap(params, len(kept))
-    summary.fingerprints_dropped = int((~keep).sum())
-    # Kept in ``capped``: an update rebuilds each file's full postings from fp and capped.
-    cap_order = np.lexsort((all_p[~keep], all_f[~keep], all_h[~keep]))
-    capped = (all_h[~keep][cap_order], all_f[~keep][cap_order], all_p[~keep][cap_order])
-    all_h, all_f, all_p = all_h[keep], all_f[keep], all_p[keep]
-    order = np.lexsort((all_p, all_f, all_h))
-    all_h, all_f, all_p = all_h[order], all_f[order], all_p[order]
-    summary.fingerprints = len(all_h)
-    common = np.intersect1d(all_h, base_hashes) if base_hashes is not None and len(base_hashes) else []
-    summary.base_common = len(common)
-
+    # ordinary fingerprints as unrelated projects join (issue 12). It needs the number of
+    # distinct files, known only now: the postings were spilled uncapped.
+    cap = df_cap(params, spill.files)
     writer = IndexWriter(out)
     try:
-        rows = []
-        for i, r in enumerate(kept):
-            ids = np.fromiter((vocab.setdefault(t, len(vocab)) for t in r.uniq), np.int64, len(r.uniq))
-            tok = np.minimum(ids[r.inverse], VOCAB_LIMIT).astype(np.uint16)
-            lic, ev = license_of.get(r.name) or (None, None)
-            evidence = json.dumps(ev.to_dict(), separators=(",", ":")) if ev else None
-            if ev is not None:
-                row = summary.projects.setdefault(r.name.split("/", 1)[0],
-                                                  {"license": None, "evidence": None, "decided": {}})
-                row["decided"][ev.kind] = row["decided"].get(ev.kind, 0) + 1
-            rows.append((i, r.name, r.lang, lic, evidence, r.size, r.sha1, len(r.inverse),
-                         int(families[i]), zlib.compress(tok.tobytes(), 6), r.line_deltas, r.names, r.text,
-                         np.asarray(r.signature, "<u4").tobytes()))
-            summary.files += 1
-            summary.bytes += r.size
-            summary.tokens += len(r.inverse)
-            summary.languages[r.lang] = summary.languages.get(r.lang, 0) + 1
-            key = lic or "unknown"
-            summary.licenses[key] = summary.licenses.get(key, 0) + 1
-        writer.add_files(rows)
-        writer.add_aliases(aliases)
-        words = sorted(vocab, key=vocab.__getitem__)[:VOCAB_LIMIT + 1]
-        writer.add_vocab(words)
-        writer.add_fingerprints(zip(all_h.tolist(), all_f.tolist(), all_p.tolist()))
-        writer.add_fingerprints(zip(*(a.tolist() for a in capped)), "capped")
-        writer.add_common(int(h) for h in common)
-        names = common_names([(r.name, r.lang, r.names) for r in kept], params)
+        sigs = spill.signatures()
+        writer.add_files(_file_row(row, int(families[row[0]]), sigs[row[0]], license_of, summary)
+                         for row in spill.rows())
+        writer.add_aliases(spill.alias_rows())
+        writer.add_vocab(spill.words())
+        common: list[int] = []
+        for h, f, p, keep in spill.postings(cap):
+            # The one place where the postings the cap drops (h, f, p)[~keep] are known.
+            summary.fingerprints_dropped += int((~keep).sum())
+            # Kept in ``capped``: an update rebuilds each file's full postings from fp and capped.
+            writer.add_fingerprints(zip(h[~keep].tolist(), f[~keep].tolist(), p[~keep].tolist()), "capped")
+            h, f, p = h[keep], f[keep], p[keep]
+            summary.fingerprints += len(h)
+            writer.add_fingerprints(zip(h.tolist(), f.tolist(), p.tolist()))
+            if base_hashes is not None and len(base_hashes):
+                common.extend(np.intersect1d(h, base_hashes).tolist())
+        summary.base_common = len(common)
+        writer.add_common(common)
+        names = common_names(spill.names_by_project(), params)
         order = sorted(names)
         writer.add_common_names(i << 16 | c for i, fam in enumerate(order) for c in names[fam])
         corpus = hashlib.sha256()
-        for r in sorted(results, key=lambda r: r.name):
-            corpus.update(f"{r.name}\0{r.sha1}\n".encode())
+        for name, sha1 in spill.corpus_entries():
+            corpus.update(f"{name}\0{sha1}\n".encode())
         writer.set_meta({
             "magic": MAGIC,
             "schema_version": SCHEMA_VERSION,
@@ -340,7 +342,7 @@ def _write(out: Path, roots: Sequence[Path], results: list[FileResult],
             "corpus_sha256": corpus.hexdigest(),
             "name_families": order,
             "lang_files": dict(summary.languages),
-            "df_cap_files": df_cap(params, len(kept)),
+            "df_cap_files": cap,
             "roots": [{"name": r.resolve().name, "path": str(r.resolve())} for r in roots],
             "base": [{"name": b.resolve().name, "path": str(b.resolve())} for b in base],
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -360,30 +362,21 @@ def _write(out: Path, roots: Sequence[Path], results: list[FileResult],
     summary.languages = dict(Counter(summary.languages).most_common())
 
 
-class _Progress:
-    """Rich progress bars on a terminal; silent otherwise (CI, pre-commit, tests)."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.bar: Any = None
-        if enabled:
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn,
-                                       TextColumn, TimeElapsedColumn)
-
-            self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                                MofNCompleteColumn(), TimeElapsedColumn(), transient=False)
-
-    def __enter__(self) -> _Progress:
-        if self.bar:
-            self.bar.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar:
-            self.bar.__exit__(*exc)
-
-    def add(self, name: str, total: int | None) -> Any:
-        return self.bar.add_task(name, total=total) if self.bar else None
-
-    def advance(self, task: Any, n: int = 1) -> None:
-        if self.bar:
-            self.bar.advance(task, n)
+def _file_row(row: tuple, family: int, signature: np.ndarray,
+              license_of: dict[str, tuple[str | None, LicenseEvidence]], summary: BuildSummary) -> tuple:
+    """A ``files`` row from a spilled one (its license added), counted in ``summary``: the one
+    place a file row is written."""
+    i, name, lang, size, sha1, ntokens, tokens, lines, names, text = row
+    lic, ev = license_of.get(name) or (None, None)
+    evidence = json.dumps(ev.to_dict(), separators=(",", ":")) if ev else None
+    if ev is not None:
+        proj = summary.projects.setdefault(name.split("/", 1)[0], {"license": None, "evidence": None, "decided": {}})
+        proj["decided"][ev.kind] = proj["decided"].get(ev.kind, 0) + 1
+    summary.files += 1
+    summary.bytes += size
+    summary.tokens += ntokens
+    summary.languages[lang] = summary.languages.get(lang, 0) + 1
+    key = lic or "unknown"
+    summary.licenses[key] = summary.licenses.get(key, 0) + 1
+    return (i, name, lang, lic, evidence, size, sha1, ntokens, family, tokens, lines, names, text,
+            np.asarray(signature, "<u4").tobytes())

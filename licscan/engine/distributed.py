@@ -1,8 +1,8 @@
 """The index build on a Dask cluster (``index build --scheduler local|tcp://HOST:PORT``).
 
 Only the per-file work and license detection move to the workers; the index itself is
-written by the plain build's writer (``build._write``) from the same per-file results in
-the same order, so the output is identical to the plain build's.
+written by the plain build's writer (``build._write``, which spills each result as it arrives)
+from the same per-file results in the same order, so the output is identical to the plain build's.
 
 - Work is split per package (corpus root) and per batch of files; a task runs
   ``prepare.process_file`` on each file of its batch, exactly what a process-pool worker
@@ -30,7 +30,7 @@ import os
 import shutil
 import uuid
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -153,7 +153,7 @@ def licenses_task(lic_root: str, rels: list[str]) -> tuple[dict[str, Any], bool]
         licenses.shutdown_scancode_workers()
 
 
-def license_args(root: Path, names: Sequence[str], kept: set[str]) -> tuple[str, list[str]]:
+def license_args(root: Path, names: Sequence[str], kept: Collection[str]) -> tuple[str, list[str]]:
     """(directory, paths under it) that one package's license task detects in: the plain
     build's choice (``build._detect_licenses``)."""
     from licscan.licenses.resolve import PROJECT_REL
@@ -264,13 +264,12 @@ class DaskBuild:
         self._early[root.resolve().name] = (args, self.client.submit(
             licenses_task, *args, key=f"licscan-licenses-{uuid.uuid4().hex}", pure=False, priority=1))
 
-    def licenses(self, roots: Sequence[Path], per_root: dict[Path, list[str]], results: list[Any],
+    def licenses(self, roots: Sequence[Path], per_root: dict[Path, list[str]], kept: Collection[str],
                  workers: int, ui: Any, summary: Any) -> dict[str, tuple[str | None, LicenseEvidence]]:
         """``build._detect_licenses`` with each package's detection a task on the cluster; a
         task ``files`` started early is used when it was given exactly these arguments."""
         from licscan.engine.build import _found_licenses
 
-        kept = {r.name for r in results}
         todo = []
         for root in roots:
             args = license_args(root, per_root.get(root, []), kept)

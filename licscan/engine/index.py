@@ -240,7 +240,8 @@ class Index:
         """The stored streams of many files in one query: a scan fetches all its candidates'
         at once, not one round trip per candidate (which a remote server charges for)."""
         want = list(dict.fromkeys(fids))
-        got = {r[0]: Source(r[0], r[1:], self.path) for r in self._file_rows(want, "id, tokens, names, lines")}
+        got = {r[0]: Source(r[0], r[1:4], self.path, r[4])
+               for r in self._file_rows(want, "id, tokens, names, lines, ntokens")}
         if len(got) != len(want):
             raise LicscanError(f"index {self.path} is corrupt: file {min(set(want) - set(got))} is missing")
         return got

@@ -34,10 +34,14 @@ from licscan.languages import canonical
 from licscan.model import Evidence, Finding, SourceRef
 from licscan.engine.rules import Decision, Shape, Thresholds
 from licscan.engine.budget import InputBudget
-from licscan.engine.stream import Memo
+from licscan.engine.stream import Memo, Recent
 from licscan.engine.tokens import TokenStream, tokenize
 
 _MAX_QPOS = 16
+CACHED_TOKENS = 2_000_000
+"""Tokens of candidate sources kept for the next texts of a batch scan (each cache; a list
+of ids costs ~36 bytes a token, so ~70 MB): a bound, so a scan's memory does not grow
+with the index or the batch; a source dropped is read again (~1 ms)."""
 _OVERFLOW_ID = 0xFFFF
 """The vocabulary id that the build shares among rare tokens (``build``): it stands
 for many different tokens, so nothing may align with it."""
@@ -62,8 +66,8 @@ class Matcher:
         self._lexical: frozenset[int] = frozenset()
         self._edges: tuple[frozenset[int], ...] = (frozenset(), frozenset())
         self._braces = (-1, -1)
-        self._sources: dict[int, Source] = {}
-        self._names: dict[int, array] = {}
+        self._sources: Recent[int, Source] = Recent(CACHED_TOKENS)
+        self._names: Recent[int, array] = Recent(CACHED_TOKENS)
 
     # ------------------------------------------------------------------ public
 
@@ -207,14 +211,14 @@ class Matcher:
 
     def _fetch(self, fids: list[int]) -> None:
         """The stored streams of those of ``fids`` not read yet, in one round trip."""
-        missing = [f for f in fids if f not in self._sources]
+        missing = [f for f in fids if self._sources.get(f) is None]
         if missing:
-            self._sources.update(self.index.sources(missing))
+            for fid, src in self.index.sources(missing).items():
+                self._sources.put(fid, src)
 
     def _src(self, fid: int) -> Source:
-        if fid not in self._sources:
-            self._fetch([fid])
-        return self._sources[fid]
+        got = self._sources.get(fid)
+        return got if got is not None else self._sources.put(fid, self.index.sources([fid])[fid])
 
     def _source(self, fid: int) -> list[int]:
         """An indexed file's normalized tokens, as vocabulary ids."""
@@ -227,8 +231,8 @@ class Matcher:
             self._vocab_ids()
             lexical = self._lexical
             stored = iter(self._src(fid).names)
-            out = self._names[fid] = array("l", [next(stored, -1) if c in lexical else -1
-                                                 for c in self._source(fid)])
+            out = self._names.put(fid, array("l", [next(stored, -1) if c in lexical else -1
+                                                   for c in self._source(fid)]))
         return out
 
     def _verify(self, fid: int, chain: list[Hit], query: Query, rare_set: set[int], based: set[int], *,

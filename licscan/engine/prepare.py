@@ -11,7 +11,8 @@ import hashlib
 import math
 import zlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from itertools import groupby
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,10 +179,10 @@ def process_file(job: tuple[str, str, str, BuildParams]) -> FileResult | tuple[s
     )
 
 
-def common_names(files: Sequence[tuple[str, str, bytes]], params: BuildParams) -> dict[str, list[int]]:
+def common_names(files: Iterable[tuple[str, str, bytes]], params: BuildParams) -> dict[str, list[int]]:
     """Per language family, the name codes (``fingerprints.name_codes``) that many of its
-    projects use: ``files`` are (source path, language, stored names), and a path's
-    first part is its project. A family's projects are those with at least
+    projects use: ``files`` are (source path, language, stored names), a project's files
+    together (one project's blobs are read at a time), and a path's first part is its project. A family's projects are those with at least
     ``common_name_files`` files in it; a code is common when at least
     ``max(common_name_projects, common_name_share * projects)`` of them use it in that
     many files. A fixed count of projects erodes as unrelated projects join the index:
@@ -189,20 +190,24 @@ def common_names(files: Sequence[tuple[str, str, bytes]], params: BuildParams) -
     fewer projects than ``common_name_projects`` has too few to count: it gets the
     cross-language count of schemas up to 6 (``common_name_projects`` projects of any language),
     under the key ``""``."""
-    by_project: dict[str, list[tuple[str, bytes]]] = {}
-    for path, lang, blob in files:
-        by_project.setdefault(path.split("/", 1)[0], []).append((family(lang), blob))
     projects: dict[str, np.ndarray] = {}
     sizes: Counter[str] = Counter()
     across = np.zeros(1 << 16, np.int32)
-    for items in by_project.values():  # one project's counts in memory at a time
-        df: dict[str, np.ndarray] = {}
-        for fam, blob in items:
+    seen: set[str] = set()
+    for project, items in groupby(files, key=lambda f: f[0].split("/", 1)[0]):
+        if project in seen:  # counted twice it would be two projects: a wrong answer, not a slow one
+            raise ValueError(f"common_names: the files of project {project!r} are not together")
+        seen.add(project)
+        df: dict[str, np.ndarray] = {}  # one project's counts in memory at a time
+        nfiles: Counter[str] = Counter()
+        for _, lang, blob in items:
+            fam = family(lang)
+            nfiles[fam] += 1
             df.setdefault(fam, np.zeros(1 << 16, np.int32))[np.unique(np.frombuffer(zlib.decompress(blob),
                                                                                       np.uint16))] += 1
         across += sum(df.values()) >= params.common_name_files
         for fam, counts in df.items():
-            if sum(1 for f, _ in items if f == fam) >= params.common_name_files:
+            if nfiles[fam] >= params.common_name_files:
                 projects.setdefault(fam, np.zeros(1 << 16, np.int32))
                 projects[fam] += counts >= params.common_name_files
                 sizes[fam] += 1
@@ -214,12 +219,42 @@ def common_names(files: Sequence[tuple[str, str, bytes]], params: BuildParams) -
     return out
 
 
-def families(sigs: list[np.ndarray], params: BuildParams) -> list[int]:
-    """Family id per file: connected groups of files whose MinHash signatures say
-    they are near-identical (datasketch LSH; one pass, then union-find)."""
-    from datasketch import LeanMinHash, MinHashLSH
+LSH_BANDS = {(0.7, 64): (8, 8)}
+"""(bands, rows) datasketch's ``MinHashLSH`` picks for (threshold, num_perm) (a test holds
+them equal): asking it imports scipy (~45 MB) for a constant."""
 
-    parent = list(range(len(sigs)))
+
+def lsh_bands(params: BuildParams) -> tuple[int, int]:
+    """datasketch's (b, r) for the family threshold and ``num_perm``."""
+    got = LSH_BANDS.get((params.family_threshold, params.num_perm))
+    if got is None:
+        from datasketch import MinHashLSH
+
+        lsh = MinHashLSH(threshold=params.family_threshold, num_perm=params.num_perm)  # empty: its b, r only
+        got = lsh.b, lsh.r
+    return got
+
+
+def families(sigs: np.ndarray | Sequence[np.ndarray], params: BuildParams) -> list[int]:
+    """Family id per file: connected groups of files whose MinHash signatures say
+    they are near-identical (one pass over the LSH candidates, then union-find).
+
+    The candidates are exactly those of datasketch's ``MinHashLSH`` (same bands: its
+    ``b`` x ``r`` for the threshold and ``num_perm``; a band's bucket is its exact values),
+    computed with numpy: datasketch holds ~9 KB per key, this ~80 bytes (issue 12). Each
+    file's candidates are checked with the same estimated Jaccard and joined in the same
+    order, so the family ids (each group's root) are the same too."""
+    sig = np.asarray(sigs, dtype=np.uint32).reshape(len(sigs), params.num_perm)
+    n = len(sig)
+    nb, r = lsh_bands(params)
+    order, lo, hi = [], np.zeros((nb, n), np.int64), np.zeros((nb, n), np.int64)
+    for band, (start, end) in enumerate((i * r, (i + 1) * r) for i in range(nb)):
+        keys = np.ascontiguousarray(sig[:, start:end]).view(np.dtype((np.void, 4 * (end - start)))).ravel()
+        inv = np.unique(keys, return_inverse=True)[1].ravel() if n else np.zeros(0, np.int64)
+        bounds = np.concatenate(([0], np.cumsum(np.bincount(inv))))
+        order.append(np.argsort(inv, kind="stable"))
+        lo[band], hi[band] = bounds[inv], bounds[inv + 1]
+    parent = list(range(n))
 
     def root(i: int) -> int:
         while parent[i] != i:
@@ -227,13 +262,13 @@ def families(sigs: list[np.ndarray], params: BuildParams) -> list[int]:
             i = parent[i]
         return i
 
-    lsh = MinHashLSH(threshold=params.family_threshold, num_perm=params.num_perm)
-    lean = [LeanMinHash(seed=1, hashvalues=s, scheme="affine32") for s in sigs]
-    with lsh.insertion_session() as session:
-        for i, m in enumerate(lean):
-            session.insert(i, m, check_duplication=False)
-    for i, m in enumerate(lean):
-        for j in lsh.query(m):
-            if j != i and m.jaccard(lean[j]) >= params.family_threshold:
-                parent[root(j)] = root(i)
-    return [root(i) for i in range(len(sigs))]
+    for i in np.flatnonzero((hi - lo > 1).any(axis=0)).tolist():
+        js = np.unique(np.concatenate([order[b][lo[b, i]:hi[b, i]] for b in range(nb)]))
+        js = js[js != i]
+        # datasketch's jaccard: equal values / num_perm, as a float, against the threshold.
+        js = js[np.count_nonzero(sig[js] == sig[i], axis=1) / float(params.num_perm) >= params.family_threshold]
+        # Joining j's group under i's root for each j in any order gives the same roots.
+        ri = root(i)
+        for j in js.tolist():
+            parent[root(j)] = ri
+    return [root(i) for i in range(n)]

@@ -39,8 +39,9 @@ class Source:
     each decoded on first use: most candidates never need their names, and only a
     finding needs its line numbers."""
 
-    def __init__(self, fid: int, blobs: Sequence[Any], where: Path | str) -> None:
+    def __init__(self, fid: int, blobs: Sequence[Any], where: Path | str, ntokens: int = 0) -> None:
         self.fid = fid
+        self.ntokens = ntokens
         self._blobs = dict(zip(("tokens", "names", "lines"), blobs))
         self._where = where
 
@@ -49,6 +50,10 @@ class Source:
                           self._where)
         del self._blobs[column]  # decoded once (cached_property): a cached source keeps one form of it
         return got
+
+    def __len__(self) -> int:
+        """Its tokens: what a cache of sources (``stream.Recent``) weighs it by."""
+        return self.ntokens
 
     @cached_property
     def ids(self) -> array:

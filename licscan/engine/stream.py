@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Sized
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -52,6 +53,7 @@ class TokenStream:
 
 K = TypeVar("K")
 V = TypeVar("V")
+S = TypeVar("S", bound=Sized)
 
 
 class Memo(dict[K, V], Generic[K, V]):
@@ -64,4 +66,29 @@ class Memo(dict[K, V], Generic[K, V]):
 
     def __missing__(self, key: K) -> V:
         value = self[key] = self.fn(key)
+        return value
+
+
+class Recent(Generic[K, S]):
+    """Values by key, the least recently used dropped once their total length passes
+    ``limit``: a batch scan touches ever more candidate sources as the index grows (issue
+    12), and keeping every source's stream made its memory grow with the index."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.items: OrderedDict[K, S] = OrderedDict()
+        self.size = 0
+
+    def get(self, key: K) -> S | None:
+        got = self.items.get(key)
+        if got is not None:
+            self.items.move_to_end(key)
+        return got
+
+    def put(self, key: K, value: S) -> S:
+        old = self.items.pop(key, None)
+        self.size += len(value) - (len(old) if old is not None else 0)
+        self.items[key] = value
+        while self.size > self.limit and len(self.items) > 1:  # the newest always stays
+            self.size -= len(self.items.popitem(last=False)[1])
         return value

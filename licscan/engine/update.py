@@ -37,6 +37,7 @@ from licscan.engine import build
 from licscan.engine.build import VOCAB_LIMIT, BuildSummary
 from licscan.engine.index import Index, open_index, sweep_stale_temps
 from licscan.engine.prepare import BuildParams, FileResult, process_file
+from licscan.engine.progress import Progress
 from licscan.engine.readback import OldIndex
 from licscan.engine.uris import is_uri
 from licscan.files import SourceFile, classify, read_text
@@ -178,7 +179,7 @@ def _rebuild(old: Index, out: Path, new: list[Path], removed: set[str], workers:
         if p:
             summary.projects[n] = {"license": p.get("license"), "evidence": p.get("evidence")}
     data = OldIndex(old)
-    ui = build._Progress(progress)
+    ui = Progress(progress)
     with ui:
         per_root: dict[Path, list[str]] = {}
         jobs = list(build._jobs(fresh, params, summary, per_root))
@@ -280,15 +281,16 @@ def _licenses(data: OldIndex, kept_roots: list[tuple[str, Path]], fresh: list[Pa
     out: dict[str, Any] = {r.name: data.license(r.name) for r in results
                            if r.name.split("/", 1)[0] in kept and r.name in data.by_name}
     if licenses:
+        names = {r.name for r in results}
         detect = [r for r in fresh if r.resolve().name not in overrides]
         if detect:  # else (a removal) nothing is detected; scancode's presence stays as recorded
-            out.update(build._detect_licenses(detect, per_root, results, workers, ui, summary))
+            out.update(build._detect_licenses(detect, per_root, names, workers, ui, summary))
         if promoted:
             trees = dict(kept_roots)
             again = BuildSummary()  # the projects' own declarations stay as stored
             roots = sorted({x.split("/", 1)[0] for x in promoted})
             found = build._detect_licenses([trees[n] for n in roots], {trees[n]: sorted(x for x in promoted if x.split(
-                "/", 1)[0] == n) for n in roots}, results, workers, ui, again)
+                "/", 1)[0] == n) for n in roots}, names, workers, ui, again)
             out.update({k: v for k, v in found.items() if k in promoted})
             summary.scancode = summary.scancode or again.scancode
     for r in results:

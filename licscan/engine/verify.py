@@ -142,31 +142,55 @@ def seal(db: sqlite3.Connection) -> dict[str, Any]:
     db.execute("DELETE FROM checksums")
     tables: dict[str, Any] = {}
     for table in KEYS:
-        chunks: list[tuple] = []
+        sealed = _Sealed(db, table)
         rows: list[tuple] = []
-        size = total = 0
+        size = 0
         cur = db.execute(f"{_select(table)} ORDER BY {_order(table)}")
         if table in _INT_TABLES:  # fixed-size rows: cut by count alone, without a Python loop
             for part in iter(lambda: cur.fetchmany(CHUNK_ROWS), []):
-                chunks.append((table, len(chunks), json.dumps(_key(table, part[0])), len(part),
-                               _digest(table, part)))
-                total += len(part)
+                sealed.add(part)
         for row in [] if table in _INT_TABLES else chain(cur, [None]):
             if row is not None:
                 rows.append(row)
                 size += sum(len(v) if isinstance(v, (str, bytes)) else 8 for v in row)
             if rows and (row is None or len(rows) >= CHUNK_ROWS or size >= CHUNK_BYTES):
-                chunks.append((table, len(chunks), json.dumps(_key(table, rows[0])), len(rows),
-                               _digest(table, rows)))
-                total += len(rows)
+                sealed.add(rows)
                 rows, size = [], 0
-        db.executemany("INSERT INTO checksums VALUES (?, ?, ?, ?, ?)", chunks)
-        tables[table] = {"rows": total, "chunks": len(chunks),
-                         "sha256": hashlib.sha256(b"".join(c[4] for c in chunks)).hexdigest()}
+        tables[table] = sealed.done()
     meta = db.execute("SELECT key, value FROM meta").fetchall()
     integrity = {"tables": tables, "meta_sha256": meta_digest(meta)}
     db.execute("INSERT OR REPLACE INTO meta VALUES ('integrity', ?)", (json.dumps(integrity, sort_keys=True),))
     return integrity
+
+
+class _Sealed:
+    """One table's checksums as they are computed: written every ``_FLUSH`` chunks, so an
+    index of any size is sealed in bounded memory (a chunk per 256 ``fp`` rows)."""
+
+    _FLUSH = 4096
+
+    def __init__(self, db: sqlite3.Connection, table: str) -> None:
+        self.db, self.table = db, table
+        self.chunks: list[tuple] = []
+        self.n = self.total = 0
+        self.sha = hashlib.sha256()
+
+    def add(self, rows: Sequence[tuple]) -> None:
+        digest = _digest(self.table, rows)
+        self.chunks.append((self.table, self.n, json.dumps(_key(self.table, rows[0])), len(rows), digest))
+        self.sha.update(digest)
+        self.n += 1
+        self.total += len(rows)
+        if len(self.chunks) >= self._FLUSH:
+            self._write()
+
+    def _write(self) -> None:
+        self.db.executemany("INSERT INTO checksums VALUES (?, ?, ?, ?, ?)", self.chunks)
+        self.chunks = []
+
+    def done(self) -> dict[str, Any]:
+        self._write()
+        return {"rows": self.total, "chunks": self.n, "sha256": self.sha.hexdigest()}
 
 
 # ---------------------------------------------------------------- read side
