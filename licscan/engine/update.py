@@ -44,6 +44,7 @@ from licscan.files import SourceFile, classify, read_text
 from licscan.languages import LANGUAGES, grammar_signature
 from licscan.model import LicenseEvidence, LicscanError
 
+
 @dataclass
 class UpdateSummary:
     """What an update or a removal did."""
