@@ -146,3 +146,52 @@ def test_boilerplate_cap_scales_with_the_corpus() -> None:
     assert df_cap(p, 9559) == 24
     assert df_cap(p, 80000) == 200
     assert df_cap(BuildParams(df_cap_share=0), 80000) == 24
+
+
+# A helper that three projects vendor (as grep, sed and coreutils vendor gnulib), each inside
+# a file of its own: the same block, in three families.
+SHARED = ["int fd = open_file(name, O_RDONLY);", "if (fd < 0) { report(name); return 0; }",
+          "void *p = map_file((void *)0, (size_t)n, PROT_READ, MAP_PRIVATE, fd, (off_t)0);",
+          "if (p == (void *)-1) { report(name); close(fd); return 0; }",
+          "handler(p, n, name, arg);", "unmap((void *)p, n);", "close(fd);"]
+# Two of its statements with some locals renamed: under 40 tokens, so only rare anchors make
+# it a finding (the rule "30 tokens with 3 rare anchors").
+SHARED_QUERY = ("int load(const char *name, size_t len, void *ctx)\n{\n"
+                "    if (m == (void *)-1) { report(name); close(h); return 0; }\n"
+                "    handler(m, len, name, ctx);\n}\n")
+
+
+@pytest.fixture(scope="module")
+def shared_corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], list[Path]]:
+    root = tmp_path_factory.mktemp("shared")
+    rng = random.Random(5)
+    small = []
+    for p in range(3):
+        body = "".join(f"    {s}\n" for s in SHARED)
+        fillers = "".join(_filler(rng, 100 * p + i) for i in range(6))
+        small.append(write(root / f"vendor{p}", {"io.c": f"{fillers}int load_{p}(const char *name, size_t n, "
+                                                          f"void *arg)\n{{\n{body}    return 1;\n}}\n"}))
+    for p in range(3):
+        small.append(write(root / f"app{p}", {f"f{i}.c": _filler(rng, 500 + 10 * p + i) for i in range(4)}))
+    more = [write(root / f"other{p}", {f"f{i}.c": _filler(rng, 900 + 10 * p + i) for i in range(5)})
+            for p in range(10)]
+    return small, more
+
+
+@pytest.mark.parametrize("projects, found_big", [(2, []), (99, ["vendor0"])], ids=["shared", "share-only"])
+def test_code_three_projects_share_does_not_become_rare(shared_corpus, tmp_path: Path, projects: int,
+                                                         found_big: list[str]) -> None:
+    """A block that three projects vendor is not specific to any of them: it is not rare in a
+    small index, and must not become rare when unrelated files raise the share bound.
+    ``projects=99`` is the share bound alone (before ``rare_share_projects``): it lets the
+    block through once the index grows."""
+    small, more = shared_corpus
+    t = Thresholds(rare_share=1 / 8, rare_share_projects=projects)
+
+    def found(roots: list[Path], out: Path) -> list[str]:
+        build_index(roots, out, workers=1, licenses=False, params=SCALED)
+        m = Matcher(open_index(out), t)
+        return sorted({f.source.path.split("/", 1)[0] for f in m.scan_text(SHARED_QUERY, "c")})
+
+    assert found(small, tmp_path / "small.lsi") == []
+    assert found(small + more, tmp_path / "big.lsi") == found_big

@@ -94,11 +94,13 @@ class Matcher:
         # only is specific to bash, and one found only in the vendored copies of
         # a gnulib file (a family, named by its first member) is specific to it.
         owners: dict[int, set[str]] = defaultdict(set)
+        spread: dict[int, set[str]] = defaultdict(set)  # projects of every file with it
         held: dict[int, set[int]] = defaultdict(set)  # families (near-duplicate groups) with it
         hits: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
         for h, f, p in rows:
             info = files[f]
             owners[h].add(heads[info.family].path.split("/", 1)[0])
+            spread[h].add(info.path.split("/", 1)[0])
             held[h].add(info.family)
             # Another language family is another program: the same token shape
             # there is a coincidence of syntax, not a copy.
@@ -114,6 +116,8 @@ class Matcher:
         if not hits:
             return []
         rare = self._rare(owners, held, based, family)
+        # Rare by the share bound only (more than one project has it): where each is held.
+        shared = {h: spread[h] for h in rare if len(owners[h]) > 1}
         regions: list[Region] = []
         qnames = fpr.name_codes(ts)
         common = self.index.common_names(None if family == "text" else family)
@@ -141,11 +145,11 @@ class Matcher:
                                              "a single fingerprint in common, on no shared diagonal")
                 continue
             found = [r for chain in (chains(fh) if several else [])
-                     if (r := self._verify(fid, chain, query, rare, based)) is not None]
+                     if (r := self._verify(fid, chain, query, rare, based, shared)) is not None]
             for chain in runs(fh, aligned, qnames, self._source(fid), partial(self._source_names, fid),
                               self.k, self.t.verbatim_min_tokens,
                               [(r.q0, r.q1) for r in found]) if paired else []:
-                r = self._verify(fid, chain, query, rare, based, exact=True)
+                r = self._verify(fid, chain, query, rare, based, shared, exact=True)
                 if r is not None:
                     found.append(r)
             regions += found
@@ -235,7 +239,8 @@ class Matcher:
                                                    for c in self._source(fid)]))
         return out
 
-    def _verify(self, fid: int, chain: list[Hit], query: Query, rare_set: set[int], based: set[int], *,
+    def _verify(self, fid: int, chain: list[Hit], query: Query, rare_set: set[int], based: set[int],
+                shared: dict[int, set[str]], *,
                 exact: bool = False) -> Region | None:
         """``exact``: the chain is one exact run (``chains.runs``), which only the verbatim
         path may accept: its shape is certain, and only its names can say it is a copy."""
@@ -246,6 +251,12 @@ class Matcher:
         matched = sum(n for _, _, n in aligned)
         sim = 2 * matched / ((q1 - q0) + (s1 - s0))
         rare = sum(1 for _, _, h in chain if h in rare_set)
+        # Anchors rare only by the share bound, every one held by the same several projects:
+        # code those projects share (gnulib in grep, sed and coreutils), not k-grams an
+        # unrelated project holds by chance (then each anchor's other project differs).
+        by_share = [shared[h] for *_, h in chain if h in shared]
+        if len(by_share) >= 2 and len(set.intersection(*by_share)) > self.t.rare_share_projects:
+            rare -= len(by_share)
         diversity = align.diversity(q, q0, q1)
         # Kept names vouch for code shared among copyleft projects, not for code the
         # base (known permissive) has whole: that is a permissive function that a

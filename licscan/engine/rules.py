@@ -66,6 +66,13 @@ class Thresholds:
     the language, as the chance that a k-gram turns up elsewhere does. Measured with
     bench/scale.py (bench/RESULTS.md): 1/1024 let a permissive negative through, 1/4096
     lost an edited copy that 1/2048 keeps at 2.65x the accuracy corpus."""
+    rare_share_projects: int = 2
+    """Anchors of one match that are rare by the share bound only do not count as rare when
+    more than this many projects hold every one of them: that is code those projects share
+    (gnulib's, in grep, sed and coreutils), however few its files, where k-grams that
+    unrelated projects hold by chance are held by a different project each. With the share
+    alone, an independent ``mmap`` idiom matched gnulib's at 4x and 8x the accuracy corpus,
+    where the bound had grown to 7-16 files (bench/RESULTS.md)."""
     min_tokens_short: int = 40
     min_similarity_short: float = 0.9
     min_tokens_rare: int = 30
