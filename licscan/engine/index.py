@@ -304,6 +304,17 @@ class Index:
                                        "count(*) FROM files GROUP BY 1 ORDER BY 2 DESC")),
         }
 
+    def table_rows(self, table: str, columns: str, order: str = "") -> list[tuple]:
+        """Every row of one of its tables, blobs as bytes (an update reads the index whole)."""
+        return self._query(f"SELECT {columns} FROM {table}" + (f" ORDER BY {order}" if order else ""))
+
+    def all_postings(self) -> Iterator[Any]:
+        """Every (h, f, p) of ``fp`` and ``capped`` (what the boilerplate cap dropped), in chunks."""
+        for table in ("fp", "capped"):
+            cur = self.db.execute(f"SELECT h, f, p FROM {table}")
+            while rows := cur.fetchmany(1 << 20):
+                yield rows
+
     def source_counts(self) -> list[tuple[str, str, str, int, int]]:
         return [tuple(r) for r in self._query(  # type: ignore[misc]
             "SELECT CASE WHEN instr(path, '/') > 0 THEN substr(path, 1, instr(path, '/') - 1) ELSE path END,"

@@ -220,6 +220,19 @@ class PgIndex(Index):
                                        "FROM {s}.files GROUP BY 1 ORDER BY 2 DESC, 1")),
         }
 
+    def table_rows(self, table: str, columns: str, order: str = "") -> list[tuple]:
+        rows = self._query(f"SELECT {columns} FROM {{s}}.{table}" + (f" ORDER BY {order}" if order else ""))
+        return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in rows]
+
+    def all_postings(self) -> Iterator[Any]:
+        for i in range(PARTITIONS):  # postings packed per fingerprint, unpacked to (h, f, p) rows
+            rows = self._query(f"SELECT h, n, postings FROM {{s}}.fp_{i:02d}")
+            if rows:
+                pairs = np.frombuffer(b"".join(r[2] for r in rows), POSTING).astype(np.int64).reshape(-1, 2)
+                yield np.column_stack((np.repeat(np.array([r[0] for r in rows], np.int64), [r[1] for r in rows]),
+                                       pairs))
+        yield self._query("SELECT h, f, p FROM {s}.capped")
+
     def source_counts(self) -> list[tuple[str, str, str, int, int]]:
         return [tuple(r) for r in self._query(  # type: ignore[misc]
             "SELECT split_part(path, '/', 1), lang, coalesce(license, 'unknown'), count(*), "

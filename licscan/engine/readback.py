@@ -16,33 +16,10 @@ from licscan.model import LicenseEvidence
 _FILE_COLS = "id, path, lang, license, license_evidence, size, sha1, tokens, lines, names, text, sig"
 
 
-def select(old: Index, sql: str) -> list[tuple]:
-    """Rows of ``sql`` (tables written ``{s}.name``) on either backend, blobs as bytes."""
-    if hasattr(old, "schema"):  # a PgIndex: its _query puts its generation's schema in
-        rows = old._query(sql)
-        return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in rows]
-    return old._query(sql.replace("{s}.", ""))
-
-
 def _postings(old: Index) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every posting (file, hash, position) of ``fp`` and ``capped``, sorted by file, hash,
     position: per file, the arrays ``process_file`` made (sorted by hash, then position)."""
-    parts: list[np.ndarray] = []
-    if hasattr(old, "schema"):
-        from licscan.engine.pgstore import PARTITIONS, POSTING
-
-        for i in range(PARTITIONS):
-            rows = select(old, f"SELECT h, n, postings FROM {{s}}.fp_{i:02d}")
-            if rows:
-                pairs = np.frombuffer(b"".join(r[2] for r in rows), POSTING).astype(np.int64).reshape(-1, 2)
-                h = np.repeat(np.array([r[0] for r in rows], np.int64), [r[1] for r in rows])
-                parts.append(np.column_stack((h, pairs)))
-        parts.append(np.array(select(old, "SELECT h, f, p FROM {s}.capped"), np.int64).reshape(-1, 3))
-    else:
-        for table in ("fp", "capped"):
-            cur = old.db.execute(f"SELECT h, f, p FROM {table}")
-            while rows := cur.fetchmany(1 << 20):
-                parts.append(np.array(rows, np.int64).reshape(-1, 3))
+    parts = [np.asarray(chunk, np.int64).reshape(-1, 3) for chunk in old.all_postings()]
     a = np.concatenate(parts) if parts else np.zeros((0, 3), np.int64)
     order = np.lexsort((a[:, 2], a[:, 0], a[:, 1]))
     return a[order, 1], a[order, 0], a[order, 2].astype(np.int32)
@@ -53,9 +30,9 @@ class OldIndex:
 
     def __init__(self, old: Index) -> None:
         self.vocab = old.vocab()
-        self.rows = {r[0]: r for r in select(old, f"SELECT {_FILE_COLS} FROM {{s}}.files ORDER BY id")}
+        self.rows = {r[0]: r for r in old.table_rows("files", _FILE_COLS, "id")}
         self.by_name = {r[1]: fid for fid, r in self.rows.items()}
-        self.aliases = {p: f for f, p in select(old, "SELECT file, path FROM {s}.aliases")}
+        self.aliases = {p: f for f, p in old.table_rows("aliases", "file, path")}
         self.pool = {(r[6], r[2]): fid for fid, r in sorted(self.rows.items(), reverse=True)}
         self.f, self.h, self.p = _postings(old)
         self._made: dict[int, FileResult] = {}

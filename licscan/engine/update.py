@@ -9,6 +9,8 @@ by a second implementation of the statistics. Only files whose (content hash, la
 the old index does not hold are tokenized and fingerprinted (``prepare.process_file``);
 every other result is read back from the old index (schema 8 keeps all of it: tokens,
 lines, names, text, the MinHash ``sig`` and the postings of ``fp`` and ``capped``).
+Reading back holds every posting of the old index in memory at once (sorted by file), so
+an update's memory still grows with the index, unlike a build's (``engine/spill.py``).
 
 A project is a corpus root, named by its base name (the first part of its files' paths).
 An updated root keeps its place in the root order, new roots are appended, removed ones
