@@ -190,12 +190,20 @@ def run_variant(label: str, repo: Path, py: Path, trees: list[Tree], base: list[
                 casedir: Path, cases, truth: Truth, a) -> dict:
     """Build one index with one variant's code and scan every case with it."""
     env = {**os.environ, "LICSCAN_LICENSE_ENGINE": "light"}
-    index.unlink(missing_ok=True)
-    cmd = [str(py), "-c", BUILD_CODE, json.dumps([str(t.path) for t in trees]), str(index), str(a.workers), "0",
-           json.dumps([str(t.path) for t in base])]
-    rc, wall, rss, err = run_rusage(cmd, index.with_suffix(".build.json"), cwd=str(repo), env=env)
-    if rc != 0:
-        raise SystemExit(f"{label}: index build failed (exit {rc}):\n{err}")
+    usage = index.with_suffix(".rusage.json")
+    if a.reuse_index and reusable(py, repo, index, trees):
+        # A scan-time change needs no new index: the build's figures are those of the run that built it.
+        got = json.loads(usage.read_text()) if usage.is_file() else {}
+        wall, rss = got.get("wall", float("nan")), got.get("rss_kib", float("nan"))
+        log(f"  {index.name}: reused (built by {got.get('commit', 'an earlier run')})")
+    else:
+        index.unlink(missing_ok=True)
+        cmd = [str(py), "-c", BUILD_CODE, json.dumps([str(t.path) for t in trees]), str(index), str(a.workers), "0",
+               json.dumps([str(t.path) for t in base])]
+        rc, wall, rss, err = run_rusage(cmd, index.with_suffix(".build.json"), cwd=str(repo), env=env)
+        if rc != 0:
+            raise SystemExit(f"{label}: index build failed (exit {rc}):\n{err}")
+        usage.write_text(json.dumps({"wall": wall, "rss_kib": rss, "commit": a.commit_of.get(str(repo), "?")}))
     bs = json.loads(index.with_suffix(".build.json").read_text().strip().splitlines()[-1])
     out = casedir / f"scale-{label}-{index.stem}.json"
     rc, swall, srss, err = run_rusage([str(py), str(repo / "bench" / "accuracy.py"), "--_scan", str(index),
@@ -223,6 +231,16 @@ def run_variant(label: str, repo: Path, py: Path, trees: list[Tree], base: list[
             "cold_p50_s": statistics.median(cold), "scan_rss_mb": srss / 1024, "errors": len(res["errors"])}
 
 
+def reusable(py: Path, repo: Path, index: Path, trees: list[Tree]) -> bool:
+    """Whether ``index`` exists, opens with this code (its schema) and holds exactly ``trees``."""
+    if not (index.is_file() and index.with_suffix(".build.json").is_file()):
+        return False
+    code = ("import json, sys; from licscan.engine.index import open_index; "
+            "print(json.dumps([r['path'] for r in open_index(sys.argv[1]).meta['roots']]))")
+    p = subprocess.run([str(py), "-c", code, str(index)], cwd=str(repo), capture_output=True, text=True)
+    return p.returncode == 0 and json.loads(p.stdout) == [str(t.path.resolve()) for t in trees]
+
+
 def explain_lost(py: Path, repo: Path, index: Path, casedir: Path, lost: list) -> Counter:
     arg = json.dumps([(c.id, str(casedir / c.file), c.lang) for c in lost])
     p = subprocess.run([str(py), "-c", EXPLAIN_CODE, str(index), arg], cwd=str(repo), text=True,
@@ -247,7 +265,7 @@ def table(rows: list[tuple[str, float, str, dict]], classes: list[str]) -> str:
         cells += [f"{100 * ag[c]['recall']:.1f}" if c in ag else "-" for c in classes]
         for neg in ("neg", "idiom"):
             cells.append(f"{ag[neg]['fp']}/{ag[neg]['n']}" if neg in ag else "-")
-        cells += [f"{r['build_s']:.0f}", f"{r['mb_per_s']:.2f}", f"{r['build_rss_mb']:.0f}",
+        cells += [f"{r['build_s']:.0f}", f"{r['mb_per_s']:.2f}", f"{r['build_rss_mb']:.0f}",  # nan: reused, unknown
                   f"{r['idx_per_src']:.3f}", f"{r['p50_ms']:.1f}", f"{r['p95_ms']:.1f}", f"{r['cold_p50_s']:.2f}",
                   f"{r['scan_rss_mb']:.0f}"]
         lines.append("| " + " | ".join(cells) + " |")
@@ -268,11 +286,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--explain-lost", action="store_true")
     ap.add_argument("--results", type=Path, default=BENCH / "RESULTS.md")
     ap.add_argument("--no-results", action="store_true")
+    ap.add_argument("--reuse-index", action="store_true",
+                    help="keep an index of the same trees that this code opens (for a scan-time change); its "
+                         "build columns are those of the run that built it (nan if that run kept no record)")
     a = ap.parse_args(argv)
     from heldout import split, wanted
     from report import git_commit
 
     commit = a.commit or git_commit(ROOT)
+    a.commit_of = {str(ROOT): commit}
     copyleft = fetch_all(packages(a.set, "copyleft"), a.cache, log=log)
     tuning, held = split(copyleft)
     use_held = wanted(a.seed, None) and bool(held)

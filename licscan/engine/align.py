@@ -8,6 +8,8 @@ that belong to the code around a copy.
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
 from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +55,7 @@ class Region:
     diversity: float = 1.0
     names: int = 0
     same: int = 0
+    telling: int = 0
     also: list[str] = field(default_factory=list)
 
 
@@ -161,6 +164,25 @@ def diversity(q: list[int], q0: int, q1: int) -> float:
     if n <= 0:
         return 1.0
     return len(set(zip(*(q[q0 + i:q1 - DIVERSITY_N + 1 + i] for i in range(DIVERSITY_N))))) / n
+
+
+def overlapping(regions: list[Region]) -> list[list[Region]]:
+    """For each region, those that cover at least half of it or of themselves (``overlap``),
+    itself included; sorted by start, so only regions starting within the longest one's
+    length before it are compared."""
+    rs = sorted(regions, key=lambda r: r.q0)
+    starts = [r.q0 for r in rs]
+    longest = max(r.q1 - r.q0 for r in rs)
+    out = []
+    for r in rs:
+        group = []
+        for o in rs[bisect_left(starts, r.q0 - longest):]:
+            if o.q0 >= r.q1:
+                break
+            if overlap(o, r) >= 0.5:
+                group.append(o)
+        out.append(group)
+    return out
 
 
 def overlap(a: Region, b: Region) -> float:

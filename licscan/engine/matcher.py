@@ -3,7 +3,8 @@
 1. Every k-gram of the scanned text is looked up (the index holds the winnowed
    ones), and so is every k-gram hashed over a long literal's text
    (``fingerprints.literal_codes``), giving hits (scan position, source file,
-   source position).
+   source position). A source that shares one fingerprint with the text also gets
+   its anchors over the boilerplate cap (``hits.boilerplate``).
 2. Hits of one source file are chained: increasing in both files, with bounded
    gaps and drift, which is what a copy with edits looks like; and followed
    along their diagonal while the tokens agree, which is what a verbatim copy of
@@ -13,7 +14,9 @@
 4. Weak matches are dropped (``thresholds``: too few matched tokens, unless the
    anchors are rare; too few names and literals kept from the source; a table
    whose values differ; only generic names kept and the shape not long and
-   exact), and variants of one source (a family) are reported once.
+   exact), and variants of one source (a family) are reported once. A region whose
+   shape matches unrelated sources, keeping few names of any, is an idiom
+   (``Thresholds.idiom``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from licscan.engine import align, explain
 from licscan.engine import fingerprints as fpr
 from licscan.engine.align import Hit, Query, Region
 from licscan.engine.chains import chains, runs
+from licscan.engine.hits import boilerplate, positions
 from licscan.engine.store import IndexStore, Source
 from licscan.languages import FAMILIES as _FAMILY
 from licscan.languages import canonical
@@ -37,7 +41,6 @@ from licscan.engine.budget import InputBudget
 from licscan.engine.stream import Memo, Recent
 from licscan.engine.tokens import TokenStream, tokenize
 
-_MAX_QPOS = 16
 CACHED_TOKENS = 2_000_000
 """Tokens of candidate sources kept for the next texts of a batch scan (each cache; a list
 of ids costs ~36 bytes a token, so ~70 MB): a bound, so a scan's memory does not grow
@@ -86,7 +89,7 @@ class Matcher:
         keys = dict.fromkeys(hashes)  # distinct, in the order of the query
         keys.update(dict.fromkeys(h for _, h in literal))
         rows = self.index.lookup(list(keys))
-        qpos = _positions(hashes, literal, {h for h, _f, _p in rows})
+        qpos = positions(hashes, literal, {h for h, _f, _p in rows})
         files = self.index.files({f for _h, f, _p in rows})
         heads = self.index.files({i.family for i in files.values()})
         family = _FAMILY.get(ts.lang, ts.lang)
@@ -116,6 +119,7 @@ class Matcher:
         if not hits:
             return []
         rare = self._rare(owners, held, based, family)
+        boilerplate(self.index, hits, list(keys), qpos, hashes, literal)
         # Rare by the share bound only (more than one project has it): where each is held.
         shared = {h: spread[h] for h in rare if len(owners[h]) > 1}
         regions: list[Region] = []
@@ -276,12 +280,13 @@ class Matcher:
         self._explain(fid, query, (q0, q1, s0, s1), shape, decision, (names, same, telling))
         if not decision.accepted:
             return None
+        kept = (names, same, telling)
         # Judged on all that aligns, reported without the edges that belong to the
         # code around the copy.
         self._vocab_ids()
         q0, s0, q1, s1 = align.trim_edges(q, (q0, s0, q1, s1), chain[0][0] + k, chain[-1][0], query.brace_blocks,
                                           self._edges, self._braces)
-        return Region(fid, q0, q1, s0, s1, matched, len(chain), rare, min(sim, 1.0), diversity, names, same)
+        return Region(fid, q0, q1, s0, s1, matched, len(chain), rare, min(sim, 1.0), diversity, *kept)
 
     def _explain(self, fid: int, query: Query, region: tuple[int, int, int, int], shape: Shape,
                  decision: Decision, names: tuple[int, int, int] | None = None) -> None:
@@ -298,6 +303,7 @@ class Matcher:
         # from; the others are its look-alikes. So a renamed name costs a token: a
         # sibling file with the same boilerplate may align one token longer, but it
         # differs in what the copy kept.
+        regions = self._idioms(regions, query)
         regions.sort(key=lambda r: (-(r.matched - (r.names - r.same)), -r.similarity, -r.same, r.fid))
         kept: list[Region] = []
         for r in regions:
@@ -323,6 +329,21 @@ class Matcher:
             else:
                 self._dropped(r, query, "max-sources", f"{self.t.max_sources} better sources already cover it")
         return kept
+
+    def _idioms(self, regions: list[Region], query: Query) -> list[Region]:
+        """Without the regions whose scanned code matches unrelated sources while keeping few
+        names of any (``Thresholds.idiom``): the shape recurs, the names single out nothing."""
+        if len(regions) < self.t.idiom_min_sources:
+            return regions
+        family = {r.fid: self.index.file(r.fid).family for r in regions}
+        drop: set[int] = set()
+        for group in align.overlapping(regions):
+            if self.t.idiom(len({family[o.fid] for o in group}), [(o.rare, o.names, o.same, o.telling) for o in group]):
+                drop.update(id(o) for o in group)
+        for r in regions:
+            if id(r) in drop:
+                self._dropped(r, query, "idiom", "its shape matches unrelated sources, keeping few names of any")
+        return [r for r in regions if id(r) not in drop]
 
     def _dropped(self, r: Region, query: Query, rule: str, reason: str) -> None:
         """An accepted region that selection folded into another finding (for --explain)."""
@@ -356,32 +377,9 @@ def _code(token: str) -> int:
     return zlib.crc32(token.encode("utf-8"))
 
 
-def _positions(hashes: list[int], literal: list[tuple[int, int]], found: set[int]) -> dict[int, list[int]]:
-    """Where in the query each hash the index holds starts (at most _MAX_QPOS places).
-
-    Only hashes the index has are placed: a megabyte of input is a million k-grams,
-    and a loop over all of them costs more than the lookup."""
-    qpos: dict[int, list[int]] = defaultdict(list)
-    if not found:
-        return qpos
-    if len(hashes) > 20000:  # numpy is loaded for inputs this long (_kgram_hashes)
-        import numpy as np
-
-        arr = np.asarray(hashes, np.int64)
-        where = np.flatnonzero(np.isin(arr, np.fromiter(found, np.int64, len(found)))).tolist()
-        placed: list[tuple[int, int]] = list(zip(where, arr[where].tolist()))
-    else:
-        placed = [(i, h) for i, h in enumerate(hashes) if h in found]
-    for i, h in placed + [(i, h) for i, h in literal if h in found]:
-        ps = qpos[h]
-        if len(ps) < _MAX_QPOS:
-            ps.append(i)
-    return qpos
-
-
 def _aligned(codes: list[int], vids: dict[int, int]) -> list[int]:
     """Each token code as the index's vocabulary id, or ~code for a token it lacks."""
-    if len(codes) > 20000:  # as in _positions: one lookup per distinct code
+    if len(codes) > 20000:  # as in hits.positions: one lookup per distinct code
         import numpy as np
 
         uniq, inverse = np.unique(np.asarray(codes, np.int64), return_inverse=True)

@@ -7,7 +7,8 @@ One database holds one index, in generations:
   (``engine/index.py``) with the same rows, so every statistic the evidence rules
   use (postings, owners, ``common``, ``common_names``, families, vocab) is the
   SQLite build's own: ``meta``, ``vocab``, ``files``, ``aliases``, ``common``,
-  ``common_names``, ``capped`` (read only by an update), and ``fp`` laid out for batch lookups: one row per fingerprint,
+  ``common_names``, ``capped`` (plain rows: anchors of candidates found otherwise, and
+  an update's), and ``fp`` laid out for batch lookups: one row per fingerprint,
   its postings packed (``n`` pairs of little-endian int32 file and position), the
   table partitioned by hash prefix (``PARTITIONS`` equal ranges of the ``FP_BITS``-bit
   fingerprint, i.e. its top 4 bits) so each partition's primary key stays small.
@@ -176,6 +177,14 @@ class PgIndex(Index):
         f, p = pairs[0::2].astype(np.int64), pairs[1::2].astype(np.int64)
         order = np.lexsort((p, f, h))
         return list(zip(h[order].tolist(), f[order].tolist(), p[order].tolist()))
+
+    def capped(self, hashes: Sequence[int], fids: Sequence[int]) -> list[tuple[int, int, int]]:
+        # As on SQLite: the capped ones among the hashes first, then a nested loop over
+        # just those (LATERAL), each an index scan of its own file list.
+        return self._query(
+            "SELECT c.h, c.f, c.p FROM (SELECT DISTINCT x FROM unnest(%s::bigint[]) x WHERE EXISTS "
+            "(SELECT 1 FROM {s}.capped k WHERE k.h = x)) hs, LATERAL (SELECT h, f, p FROM {s}.capped "
+            "WHERE h = hs.x AND f = ANY(%s::int[])) c", (list(hashes), list(fids)))
 
     def common(self, hashes: Iterable[int]) -> set[int]:
         if self._no_common:

@@ -103,6 +103,10 @@ class IndexStore(Protocol):
         """All (fingerprint, file, position) postings of the given fingerprints, in one batch."""
         ...
 
+    def capped(self, hashes: Sequence[int], fids: Sequence[int]) -> list[tuple[int, int, int]]:
+        """The postings over the boilerplate cap (table ``capped``) of these fingerprints in these files."""
+        ...
+
     def common(self, hashes: Iterable[int]) -> set[int]:
         """Those of ``hashes`` that the base (permissive) code also has."""
         ...
