@@ -61,7 +61,8 @@ def test_capped_anchors_keep_an_edited_copy(capped_corpus, tmp_path: Path, monke
         assert _found(tmp_path / index, INDEPENDENT, "c", RARE) == [], index
     # No kernel is a source: their copies of the statements are all over the cap.
     capped_rows = big.db.execute("SELECT h, f, p FROM capped").fetchall()
-    assert sorted(big.capped([h for h, _, _ in capped_rows], [f for _, f, _ in capped_rows])) == sorted(capped_rows)
+    assert big.capped_among([h for h, _, _ in capped_rows] + [1, 2]) == {h for h, _, _ in capped_rows}
+    assert sorted(big.capped_postings(sorted({(h, f) for h, f, _ in capped_rows}))) == sorted(capped_rows)
     monkeypatch.setattr("licscan.engine.matcher.boilerplate", lambda *a: None)
     assert _found(tmp_path / "small.lsi", COPY, "c", RARE) == ["ringlib/ring.c"]
     assert _found(tmp_path / "big.lsi", COPY, "c", RARE) == []  # the rule as it was: the copy vanishes
@@ -83,7 +84,8 @@ def test_capped_anchors_on_postgresql(pg_server, capped_corpus, tmp_path: Path) 
     pg = open_store(uri)
     try:
         rows = open_index(tmp_path / "big.lsi").db.execute("SELECT h, f, p FROM capped").fetchall()
-        assert sorted(pg.capped([h for h, _, _ in rows] + [1, 2, 3], [f for _, f, _ in rows])) == sorted(rows)
+        assert pg.capped_among([h for h, _, _ in rows] + [1, 2, 3]) == {h for h, _, _ in rows}
+        assert sorted(pg.capped_postings(sorted({(h, f) for h, f, _ in rows}))) == sorted(rows)
         for text in (COPY, INDEPENDENT):
             assert ([f.to_dict() for f in Matcher(pg, RARE).scan_text(text, "c")]
                     == [f.to_dict() for f in Matcher(open_index(tmp_path / "big.lsi"), RARE).scan_text(text, "c")])

@@ -195,12 +195,13 @@ class Index:
         """All (h, file, position) rows for the given fingerprints."""
         return self._query_in("SELECT h, f, p FROM fp WHERE h", hashes)
 
-    def capped(self, hashes: Sequence[int], fids: Sequence[int]) -> list[tuple[int, int, int]]:
-        # Most k-grams of a text are in no index: finding the capped ones first costs a seek
-        # each, where every (hash, file) pair was a seek (30 ms a scan at 8x).
-        return self._query("SELECT h, f, p FROM capped WHERE h IN (SELECT value FROM json_each(?1) WHERE EXISTS "
-                           "(SELECT 1 FROM capped c WHERE c.h = value)) AND f IN (SELECT value FROM json_each(?2))",
-                           (json.dumps(list(hashes)), json.dumps(list(fids))))
+    def capped_among(self, hashes: Sequence[int]) -> set[int]:
+        return {h for (h,) in self._query("SELECT value FROM json_each(?) WHERE EXISTS "
+                                          "(SELECT 1 FROM capped c WHERE c.h = value)", (json.dumps(list(hashes)),))}
+
+    def capped_postings(self, pairs: Sequence[tuple[int, int]]) -> list[tuple[int, int, int]]:
+        return self._query("SELECT c.h, c.f, c.p FROM json_each(?) j JOIN capped c ON c.h = json_extract(j.value, "
+                           "'$[0]') AND c.f = json_extract(j.value, '$[1]')", (json.dumps(list(pairs)),))
 
     def common(self, hashes: Iterable[int]) -> set[int]:
         """Those of ``hashes`` that the base code also has."""

@@ -119,7 +119,7 @@ class Matcher:
         if not hits:
             return []
         rare = self._rare(owners, held, based, family)
-        boilerplate(self.index, hits, list(keys), qpos, hashes, literal)
+        boilerplate(self.index, hits, qpos, hashes, literal)
         # Rare by the share bound only (more than one project has it): where each is held.
         shared = {h: spread[h] for h in rare if len(owners[h]) > 1}
         regions: list[Region] = []

@@ -178,13 +178,14 @@ class PgIndex(Index):
         order = np.lexsort((p, f, h))
         return list(zip(h[order].tolist(), f[order].tolist(), p[order].tolist()))
 
-    def capped(self, hashes: Sequence[int], fids: Sequence[int]) -> list[tuple[int, int, int]]:
-        # As on SQLite: the capped ones among the hashes first, then a nested loop over
-        # just those (LATERAL), each an index scan of its own file list.
-        return self._query(
-            "SELECT c.h, c.f, c.p FROM (SELECT DISTINCT x FROM unnest(%s::bigint[]) x WHERE EXISTS "
-            "(SELECT 1 FROM {s}.capped k WHERE k.h = x)) hs, LATERAL (SELECT h, f, p FROM {s}.capped "
-            "WHERE h = hs.x AND f = ANY(%s::int[])) c", (list(hashes), list(fids)))
+    def capped_among(self, hashes: Sequence[int]) -> set[int]:
+        return {h for (h,) in self._query("SELECT DISTINCT x FROM unnest(%s::bigint[]) x WHERE EXISTS "
+                                          "(SELECT 1 FROM {s}.capped k WHERE k.h = x)", (list(hashes),))}
+
+    def capped_postings(self, pairs: Sequence[tuple[int, int]]) -> list[tuple[int, int, int]]:
+        return self._query("SELECT c.h, c.f, c.p FROM unnest(%s::bigint[], %s::int[]) q(h, f) "
+                           "JOIN {s}.capped c ON c.h = q.h AND c.f = q.f",
+                           ([h for h, _ in pairs], [f for _, f in pairs]))
 
     def common(self, hashes: Iterable[int]) -> set[int]:
         if self._no_common:

@@ -103,8 +103,12 @@ class IndexStore(Protocol):
         """All (fingerprint, file, position) postings of the given fingerprints, in one batch."""
         ...
 
-    def capped(self, hashes: Sequence[int], fids: Sequence[int]) -> list[tuple[int, int, int]]:
-        """The postings over the boilerplate cap (table ``capped``) of these fingerprints in these files."""
+    def capped_among(self, hashes: Sequence[int]) -> set[int]:
+        """Those of ``hashes`` over the boilerplate cap (in table ``capped``)."""
+        ...
+
+    def capped_postings(self, pairs: Sequence[tuple[int, int]]) -> list[tuple[int, int, int]]:
+        """The (fingerprint, file, position) rows of ``capped`` for these (fingerprint, file) pairs."""
         ...
 
     def common(self, hashes: Iterable[int]) -> set[int]:
