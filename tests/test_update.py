@@ -113,6 +113,7 @@ def _count_fingerprinted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(update, "process_file", counting)
     monkeypatch.setattr("licscan.engine.build.process_file", counting)
+    monkeypatch.setattr("licscan.engine.delta.process_file", counting)
     return seen
 
 
@@ -133,7 +134,7 @@ def test_update_add_replace_remove_equal_fresh_builds(projects: dict[str, Path],
     seen = _count_fingerprinted(monkeypatch)
 
     got = update_index(idx, [c], workers=1)
-    assert (got.added, got.replaced, got.generation) == (["gamma"], [], 2)
+    assert (got.added, got.replaced, got.generation, got.mode) == (["gamma"], [], 2, "delta")
     # gamma's vendored copy of beta's b64.rs is known content: read back, not fingerprinted
     assert sorted(seen) == ["gamma/Way.cs", "gamma/chrono.ts", "gamma/fuzzy.js", "gamma/press.php"]
     assert got.fingerprinted == 4 and got.reused == 9
@@ -246,12 +247,16 @@ def test_failed_update_leaves_the_old_index(projects: dict[str, Path], tmp_path:
     def broken(*args: Any, **kw: Any) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("licscan.engine.index.IndexWriter.add_common_names", broken)
-    with pytest.raises(RuntimeError, match="disk full"):
-        update_index(idx, [projects["gamma"]], workers=1)
-    assert idx.read_bytes() == before and _findings(idx) == findings
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["idx.lsi", "src", "v2"]  # no temp left
-    monkeypatch.undo()
+    # the in-place path (an added root) fails late, after writing into its copy; the rebuild
+    # (a replaced root) fails while writing its new file
+    for target, root in (("licscan.engine.delta._seal", projects["gamma"]),
+                         ("licscan.engine.index.IndexWriter.add_common_names", projects["beta2"])):
+        with monkeypatch.context() as mp:
+            mp.setattr(target, broken)
+            with pytest.raises(RuntimeError, match="disk full"):
+                update_index(idx, [root], workers=1)
+        assert idx.read_bytes() == before and _findings(idx) == findings
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["idx.lsi", "src", "v2"]  # no temp left
     update_index(idx, [projects["gamma"]], workers=1)
     assert reader.meta["generation"] == 1 and reader.stats()["files"] == len(
         reader.db.execute("SELECT id FROM files").fetchall())  # still reads the old file

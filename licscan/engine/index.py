@@ -17,7 +17,7 @@ Layout:
   use (``malloc``, ``errno``, ``NULL``): a match that kept only these kept nothing of
   its source's own; stored as ``family << 16 | code``, families named in meta
   ``name_families``;
-- ``checksums``: per chunk of each table, its first key, row count and SHA-256
+- ``checksums``: per chunk (a key range) of each table, its row count and digest
   (``verify``: checked in part on every open, in full by ``licscan index verify``).
 """
 
@@ -37,13 +37,15 @@ from licscan.engine.tempfiles import LIVE_TEMPS, atomic_path, sweep_stale_temps 
 from licscan.files import tree_text
 from licscan.model import LicenseEvidence, LicscanError
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 """5: integrity checksums (``verify``); older indexes cannot be verified, so are refused.
 6: ``files.license_evidence`` (JSON: what decided each file's license, issue 14).
 7: corpus counts relative to its size (issue 12): common names per language family,
 files per language in meta ``lang_files``, a boilerplate cap that scales.
 8: what an update needs to rebuild each file's build result (``engine/readback.py``): ``files.sig``,
-``capped``; meta ``generation``, ``parent_corpus_sha256``, ``skipped_by_root`` (issue 13)."""
+``capped``; meta ``generation``, ``parent_corpus_sha256``, ``skipped_by_root`` (issue 13).
+9: checksums per key range with order-free digests (``digests``): an update adds a root by
+changing only the rows it changes (``engine/delta.py``)."""
 MAGIC = "licscan-index"
 
 _SCHEMA = """

@@ -61,6 +61,9 @@ class UpdateSummary:
     removed: list[str] = field(default_factory=list)
     generation: int = 0
     seconds: float = 0.0
+    mode: str = "rebuild"
+    """"delta": the new roots were added to a copy of the index in place (``engine/delta.py``);
+    "rebuild": every table was written again from the per-file results."""
 
 
 def update_index(index: str | Path, roots: Sequence[Path | str], *, workers: int | None = None,
@@ -69,10 +72,19 @@ def update_index(index: str | Path, roots: Sequence[Path | str], *, workers: int
                  progress: bool = False) -> UpdateSummary:
     """Add the projects ``roots`` to ``index``, or replace those of the same name. ``base``
     replaces the index's recorded base trees; ``extra_meta`` is a manifest's ``sources``."""
+    from licscan.engine import delta
+
     new = [Path(r) for r in roots]
     build.check_roots(new)
-    return _run_on(index, lambda old, out: _rebuild(old, out, new, set(), workers, licenses,
-                                                    license_overrides or {}, extra_meta or {}, base, progress))
+    overrides, extra = license_overrides or {}, extra_meta or {}
+
+    def in_place(old: Index, out: Path) -> UpdateSummary | None:
+        if not delta.applies(old, new, overrides, base):
+            return None
+        return delta.add_roots(old, out, new, workers, licenses, overrides, extra, progress)
+
+    return _run_on(index, lambda old, out: _rebuild(old, out, new, set(), workers, licenses, overrides, extra,
+                                                    base, progress), in_place)
 
 
 def remove_projects(index: str | Path, names: Sequence[str], *, workers: int | None = None,
@@ -82,8 +94,9 @@ def remove_projects(index: str | Path, names: Sequence[str], *, workers: int | N
                                                     progress))
 
 
-def _run_on(index: str | Path, rebuild: Any) -> UpdateSummary:
-    """Open the old index on its backend and write the new one in its place."""
+def _run_on(index: str | Path, rebuild: Any, in_place: Any = None) -> UpdateSummary:
+    """Open the old index on its backend and write the new one in its place: on SQLite by
+    ``in_place`` when it applies (it returns None when not), else by ``rebuild``."""
     t0 = time.perf_counter()
     if is_uri(index):
         from licscan.engine.pgload import build_into
@@ -101,7 +114,8 @@ def _run_on(index: str | Path, rebuild: Any) -> UpdateSummary:
         old = open_index(out)
         try:
             sweep_stale_temps(out)
-            got = rebuild(old, out)  # written to a temporary file, renamed over the old one
+            # written to a temporary file (or a copy), renamed over the old one
+            got = (in_place(old, out) if in_place else None) or rebuild(old, out)
         finally:
             old.close()
         got.build.index_bytes = out.stat().st_size
