@@ -182,3 +182,46 @@ def test_old_indexes_are_refused_with_rebuild(core_index: Path, tmp_path: Path) 
     assert_refused(p, "schema version 4", "rebuild")
     r = run("index", "verify", str(p))
     assert r.returncode == 2 and "rebuild" in r.stderr
+
+
+def test_rows_added_moved_or_swapped_between_chunks_are_found(core_index: Path, tmp_path: Path) -> None:
+    """Chunks are key ranges with order-free digests: a row in a range no chunk records, a
+    posting moved from ``fp`` to ``capped``, and two rows' values swapped are all found."""
+    shift = verify.BUCKETS["fp"]
+    with sqlite3.connect(core_index) as db:
+        chunks = [c for (c,) in db.execute("SELECT chunk FROM checksums WHERE tbl = 'fp' ORDER BY chunk")]
+        gap = next(c + 1 for c, d in zip(chunks, chunks[1:]) if d > c + 1)
+        (h, f, p), (h2, f2, p2) = db.execute("SELECT h, f, p FROM fp ORDER BY h LIMIT 2").fetchall()
+    for sql in (f"INSERT INTO fp VALUES ({gap << shift}, 0, 0)",
+                f"DELETE FROM fp WHERE h = {h} AND f = {f} AND p = {p}",
+                f"UPDATE fp SET p = {p2} WHERE h = {h} AND f = {f} AND p = {p}"):
+        p_ = tampered(core_index, tmp_path, sql, *([f"INSERT INTO capped VALUES ({h}, {f}, {p})"]
+                                                   if sql.startswith("DELETE") else []))
+        with pytest.raises(LicscanError, match="table fp"):
+            list(verify_index(p_))
+    # and a chunk's digest edited to match nothing is a checksums mismatch
+    p_ = tampered(core_index, tmp_path, "UPDATE checksums SET digest = zeroblob(16) WHERE tbl = 'fp' "
+                  "AND chunk = (SELECT min(chunk) FROM checksums WHERE tbl = 'fp')")
+    with pytest.raises(LicscanError, match="table checksums does not match table fp"):
+        list(verify_index(p_))
+
+
+def test_integer_row_digests_in_python_equal_numpys() -> None:
+    """A scan's open-time check digests in pure Python, a build with numpy: the same lanes."""
+    import numpy as np
+
+    from licscan.engine import digests
+
+    rows = [(0, 0, 0), (1, 2, 3), ((1 << 31) - 1, 123456, 7), (-5, 1 << 40, -(1 << 63)), ((1 << 63) - 1, 9, 9)]
+    got = digests.int_digests(np.array(rows, np.int64))
+    assert [tuple(map(int, r)) for r in got] == [digests.int_row_digest(r) for r in rows]
+    assert len({digests.int_row_digest(r) for r in rows}) == len(rows)
+    table = "fp"
+    big = [(h * 7919 % (1 << 31), h % 97, h % 13) for h in range(digests.NUMPY_ROWS + 1)]
+    assert digests.chunk_sums(table, big) == digests.array_sums(table, np.array(big, np.int64))
+    small = big[:300]
+    via_numpy = digests.array_sums(table, np.array(small, np.int64))
+    pure = {}
+    for r in small:
+        digests.merge(pure, {r[0] >> digests.BUCKETS[table]: [1, *digests.int_row_digest(r)]})
+    assert pure == via_numpy

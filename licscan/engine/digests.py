@@ -22,10 +22,14 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import sys
+from array import array
 from collections.abc import Iterable, Sequence
-from typing import Any
+from itertools import chain
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "meta": ("key", "value"),
@@ -48,33 +52,41 @@ KEYS: dict[str, tuple[str, ...]] = {
 """The checksummed tables and their canonical order (each an index, so a chunk is one
 range probe on its first column)."""
 
-BUCKETS: dict[str, int] = {"vocab": 8, "files": 3, "aliases": 6, "fp": 17, "capped": 17, "common": 17,
+BUCKETS: dict[str, int] = {"vocab": 8, "files": 3, "aliases": 6, "fp": 16, "capped": 16, "common": 16,
                            "common_names": 10}
 """Per table, the shift of its first key column that numbers a row's chunk: 256 tokens,
-8 files, aliases of 64 files, 2**14 ranges of the 31-bit fingerprints (~900 postings a
-chunk at 15 M, so a sampled check on open stays a few ms), 1,024 name codes."""
+8 files, aliases of 64 files, 2**15 ranges of the 31-bit fingerprints (~450 postings a
+chunk at 15 M: a sampled check on open, in pure Python, stays ~1 ms), 1,024 name codes."""
 
 INT_TABLES = frozenset({"fp", "capped", "common", "common_names"})
 """All-integer tables: digested as int64 arrays, without a Python loop per row."""
 
-_M1, _M2 = np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53)
-_SEEDS = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xD1B54A32D192ED03))
-_S33 = np.uint64(33)
+_M1, _M2 = 0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53
+_SEEDS = (0x9E3779B97F4A7C15, 0xD1B54A32D192ED03)
 _MASK = (1 << 64) - 1
+NUMPY_ROWS = 20000
+"""Above this many rows an all-integer chunk is digested with numpy; below, in Python unless
+numpy is loaded anyway: a scan's open-time samples must not import it (cold-start budget)."""
 
 
-def _fmix(x: np.ndarray) -> np.ndarray:
-    """murmur3's 64-bit finalizer: a bijection that spreads every input bit."""
-    x = x ^ (x >> _S33)
-    x = x * _M1
-    x ^= x >> _S33
-    x *= _M2
-    x ^= x >> _S33
+def _fmix(x: Any) -> Any:
+    """murmur3's 64-bit finalizer (a bijection that spreads every input bit), on a numpy
+    uint64 array."""
+    import numpy as np
+
+    s33 = np.uint64(33)
+    x = x ^ (x >> s33)
+    x = x * np.uint64(_M1)
+    x ^= x >> s33
+    x *= np.uint64(_M2)
+    x ^= x >> s33
     return x
 
 
 def int_digests(a: np.ndarray) -> np.ndarray:
     """(n, 2) uint64 lanes of the rows of an (n, columns) int64 array."""
+    import numpy as np
+
     u = np.ascontiguousarray(a, np.int64).view(np.uint64).reshape(len(a), -1)
     out = np.empty((len(u), 2), np.uint64)
     for lane, seed in enumerate(_SEEDS):
@@ -83,6 +95,22 @@ def int_digests(a: np.ndarray) -> np.ndarray:
             x = _fmix(x ^ u[:, j] ^ np.uint64(j + 1))
         out[:, lane] = x
     return out
+
+
+def int_row_digest(row: Sequence[int]) -> tuple[int, int]:
+    """``int_digests`` of one row, in pure Python (a test holds the two equal)."""
+    out = []
+    for seed in _SEEDS:
+        x = seed
+        for j, v in enumerate(row):
+            x ^= (v & _MASK) ^ (j + 1)
+            x ^= x >> 33
+            x = (x * _M1) & _MASK
+            x ^= x >> 33
+            x = (x * _M2) & _MASK
+            x ^= x >> 33
+        out.append(x)
+    return out[0], out[1]
 
 
 def _blob(blobs: list[bytes]) -> Any:
@@ -112,15 +140,22 @@ def chunk_sums(table: str, rows: Sequence[tuple]) -> dict[int, list[int]]:
     if not rows:
         return out
     shift = BUCKETS[table]
-    if table in INT_TABLES:
-        try:
-            a = np.asarray(rows, np.int64).reshape(len(rows), -1)
+    if table in INT_TABLES and (len(rows) > NUMPY_ROWS or "numpy" in sys.modules):
+        import numpy as np
+
+        try:  # array("q") refuses text and floats that numpy would convert
+            a = np.frombuffer(array("q", chain.from_iterable(rows)), np.int64).reshape(len(rows), -1)
         except (TypeError, ValueError, OverflowError):
             raise ValueError("not integers") from None
         return array_sums(table, a)
     for row in rows:
         try:
-            l0, l1 = row_digest(row)
+            if table in INT_TABLES:
+                if not all(type(v) is int and -(1 << 63) <= v < (1 << 63) for v in row):
+                    raise ValueError("not integers")
+                l0, l1 = int_row_digest(row)
+            else:
+                l0, l1 = row_digest(row)
         except (TypeError, ValueError) as e:
             raise ValueError(str(e)) from None
         key = row[0]
@@ -135,6 +170,8 @@ def chunk_sums(table: str, rows: Sequence[tuple]) -> dict[int, list[int]]:
 
 def array_sums(table: str, a: np.ndarray) -> dict[int, list[int]]:
     """``chunk_sums`` of an all-integer table's rows as an (n, columns) int64 array."""
+    import numpy as np
+
     if not len(a):
         return {}
     d = int_digests(a)
