@@ -1,24 +1,35 @@
 """Incremental updates: ``licscan index update`` (add or replace projects) and ``index remove``.
 
-An update is a rebuild from reused per-file results. The corpus-wide statistics (the
-boilerplate cap, families, vocab, common names, files per language, the corpus hash)
-are written by the same ``build._write`` as a fresh build, from the per-file results of
-the updated corpus in the order a fresh build would produce them; so an update gives
-exactly the index a fresh build of the same corpus gives, by construction rather than
-by a second implementation of the statistics. Only files whose (content hash, language)
-the old index does not hold are tokenized and fingerprinted (``prepare.process_file``);
-every other result is read back from the old index (schema 8 keeps all of it: tokens,
-lines, names, text, the MinHash ``sig`` and the postings of ``fp`` and ``capped``).
-Reading back holds every posting of the old index in memory at once (sorted by file), so
-an update's memory still grows with the index, unlike a build's (``engine/spill.py``).
+Two paths, one result: the index a fresh build of the updated corpus writes, table for
+table (``tests/test_update.py`` compares every table, the integrity record and the findings).
+
+- **In place** (``engine/delta.py``, ``UpdateSummary.mode == "delta"``): roots the index
+  does not hold yet, added to an SQLite index without base code. A fresh build appends
+  their files, vocab and postings after the old ones, so the update works on a copy of the
+  index file and changes only what the new files change (the cap, families, common names,
+  meta, the checksums by their digests' sums), then renames the copy over the old file.
+  Its cost follows the new files, not the index (issue 13).
+- **Rebuild from reused per-file results** (``mode == "rebuild"``): everything else (a
+  replaced or removed project, base code, PostgreSQL, a license override of a kept
+  project). The corpus-wide statistics (the boilerplate cap, families, vocab, common names,
+  files per language, the corpus hash) are written by the same ``build._write`` as a fresh
+  build, from the per-file results of the updated corpus in the order a fresh build would
+  produce them; so by construction rather than by a second implementation of the
+  statistics. Only files whose (content hash, language) the old index does not hold are
+  tokenized and fingerprinted (``prepare.process_file``); every other result is read back
+  from the old index (schema 8 keeps all of it: tokens, lines, names, text, the MinHash
+  ``sig`` and the postings of ``fp`` and ``capped``). Reading back holds every posting of
+  the old index in memory at once (sorted by file), so this path's memory still grows with
+  the index, unlike a build's (``engine/spill.py``).
 
 A project is a corpus root, named by its base name (the first part of its files' paths).
 An updated root keeps its place in the root order, new roots are appended, removed ones
 dropped. Untouched projects keep their stored licenses and evidence; added or replaced
 ones run license detection as a build does.
 
-The new index replaces the old one atomically: the SQLite file is renamed over (a reader
-that opened the old file keeps reading it), a PostgreSQL index gets a new generation
+The new index replaces the old one atomically: the SQLite file (new, or the updated copy)
+is renamed over (a reader that opened the old file keeps reading it; a failed update
+removes its file and leaves the old one as it was), a PostgreSQL index gets a new generation
 (``pgload.build_into``). Two updates racing on one SQLite file: the last rename wins;
 on PostgreSQL the second refuses (``pgload.load``'s ``expect``) rather than drop the
 first's change.
