@@ -144,8 +144,7 @@ def _apply(db: sqlite3.Connection, meta: dict[str, Any], params: BuildParams, ne
     _postings(db, added, int(meta["df_cap_files"]), cap, changes)
     order = _common_names(db, params, changes)
     _meta(db, meta, params, new, cap, order, len(aliases), extra, report)
-    _seal(db, changes)
-    integrity = verify.reseal_meta(db, {t: digests.record(digests.stored(db, t).values()) for t in digests.KEYS})
+    integrity = verify.reseal_meta(db, _seal(db, meta["integrity"]["tables"], changes))
     summary.fingerprints = integrity["tables"]["fp"]["rows"]
     summary.fingerprints_dropped = integrity["tables"]["capped"]["rows"]
     summary.families = len(set(family.tolist()))
@@ -347,9 +346,7 @@ def _meta(db: sqlite3.Connection, meta: dict[str, Any], params: BuildParams, new
                                                       for k, v in doc.items()))
 
 
-def _seal(db: sqlite3.Connection, changes: Changes) -> None:
-    """Apply the changed tables' digest sums to their chunks."""
-    for table, delta in changes.items():
-        sums = digests.stored(db, table)
-        digests.merge(sums, delta)
-        digests.write_table(db, table, sums)
+def _seal(db: sqlite3.Connection, tables: dict[str, Any], changes: Changes) -> dict[str, Any]:
+    """The tables' integrity records after ``changes``: their digest sums added to the chunks
+    they touch, nothing re-read."""
+    return {t: digests.apply(db, t, changes[t], rec) if t in changes else rec for t, rec in tables.items()}

@@ -204,8 +204,8 @@ def unpack(b: bytes) -> tuple[int, int]:
 
 
 def first_key(table: str, chunk: int) -> str:
-    """The ``checksums.first`` of a chunk: the lowest first-column key it may hold."""
-    return json.dumps([chunk << BUCKETS[table]])
+    """The ``checksums.first`` of a chunk: the lowest first-column key it may hold (JSON)."""
+    return f"[{chunk << BUCKETS[table]}]"
 
 
 def write_table(db: sqlite3.Connection, table: str, sums: dict[int, list[int]]) -> dict[str, Any]:
@@ -219,15 +219,39 @@ def write_table(db: sqlite3.Connection, table: str, sums: dict[int, list[int]]) 
     return record(s for _, s in live)
 
 
+def apply(db: sqlite3.Connection, table: str, delta: dict[int, list[int]], rec: dict[str, Any]) -> dict[str, Any]:
+    """Add ``delta`` to ``table``'s chunks (only those it touches are read and written) and
+    return its record updated from ``rec``, the table's record before."""
+    keys = sorted(delta)
+    have: dict[int, list[int]] = {}
+    for i in range(0, len(keys), 900):
+        part = keys[i:i + 900]
+        have.update((k, [n, *unpack(d)]) for k, n, d in db.execute(
+            f"SELECT chunk, nrows, digest FROM checksums WHERE tbl = ? AND chunk IN ({','.join('?' * len(part))})",
+            (table, *part)))
+    x, y = unpack(bytes.fromhex(rec["digest"]))
+    rows, chunks = rec["rows"], rec["chunks"]
+    put, gone = [], []
+    for k in keys:
+        d = delta[k]
+        s = have.get(k, [0, 0, 0])
+        n = s[0] + d[0]
+        if n < 0:
+            raise ValueError(f"internal error: table {table} would have a chunk of fewer than 0 rows")
+        rows, x, y = rows + d[0], (x + d[1]) & _MASK, (y + d[2]) & _MASK
+        chunks += (n > 0) - (s[0] > 0)
+        if n:
+            put.append((table, k, first_key(table, k), n, pack((s[1] + d[1]) & _MASK, (s[2] + d[2]) & _MASK)))
+        elif s[0]:
+            gone.append((table, k))
+    db.executemany("DELETE FROM checksums WHERE tbl = ? AND chunk = ?", gone)
+    db.executemany("INSERT OR REPLACE INTO checksums VALUES (?, ?, ?, ?, ?)", put)
+    return {"rows": rows, "chunks": chunks, "digest": pack(x, y).hex()}
+
+
 def record(chunks: Iterable[list[int]]) -> dict[str, Any]:
     """A table's integrity record from its chunks' [rows, lane 0, lane 1]."""
     n = c = x = y = 0
     for s in chunks:
         n, c, x, y = n + s[0], c + 1, (x + s[1]) & _MASK, (y + s[2]) & _MASK
     return {"rows": n, "chunks": c, "digest": pack(x, y).hex()}
-
-
-def stored(db: sqlite3.Connection, table: str) -> dict[int, list[int]]:
-    """A table's chunk sums as recorded in ``checksums``."""
-    return {k: [n, *unpack(d)] for k, n, d in
-            db.execute("SELECT chunk, nrows, digest FROM checksums WHERE tbl = ?", (table,))}
