@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from conftest import FIXTURES
-from licscan.engine import prepare, update
+from licscan.engine import prepare, reuse, update
 from licscan.engine.build import build_index
 from licscan.engine.index import open_index, verify_index
 from licscan.engine.prepare import BuildParams
@@ -232,7 +232,7 @@ def test_refuses_other_parameters_and_full_vocab(projects: dict[str, Path], tmp_
     r = cli("index", "update", str(idx), str(projects["gamma"]))
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "df_cap" in r.stderr, r.stderr
     ok = _build([projects["alpha"]], tmp_path / "ok.lsi")
-    monkeypatch.setattr(update, "VOCAB_LIMIT", 3)
+    monkeypatch.setattr(reuse, "VOCAB_LIMIT", 3)
     with pytest.raises(LicscanError, match="full vocabulary"):
         update_index(ok, [projects["gamma"]], workers=1)
 
@@ -306,7 +306,7 @@ def test_added_root_moves_the_cap_joins_a_family_and_aliases_copies(projects: di
     from functools import partial
 
     params = BuildParams(df_cap=2, df_cap_share=0.2)  # the cap moves at 15 files, not 9,600
-    monkeypatch.setattr(update, "BuildParams", partial(BuildParams, df_cap=2, df_cap_share=0.2))
+    monkeypatch.setattr(reuse, "BuildParams", partial(BuildParams, df_cap=2, df_cap_share=0.2))
     src = tmp_path / "cap"
     one = _project(src, "one", {"rle.c": "c", "calc.py": "python", "lru.go": "go", "Bloom.java": "java",
                                 "b64.rs": "rust"})

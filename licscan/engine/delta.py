@@ -24,7 +24,7 @@ files change, and how it is brought to exactly what a fresh build writes:
 The work happens on a copy of the index file that is renamed over it at the end; any
 failure removes the copy and leaves the old file as it was. Everything else (a replaced
 or removed project, base code, PostgreSQL, a license override of a kept project) goes
-through ``update._rebuild``.
+through the rebuild (``engine/update.py``).
 """
 
 from __future__ import annotations
@@ -43,11 +43,12 @@ from typing import Any
 
 import numpy as np
 
-from licscan.engine import build, digests, update, verify
+from licscan.engine import build, digests, verify
 from licscan.engine.build import BuildSummary
 from licscan.engine.index import Index
 from licscan.engine.prepare import BuildParams, FileResult, common_names, families, lsh_bands, process_file
 from licscan.engine.progress import Progress
+from licscan.engine.reuse import UpdateSummary, check_params, extra_meta, probe
 from licscan.engine.spill import VOCAB_LIMIT
 from licscan.engine.tempfiles import LIVE_TEMPS, atomic_path
 from licscan.model import LicenseEvidence
@@ -65,10 +66,10 @@ def applies(old: Index, new: Sequence[Path], overrides: dict[str, str], base: Se
 
 
 def add_roots(old: Index, out: Path, new: list[Path], workers: int | None, licenses: bool,
-              overrides: dict[str, str], extra: dict[str, Any], progress: bool) -> update.UpdateSummary:
+              overrides: dict[str, str], extra: dict[str, Any], progress: bool) -> UpdateSummary:
     """Append the projects ``new`` to the index ``out`` (opened as ``old``), in place."""
-    params = update._check(old)
-    report = update.UpdateSummary(BuildSummary(), added=[r.resolve().name for r in new], mode="delta")
+    params = check_params(old)
+    report = UpdateSummary(BuildSummary(), added=[r.resolve().name for r in new], mode="delta")
     report.generation = int(old.meta.get("generation") or 1) + 1
     tmp = atomic_path(out)
     LIVE_TEMPS.add(tmp)
@@ -94,7 +95,7 @@ def add_roots(old: Index, out: Path, new: list[Path], workers: int | None, licen
 
 
 def _apply(db: sqlite3.Connection, meta: dict[str, Any], params: BuildParams, new: list[Path], workers: int,
-           licenses: bool, overrides: dict[str, str], extra: dict[str, Any], report: update.UpdateSummary,
+           licenses: bool, overrides: dict[str, str], extra: dict[str, Any], report: UpdateSummary,
            ui: Any) -> None:
     summary = report.build
     old_files = db.execute("SELECT id, sha1, lang FROM files ORDER BY id").fetchall()
@@ -152,13 +153,13 @@ def _apply(db: sqlite3.Connection, meta: dict[str, Any], params: BuildParams, ne
 
 
 def _results(jobs: list[tuple[str, str, str, BuildParams]], pool: dict[tuple[str, str], int], workers: int,
-             ui: Any, summary: BuildSummary, report: update.UpdateSummary) -> dict[str, FileResult | str]:
+             ui: Any, summary: BuildSummary, report: UpdateSummary) -> dict[str, FileResult | str]:
     """By name, each new file's result, or its content hash where the index holds that
     (content hash, language): a copy, not tokenized again. Skips counted."""
     got: dict[str, FileResult | str] = {}
     todo = []
     task = ui.add("hashing", len(jobs))
-    with closing(build._run(jobs, workers, update._probe)) as done:
+    with closing(build._run(jobs, workers, probe)) as done:
         for job, (name, sha1, reason) in zip(jobs, done):
             if reason is not None:
                 build._skip(summary, name, reason)
@@ -200,7 +201,7 @@ def _add(changes: Changes, table: str, rows: Sequence[tuple] | np.ndarray, sign:
 def _licenses(meta: dict[str, Any], new: list[Path], per_root: dict[Path, list[str]], names: set[str],
               licenses: bool, overrides: dict[str, str], workers: int, ui: Any,
               summary: BuildSummary) -> dict[str, tuple[str | None, LicenseEvidence | None]]:
-    """The new files' licenses, detected as ``update._licenses`` does for added projects; the
+    """The new files' licenses, detected as the rebuild (``update._licenses``) does for added projects; the
     summary's counts start from the old index's."""
     old = meta.get("summary") or {}
     summary.scancode = bool(old.get("scancode"))
@@ -327,7 +328,7 @@ def _common_names(db: sqlite3.Connection, params: BuildParams, changes: Changes)
 
 
 def _meta(db: sqlite3.Connection, meta: dict[str, Any], params: BuildParams, new: list[Path], cap: int,
-          order: list[str], nalias: int, extra: dict[str, Any], report: update.UpdateSummary) -> None:
+          order: list[str], nalias: int, extra: dict[str, Any], report: UpdateSummary) -> None:
     """Meta as a fresh build of the old and new roots composes it, with the update's lineage."""
     summary = report.build
     summary.duplicates += nalias
@@ -339,7 +340,7 @@ def _meta(db: sqlite3.Connection, meta: dict[str, Any], params: BuildParams, new
                                                "FROM files").fetchone()
     roots = [*meta["roots"], *(build._place(r) for r in new)]
     plan = [(r["name"], Path(r["path"]), False) for r in roots]
-    lineage = update._extra_meta(meta, extra, plan, report)
+    lineage = extra_meta(meta, extra, plan, report)
     doc = build.index_meta(params, corpus.hexdigest(), order, cap, roots, [], summary, lineage)
     db.execute("DELETE FROM meta")
     db.executemany("INSERT INTO meta VALUES (?, ?)", ((k, json.dumps(v, sort_keys=True))
