@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from conftest import FIXTURES
-from licscan.engine import prepare, reuse, update
+from licscan.engine import prepare, reuse, update, verify
 from licscan.engine.build import build_index
 from licscan.engine.index import open_index, verify_index
 from licscan.engine.prepare import BuildParams
@@ -373,3 +373,23 @@ def test_added_file_that_bridges_two_families_renumbers_the_old_one(tmp_path: Pa
     fam = dict(open_index(idx).db.execute("SELECT path, family FROM files").fetchall())
     assert fam["left/rle.c"] == fam["right/rle.c"] == fam["mid/rle.c"] != fam0["left/rle.c"]
     _assert_same(idx, _build([left, right, mid], tmp_path / "fresh.lsi"))
+
+
+def test_in_place_update_that_doubles_a_table_cuts_its_chunks_as_a_build(projects: dict[str, Path], tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fingerprint table's chunk width follows its size: an update that changes the width
+    digests that table again whole, and its record equals the fresh build's."""
+    from licscan.engine import digests
+
+    monkeypatch.setattr(digests, "TARGET_ROWS", 8)
+    a, b, c = projects["alpha"], projects["beta"], projects["gamma"]
+    idx = _build([a], tmp_path / "idx.lsi")
+    shift = lambda: open_index(idx).meta["integrity"]["tables"]["fp"]["shift"]  # noqa: E731
+    before = shift()
+    resealed: list[str] = []
+    real = verify.seal_table
+    monkeypatch.setattr(verify, "seal_table", lambda db, t: resealed.append(t) or real(db, t))
+    assert update_index(idx, [b, c], workers=1).mode == "delta"
+    assert shift() != before and "fp" in resealed
+    monkeypatch.setattr(verify, "seal_table", real)
+    _assert_same(idx, _build([a, b, c], tmp_path / "fresh.lsi"))

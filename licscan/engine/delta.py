@@ -53,8 +53,13 @@ from licscan.engine.spill import VOCAB_LIMIT
 from licscan.engine.tempfiles import LIVE_TEMPS, atomic_path
 from licscan.model import LicenseEvidence
 
-Changes = dict[str, dict[int, list[int]]]
-"""Per table, the chunk sums to add to its checksums (``digests.merge``)."""
+class Changes(dict[str, dict[int, list[int]]]):
+    """Per table, the chunk sums to add to its checksums (``digests.merge``), cut by the
+    tables' chunk shifts before the update."""
+
+    def __init__(self, tables: dict[str, Any]) -> None:
+        super().__init__()
+        self.shifts = {t: rec["shift"] for t, rec in tables.items()}
 
 
 def applies(old: Index, new: Sequence[Path], overrides: dict[str, str], base: Sequence[Any] | None) -> bool:
@@ -121,7 +126,7 @@ def _apply(db: sqlite3.Connection, meta: dict[str, Any], params: BuildParams, ne
         assert isinstance(r, FileResult)
         by_sha[sha1] = nold + len(added)
         added.append((nold + len(added), r))
-    changes: Changes = {}
+    changes = Changes(meta["integrity"]["tables"])
     license_of = _licenses(meta, new, per_root, names, licenses, overrides, workers, ui, summary)
     ui.add("writing index", None)
     vocab = {t: i for i, t in db.execute("SELECT id, token FROM vocab")}
@@ -194,7 +199,8 @@ def _add(changes: Changes, table: str, rows: Sequence[tuple] | np.ndarray, sign:
     """Count inserted (``sign`` 1) or deleted (-1) rows of ``table`` into ``changes``."""
     if not len(rows):
         return
-    sums = digests.array_sums(table, rows) if isinstance(rows, np.ndarray) else digests.chunk_sums(table, rows)
+    shift = changes.shifts[table]
+    sums = digests.array_sums(rows, shift) if isinstance(rows, np.ndarray) else digests.chunk_sums(table, rows, shift)
     digests.merge(changes.setdefault(table, {}), sums, sign)
 
 
@@ -349,5 +355,15 @@ def _meta(db: sqlite3.Connection, meta: dict[str, Any], params: BuildParams, new
 
 def _seal(db: sqlite3.Connection, tables: dict[str, Any], changes: Changes) -> dict[str, Any]:
     """The tables' integrity records after ``changes``: their digest sums added to the chunks
-    they touch, nothing re-read."""
-    return {t: digests.apply(db, t, changes[t], rec) if t in changes else rec for t, rec in tables.items()}
+    they touch, nothing re-read; unless a fingerprint table's size now asks for another
+    chunk width (``digests.shift_for``: about once each time it doubles), then it is
+    digested again whole, as a build would."""
+    out = {}
+    for t, rec in tables.items():
+        if t not in changes:
+            out[t] = rec
+            continue
+        rows = rec["rows"] + sum(d[0] for d in changes[t].values())
+        out[t] = digests.apply(db, t, changes[t], rec) if digests.shift_for(t, rows) == rec["shift"] \
+            else verify.seal_table(db, t)
+    return out

@@ -1,9 +1,10 @@
 """Row digests of an index's integrity record (``verify``), kept so an update can maintain
 it without re-reading the tables (issue 13).
 
-Each checksummed table is cut into chunks by a fixed range of its first key column
-(``BUCKETS``: ``key >> shift``), not by position: a row added or removed changes only
-its own chunk. A chunk's digest is the sum, per 64-bit lane and modulo 2**64, of its
+Each checksummed table is cut into chunks by ranges of its first key column (chunk
+``key >> shift``; the shift fixed per table, or for the fingerprint tables a function of
+their row count, ``shift_for``), not by position: a row added or removed changes only its
+own chunk. A chunk's digest is the sum, per 64-bit lane and modulo 2**64, of its
 rows' digests, so it follows from the rows alone (any order) and an update adds the
 digests of the rows it inserts and subtracts those of the rows it deletes. A table's
 digest is the sum of its chunks'. A fresh build and a delta update of the same corpus
@@ -52,11 +53,23 @@ KEYS: dict[str, tuple[str, ...]] = {
 """The checksummed tables and their canonical order (each an index, so a chunk is one
 range probe on its first column)."""
 
-BUCKETS: dict[str, int] = {"vocab": 8, "files": 3, "aliases": 6, "fp": 16, "capped": 16, "common": 16,
-                           "common_names": 10}
-"""Per table, the shift of its first key column that numbers a row's chunk: 256 tokens,
-8 files, aliases of 64 files, 2**15 ranges of the 31-bit fingerprints (~450 postings a
-chunk at 15 M: a sampled check on open, in pure Python, stays ~1 ms), 1,024 name codes."""
+BUCKETS: dict[str, int] = {"vocab": 5, "files": 3, "aliases": 6, "common_names": 10}
+"""Per table with dense keys, the shift of its first key column that numbers a row's chunk:
+32 tokens, 8 files, aliases of 64 files, 1,024 name codes."""
+HASHED = frozenset({"fp", "capped", "common"})
+"""Tables keyed by a 31-bit fingerprint: their shift follows their size (``shift_for``)."""
+TARGET_ROWS = 128
+"""Rows a chunk of a fingerprint table holds on average, at most: a sampled check on open,
+in pure Python, then costs ~1-2 ms a chunk at any corpus size."""
+
+
+def shift_for(table: str, rows: int) -> int:
+    """The chunk shift of ``table`` holding ``rows`` rows: a function of the row count alone,
+    so a build and an update that reach the same rows cut the same chunks."""
+    if table not in HASHED:
+        return BUCKETS[table]
+    return 31 - max(0, (max(rows, 1) - 1) // TARGET_ROWS).bit_length()
+
 
 INT_TABLES = frozenset({"fp", "capped", "common", "common_names"})
 """All-integer tables: digested as int64 arrays, without a Python loop per row."""
@@ -123,8 +136,12 @@ def _blob(blobs: list[bytes]) -> Any:
 
 
 def row_digest(row: Sequence[Any]) -> tuple[int, int]:
-    """Two lanes of a mixed row: SHA-256 of its JSON, each blob as ``{"B": length}`` (text
+    """Two lanes of a mixed row: SHA-256 of its ``repr`` (ints, text and None only: fast, and
+    ``5``, ``'5'`` and ``None`` differ), else of its JSON, each blob as ``{"B": length}`` (text
     is never mistaken for a blob) with its bytes hashed after."""
+    if not any(isinstance(v, (bytes, float)) for v in row):  # ints, text, None: repr tells them apart
+        d = hashlib.sha256(repr(tuple(row)).encode("utf-8", "surrogatepass")).digest()
+        return int.from_bytes(d[:8], "little"), int.from_bytes(d[8:16], "little")
     blobs: list[bytes] = []
     h = hashlib.sha256(json.dumps(row, default=_blob(blobs), check_circular=False).encode())
     for b in blobs:
@@ -133,13 +150,12 @@ def row_digest(row: Sequence[Any]) -> tuple[int, int]:
     return int.from_bytes(d[:8], "little"), int.from_bytes(d[8:16], "little")
 
 
-def chunk_sums(table: str, rows: Sequence[tuple]) -> dict[int, list[int]]:
+def chunk_sums(table: str, rows: Sequence[tuple], shift: int) -> dict[int, list[int]]:
     """Per chunk number of ``rows``: [rows, lane 0, lane 1] (sums mod 2**64). ValueError if a
     row is not what the table holds (a tampered value)."""
     out: dict[int, list[int]] = {}
     if not rows:
         return out
-    shift = BUCKETS[table]
     if table in INT_TABLES and (len(rows) > NUMPY_ROWS or "numpy" in sys.modules):
         import numpy as np
 
@@ -147,7 +163,7 @@ def chunk_sums(table: str, rows: Sequence[tuple]) -> dict[int, list[int]]:
             a = np.frombuffer(array("q", chain.from_iterable(rows)), np.int64).reshape(len(rows), -1)
         except (TypeError, ValueError, OverflowError):
             raise ValueError("not integers") from None
-        return array_sums(table, a)
+        return array_sums(a, shift)
     for row in rows:
         try:
             if table in INT_TABLES:
@@ -168,14 +184,14 @@ def chunk_sums(table: str, rows: Sequence[tuple]) -> dict[int, list[int]]:
     return out
 
 
-def array_sums(table: str, a: np.ndarray) -> dict[int, list[int]]:
+def array_sums(a: np.ndarray, shift: int) -> dict[int, list[int]]:
     """``chunk_sums`` of an all-integer table's rows as an (n, columns) int64 array."""
     import numpy as np
 
     if not len(a):
         return {}
     d = int_digests(a)
-    b = a[:, 0] >> BUCKETS[table]
+    b = a[:, 0] >> shift
     order = np.argsort(b, kind="stable")
     b, d = b[order], d[order]
     starts = np.flatnonzero(np.r_[True, b[1:] != b[:-1]])
@@ -203,20 +219,20 @@ def unpack(b: bytes) -> tuple[int, int]:
     return int.from_bytes(b[:8], "little"), int.from_bytes(b[8:16], "little")
 
 
-def first_key(table: str, chunk: int) -> str:
+def first_key(shift: int, chunk: int) -> str:
     """The ``checksums.first`` of a chunk: the lowest first-column key it may hold (JSON)."""
-    return f"[{chunk << BUCKETS[table]}]"
+    return f"[{chunk << shift}]"
 
 
-def write_table(db: sqlite3.Connection, table: str, sums: dict[int, list[int]]) -> dict[str, Any]:
+def write_table(db: sqlite3.Connection, table: str, sums: dict[int, list[int]], shift: int) -> dict[str, Any]:
     """Replace ``table``'s rows of ``checksums`` by ``sums`` (empty chunks dropped); its record."""
     db.execute("DELETE FROM checksums WHERE tbl = ?", (table,))
     live = sorted((k, s) for k, s in sums.items() if s[0])
     if any(s[0] < 0 for _, s in live):
         raise ValueError(f"internal error: table {table} would have a chunk of fewer than 0 rows")
     db.executemany("INSERT INTO checksums VALUES (?, ?, ?, ?, ?)",
-                   ((table, k, first_key(table, k), s[0], pack(s[1], s[2])) for k, s in live))
-    return record(s for _, s in live)
+                   ((table, k, first_key(shift, k), s[0], pack(s[1], s[2])) for k, s in live))
+    return record((s for _, s in live), shift)
 
 
 def apply(db: sqlite3.Connection, table: str, delta: dict[int, list[int]], rec: dict[str, Any]) -> dict[str, Any]:
@@ -241,17 +257,17 @@ def apply(db: sqlite3.Connection, table: str, delta: dict[int, list[int]], rec: 
         rows, x, y = rows + d[0], (x + d[1]) & _MASK, (y + d[2]) & _MASK
         chunks += (n > 0) - (s[0] > 0)
         if n:
-            put.append((table, k, first_key(table, k), n, pack((s[1] + d[1]) & _MASK, (s[2] + d[2]) & _MASK)))
+            put.append((table, k, first_key(rec["shift"], k), n, pack((s[1] + d[1]) & _MASK, (s[2] + d[2]) & _MASK)))
         elif s[0]:
             gone.append((table, k))
     db.executemany("DELETE FROM checksums WHERE tbl = ? AND chunk = ?", gone)
     db.executemany("INSERT OR REPLACE INTO checksums VALUES (?, ?, ?, ?, ?)", put)
-    return {"rows": rows, "chunks": chunks, "digest": pack(x, y).hex()}
+    return {"rows": rows, "chunks": chunks, "digest": pack(x, y).hex(), "shift": rec["shift"]}
 
 
-def record(chunks: Iterable[list[int]]) -> dict[str, Any]:
-    """A table's integrity record from its chunks' [rows, lane 0, lane 1]."""
+def record(chunks: Iterable[list[int]], shift: int) -> dict[str, Any]:
+    """A table's integrity record from its chunks' [rows, lane 0, lane 1] and their shift."""
     n = c = x = y = 0
     for s in chunks:
         n, c, x, y = n + s[0], c + 1, (x + s[1]) & _MASK, (y + s[2]) & _MASK
-    return {"rows": n, "chunks": c, "digest": pack(x, y).hex()}
+    return {"rows": n, "chunks": c, "digest": pack(x, y).hex(), "shift": shift}

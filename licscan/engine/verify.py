@@ -29,11 +29,9 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from licscan.engine.digests import (BUCKETS, COLUMNS, INT_TABLES, KEYS, chunk_sums, merge, pack, record,
-                                    unpack, write_table)
+from licscan.engine.digests import (COLUMNS, KEYS, chunk_sums, merge, pack, record, shift_for, unpack,
+                                    write_table)
 from licscan.model import LicscanError
-
-_INT_TABLES = INT_TABLES
 
 PARAMS: dict[str, tuple[type, float, float | None]] = {
     "k": (int, 1, None), "w": (int, 1, None), "df_cap": (int, 1, None), "num_perm": (int, 1, None),
@@ -48,6 +46,10 @@ pulls numpy into the scan path): type, minimum, maximum."""
 _KIND = {int: "an integer", float: "a number", bool: "a boolean"}
 
 SAMPLES = 2
+UNREAD = frozenset({"capped"})
+"""Tables a scan never reads (what the cap dropped, for updates): not sampled on open, whose
+budget they would spend on boilerplate hashes of hundreds of postings each; ``verify_full``
+and every update check them."""
 """Random chunks checked per table on open, besides the first and last."""
 
 
@@ -85,14 +87,18 @@ def seal(db: sqlite3.Connection) -> dict[str, Any]:
 
     Read back from the database rather than computed from the build's arrays: the
     digests are then of exactly what a reader will get, types and all."""
-    tables: dict[str, Any] = {}
-    for table in KEYS:
-        sums: dict[int, list[int]] = {}
-        cur = db.execute(f"{_select(table)} ORDER BY {_order(table)}")
-        for part in iter(lambda: cur.fetchmany(READ_ROWS), []):
-            merge(sums, chunk_sums(table, part))
-        tables[table] = write_table(db, table, sums)
+    tables = {table: seal_table(db, table) for table in KEYS}
     return reseal_meta(db, tables)
+
+
+def seal_table(db: sqlite3.Connection, table: str) -> dict[str, Any]:
+    """Digest every row of ``table`` into its chunks; its record."""
+    shift = shift_for(table, db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+    sums: dict[int, list[int]] = {}
+    cur = db.execute(f"{_select(table)} ORDER BY {_order(table)}")
+    for part in iter(lambda: cur.fetchmany(READ_ROWS), []):
+        merge(sums, chunk_sums(table, part, shift))
+    return write_table(db, table, sums, shift)
 
 
 def reseal_meta(db: sqlite3.Connection, tables: dict[str, Any]) -> dict[str, Any]:
@@ -165,8 +171,8 @@ def check_meta(meta: dict[str, Any], raw: Sequence[tuple[str, str]], path: Path 
         raise _fail(path, "table meta does not match its checksum")
     for table in KEYS:
         rec = integrity["tables"].get(table)
-        if not (isinstance(rec, dict) and all(isinstance(rec.get(k), int) for k in ("rows", "chunks"))
-                and isinstance(rec.get("digest"), str)):
+        if not (isinstance(rec, dict) and all(isinstance(rec.get(k), int) for k in ("rows", "chunks", "shift"))
+                and isinstance(rec.get("digest"), str) and 0 <= rec["shift"] <= 62):
             raise _fail(path, f"meta has no integrity record of table {table}")
     if integrity["tables"]["files"]["rows"] == 0:
         raise LicscanError(f"index {path} holds no files; build it from a corpus")
@@ -185,25 +191,24 @@ def _nth_chunks(db: sqlite3.Connection, table: str, which: Sequence[int]) -> lis
     return [row for i in which for row in db.execute(sql, (table, i)).fetchall()]
 
 
-def _range(table: str, chunk: int) -> tuple[str, tuple[int, int]]:
+def _range(table: str, chunk: int, shift: int) -> tuple[str, tuple[int, int]]:
     """The WHERE clause and arguments of the rows of one chunk: a range of the first key column."""
-    shift = BUCKETS[table]
     return f"{KEYS[table][0]} >= ? AND {KEYS[table][0]} < ?", (chunk << shift, (chunk + 1) << shift)
 
 
-def _check_chunk(db: sqlite3.Connection, table: str, chunk: tuple, ordinal: int, of: int,
+def _check_chunk(db: sqlite3.Connection, table: str, chunk: tuple, shift: int, ordinal: int, of: int,
                  path: Path | str) -> None:
     """Re-read one chunk by a range probe and compare its row count and digest."""
     n, first, nrows, digest = chunk
     if not isinstance(n, int) or not isinstance(digest, bytes) or len(digest) != 16:
         raise _fail(path, f"table checksums: chunk {ordinal + 1} of {table} is malformed")
-    where, args = _range(table, n)
+    where, args = _range(table, n, shift)
     rows = db.execute(f"{_select(table)} WHERE {where} ORDER BY {_order(table)}", args).fetchall()
     if len(rows) != nrows:
         raise _fail(path, f"table {table} has {'more' if len(rows) > nrows else 'fewer'} rows than "
                           f"recorded at build time (chunk {ordinal + 1} of {of})")
     try:
-        got = chunk_sums(table, rows).get(n)
+        got = chunk_sums(table, rows, shift).get(n)
     except ValueError:
         got = None
     if got is None or pack(got[1], got[2]) != digest:
@@ -233,9 +238,11 @@ def check_open(db: sqlite3.Connection, meta: dict[str, Any], raw: Sequence[tuple
     integrity = check_meta(meta, raw, path)
     try:
         for table in KEYS:
+            if table in UNREAD:
+                continue
             rec = integrity["tables"][table]
             n = rec["chunks"]
-            key, shift = KEYS[table][0], BUCKETS[table]
+            key, shift = KEYS[table][0], rec["shift"]
             first = db.execute(f"SELECT {key} FROM {table} ORDER BY {_order(table)} LIMIT 1").fetchone()
             if n == 0 or first is None:
                 if n or first:
@@ -253,7 +260,7 @@ def check_open(db: sqlite3.Connection, meta: dict[str, Any], raw: Sequence[tuple
                 # Rows cut from or added at either end leave the first or last chunk's range.
                 if i in ends and (not isinstance(ends[i], int) or ends[i] >> shift != c[0]):
                     raise _fail(path, f"table {table} does not match its checksum (chunk {i + 1} of {n})")
-                _check_chunk(db, table, c, i, n, path)
+                _check_chunk(db, table, c, shift, i, n, path)
     except sqlite3.DatabaseError as e:
         raise LicscanError(f"index {path} is corrupt or unreadable: {e}") from None
 
@@ -287,7 +294,8 @@ def verify_full(db: sqlite3.Connection, meta: dict[str, Any], raw: Sequence[tupl
             chunks = _chunks(db, table)
             total_chunks += len(chunks)
             if not all(isinstance(c[3], bytes) and len(c[3]) == 16 for c in chunks) or \
-                    record([c[2], *unpack(c[3])] for c in chunks) != {k: rec.get(k) for k in ("rows", "chunks", "digest")}:
+                    record(([c[2], *unpack(c[3])] for c in chunks), rec["shift"]) != rec or \
+                    rec["shift"] != shift_for(table, rec["rows"]):
                 raise _fail(path, f"table checksums does not match table {table}")
             sums: dict[int, list[int]] = {}
             cur = db.execute(f"{_select(table)} ORDER BY {_order(table)}")
@@ -297,7 +305,7 @@ def verify_full(db: sqlite3.Connection, meta: dict[str, Any], raw: Sequence[tupl
                 if table == "files":
                     decode_files(part, path)
                 try:
-                    merge(sums, chunk_sums(table, part))
+                    merge(sums, chunk_sums(table, part, rec["shift"]))
                 except ValueError:
                     raise _fail(path, f"table {table} does not match its checksum") from None
             if seen != rec["rows"]:
