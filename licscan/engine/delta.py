@@ -118,13 +118,12 @@ def _apply(db: sqlite3.Connection, meta: dict[str, Any], params: BuildParams, ne
         if r is None:
             continue
         names.add(job[1])
-        sha1 = r if isinstance(r, str) else r.sha1
-        fid = by_sha.get(sha1)
-        if fid is not None or isinstance(r, str):
-            aliases.append((fid, job[1]))  # type: ignore[arg-type]
+        fid = by_sha[r] if isinstance(r, str) else by_sha.get(r.sha1)
+        if fid is not None:  # content already indexed, old or earlier in the new roots: a copy
+            aliases.append((fid, job[1]))
             continue
         assert isinstance(r, FileResult)
-        by_sha[sha1] = nold + len(added)
+        by_sha[r.sha1] = nold + len(added)
         added.append((nold + len(added), r))
     changes = Changes(meta["integrity"]["tables"])
     license_of = _licenses(meta, new, per_root, names, licenses, overrides, workers, ui, summary)
