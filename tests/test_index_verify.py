@@ -114,18 +114,37 @@ def test_params_table_covers_every_build_parameter() -> None:
     assert set(verify.PARAMS) == {f.name for f in fields(BuildParams)}
 
 
-def test_changed_row_in_a_big_table_is_found_by_verify_and_by_a_sample_that_hits_it(
-        core_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _fine_chunks(core_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the fixture index sealed with ~2 postings a chunk: the small fixture's
+    ``fp`` then spans many chunks, with unrecorded ranges between them."""
+    from licscan.engine import digests
+
+    tmp_path.mkdir(exist_ok=True)
     p = tmp_path / "chunked.lsi"
     p.write_bytes(core_index.read_bytes())
-    monkeypatch.setattr(verify, "CHUNK_ROWS", 16)  # the fixture's fp table in ~60 chunks
+    monkeypatch.setattr(digests, "TARGET_ROWS", 2)
     with sqlite3.connect(p) as db:
         verify.seal(db)
+    return p
+
+
+def _shift(db: sqlite3.Connection, table: str) -> int:
+    """The chunk shift the index's integrity record gives ``table``."""
+    return json.loads(db.execute("SELECT value FROM meta WHERE key = 'integrity'").fetchone()[0])[
+        "tables"][table]["shift"]
+
+
+def test_changed_row_in_a_big_table_is_found_by_verify_and_by_a_sample_that_hits_it(
+        core_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    p = _fine_chunks(core_index, tmp_path, monkeypatch)
+    with sqlite3.connect(p) as db:
         n = db.execute("SELECT count(*) FROM checksums WHERE tbl = 'fp'").fetchone()[0]
-        assert n > 20
+        assert n > 20  # chunks are key ranges: the fixture's fp table spans many
         mid = n // 2
-        first = json.loads(db.execute("SELECT first FROM checksums WHERE tbl = 'fp' AND chunk = ?",
-                                      (mid,)).fetchone()[0])
+        chunk = db.execute("SELECT chunk FROM checksums WHERE tbl = 'fp' ORDER BY chunk LIMIT 1 OFFSET ?",
+                           (mid,)).fetchone()[0]
+        first = db.execute("SELECT h, f, p FROM fp WHERE h >= ? ORDER BY h, f, p LIMIT 1",
+                           (chunk << _shift(db, "fp"),)).fetchone()
     open_index(p).close()
     with sqlite3.connect(p) as db:
         db.execute("UPDATE fp SET p = p + 100000 WHERE h = ? AND f = ? AND p = ?", first)
@@ -182,3 +201,49 @@ def test_old_indexes_are_refused_with_rebuild(core_index: Path, tmp_path: Path) 
     assert_refused(p, "schema version 4", "rebuild")
     r = run("index", "verify", str(p))
     assert r.returncode == 2 and "rebuild" in r.stderr
+
+
+def test_rows_added_moved_or_swapped_between_chunks_are_found(core_index: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks are key ranges with order-free digests: a row in a range no chunk records, a
+    posting moved from ``fp`` to ``capped``, and two rows' values swapped are all found."""
+    core_index = _fine_chunks(core_index, tmp_path / "fine", monkeypatch)
+    with sqlite3.connect(core_index) as db:
+        shift = _shift(db, "fp")
+        chunks = [c for (c,) in db.execute("SELECT chunk FROM checksums WHERE tbl = 'fp' ORDER BY chunk")]
+        gap = next(c + 1 for c, d in zip(chunks, chunks[1:]) if d > c + 1)
+        (h, f, p), (h2, f2, p2) = db.execute("SELECT h, f, p FROM fp ORDER BY h LIMIT 2").fetchall()
+    for sql in (f"INSERT INTO fp VALUES ({gap << shift}, 0, 0)",
+                f"DELETE FROM fp WHERE h = {h} AND f = {f} AND p = {p}",
+                f"UPDATE fp SET p = {p2} WHERE h = {h} AND f = {f} AND p = {p}"):
+        p_ = tampered(core_index, tmp_path, sql, *([f"INSERT INTO capped VALUES ({h}, {f}, {p})"]
+                                                   if sql.startswith("DELETE") else []))
+        with pytest.raises(LicscanError, match="table fp"):
+            list(verify_index(p_))
+    # and a chunk's digest edited to match nothing is a checksums mismatch
+    p_ = tampered(core_index, tmp_path, "UPDATE checksums SET digest = zeroblob(16) WHERE tbl = 'fp' "
+                  "AND chunk = (SELECT min(chunk) FROM checksums WHERE tbl = 'fp')")
+    with pytest.raises(LicscanError, match="table checksums does not match table fp"):
+        list(verify_index(p_))
+
+
+def test_integer_row_digests_in_python_equal_numpys() -> None:
+    """A scan's open-time check digests in pure Python, a build with numpy: the same lanes."""
+    import numpy as np
+
+    from licscan.engine import digests
+
+    rows = [(0, 0, 0), (1, 2, 3), ((1 << 31) - 1, 123456, 7), (-5, 1 << 40, -(1 << 63)), ((1 << 63) - 1, 9, 9)]
+    got = digests.int_digests(np.array(rows, np.int64))
+    assert [tuple(map(int, r)) for r in got] == [digests.int_row_digest(r) for r in rows]
+    assert len({digests.int_row_digest(r) for r in rows}) == len(rows)
+    table = "fp"
+    big = [(h * 7919 % (1 << 31), h % 97, h % 13) for h in range(digests.NUMPY_ROWS + 1)]
+    shift = digests.shift_for(table, len(big))
+    assert digests.chunk_sums(table, big, shift) == digests.array_sums(np.array(big, np.int64), shift)
+    small = big[:300]
+    via_numpy = digests.array_sums(np.array(small, np.int64), shift)
+    pure = {}
+    for r in small:
+        digests.merge(pure, {r[0] >> shift: [1, *digests.int_row_digest(r)]})
+    assert pure == via_numpy

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from conftest import FIXTURES
-from licscan.engine import prepare, update
+from licscan.engine import prepare, reuse, update, verify
 from licscan.engine.build import build_index
-from licscan.engine.index import open_index
+from licscan.engine.index import open_index, verify_index
 from licscan.engine.prepare import BuildParams
 from licscan.engine.stores import open_store
 from licscan.engine.readback import walk_key
@@ -113,6 +113,7 @@ def _count_fingerprinted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(update, "process_file", counting)
     monkeypatch.setattr("licscan.engine.build.process_file", counting)
+    monkeypatch.setattr("licscan.engine.delta.process_file", counting)
     return seen
 
 
@@ -133,7 +134,7 @@ def test_update_add_replace_remove_equal_fresh_builds(projects: dict[str, Path],
     seen = _count_fingerprinted(monkeypatch)
 
     got = update_index(idx, [c], workers=1)
-    assert (got.added, got.replaced, got.generation) == (["gamma"], [], 2)
+    assert (got.added, got.replaced, got.generation, got.mode) == (["gamma"], [], 2, "delta")
     # gamma's vendored copy of beta's b64.rs is known content: read back, not fingerprinted
     assert sorted(seen) == ["gamma/Way.cs", "gamma/chrono.ts", "gamma/fuzzy.js", "gamma/press.php"]
     assert got.fingerprinted == 4 and got.reused == 9
@@ -231,7 +232,7 @@ def test_refuses_other_parameters_and_full_vocab(projects: dict[str, Path], tmp_
     r = cli("index", "update", str(idx), str(projects["gamma"]))
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "df_cap" in r.stderr, r.stderr
     ok = _build([projects["alpha"]], tmp_path / "ok.lsi")
-    monkeypatch.setattr(update, "VOCAB_LIMIT", 3)
+    monkeypatch.setattr(reuse, "VOCAB_LIMIT", 3)
     with pytest.raises(LicscanError, match="full vocabulary"):
         update_index(ok, [projects["gamma"]], workers=1)
 
@@ -246,12 +247,16 @@ def test_failed_update_leaves_the_old_index(projects: dict[str, Path], tmp_path:
     def broken(*args: Any, **kw: Any) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("licscan.engine.index.IndexWriter.add_common_names", broken)
-    with pytest.raises(RuntimeError, match="disk full"):
-        update_index(idx, [projects["gamma"]], workers=1)
-    assert idx.read_bytes() == before and _findings(idx) == findings
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["idx.lsi", "src", "v2"]  # no temp left
-    monkeypatch.undo()
+    # the in-place path (an added root) fails late, after writing into its copy; the rebuild
+    # (a replaced root) fails while writing its new file
+    for target, root in (("licscan.engine.delta._seal", projects["gamma"]),
+                         ("licscan.engine.index.IndexWriter.add_common_names", projects["beta2"])):
+        with monkeypatch.context() as mp:
+            mp.setattr(target, broken)
+            with pytest.raises(RuntimeError, match="disk full"):
+                update_index(idx, [root], workers=1)
+        assert idx.read_bytes() == before and _findings(idx) == findings
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["idx.lsi", "src", "v2"]  # no temp left
     update_index(idx, [projects["gamma"]], workers=1)
     assert reader.meta["generation"] == 1 and reader.stats()["files"] == len(
         reader.db.execute("SELECT id FROM files").fetchall())  # still reads the old file
@@ -278,3 +283,113 @@ def test_update_with_text_base_and_a_file_root(projects: dict[str, Path], tmp_pa
         remove_projects(idx, ["beta"], workers=1)
     remove_projects(idx, ["beta"], workers=1, base=[])  # --base overrides the recorded trees
     assert open_index(idx).meta["base"] == []
+
+
+def _variant(lang: str, n: int) -> str:
+    """A fixture file of ``lang`` with a small function appended: a near-copy (same family,
+    most fingerprints shared) with content of its own."""
+    text = next((CORPUS / lang).iterdir()).read_text()
+    body = {"c": f"\nint variant_{n}(int a, int b) {{\n    int s = 0;\n    for (int i = 0; i < a + {n}; i++) "
+                 f"s += b * i - {n};\n    return s;\n}}\n",
+            "python": f"\n\ndef variant_{n}(a, b):\n    s = 0\n    for i in range(a + {n}):\n"
+                      f"        s += b * i - {n}\n    return s\n",
+            "go": f"\nfunc variant{n}(a int, b int) int {{\n\ts := 0\n\tfor i := 0; i < a+{n}; i++ {{\n"
+                  f"\t\ts += b*i - {n}\n\t}}\n\treturn s\n}}\n"}[lang]
+    return "=" + text + body
+
+
+def test_added_root_moves_the_cap_joins_a_family_and_aliases_copies(projects: dict[str, Path], tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The in-place path where a new root changes what the whole corpus decides: the cap
+    grows (postings leave ``capped``), new copies push fingerprints over it (postings enter
+    ``capped``), a new file joins an old family, and a known file becomes an alias."""
+    from functools import partial
+
+    params = BuildParams(df_cap=2, df_cap_share=0.2)  # the cap moves at 15 files, not 9,600
+    monkeypatch.setattr(reuse, "BuildParams", partial(BuildParams, df_cap=2, df_cap_share=0.2))
+    src = tmp_path / "cap"
+    one = _project(src, "one", {"rle.c": "c", "calc.py": "python", "lru.go": "go", "Bloom.java": "java",
+                                "b64.rs": "rust"})
+    two = _project(src, "two", {"rle_v.c": _variant("c", 1), "calc_v.py": _variant("python", 1),
+                                "lru_v.go": _variant("go", 1), "lru_w.go": _variant("go", 2),
+                                "fuzzy.js": "javascript", "chrono.ts": "typescript"})
+    three = _project(src, "three", {"rle_w.c": _variant("c", 3), "rle_x.c": _variant("c", 4),
+                                    "calc_w.py": _variant("python", 3), "press.php": "php", "copy/b64.rs": "rust"})
+    idx = tmp_path / "idx.lsi"
+    build_index([one, two], idx, workers=1, params=params)
+
+    def postings(table: str) -> set[int]:
+        return {h for (h,) in open_index(idx).db.execute(f"SELECT DISTINCT h FROM {table}")}
+
+    before = open_index(idx)
+    fp0, capped0 = postings("fp"), postings("capped")
+    families0 = dict(before.db.execute("SELECT path, family FROM files").fetchall())
+    assert before.meta["df_cap_files"] == 2 and capped0
+    got = update_index(idx, [three], workers=1)
+    assert got.mode == "delta" and got.fingerprinted == 4
+    after = open_index(idx)
+    assert after.meta["df_cap_files"] == 3
+    fp1, capped1 = postings("fp"), postings("capped")
+    assert capped0 & fp1, "the bigger cap lets capped fingerprints back into fp"
+    assert fp0 & capped1, "new copies push fingerprints over the cap"
+    fam = dict(after.db.execute("SELECT path, family FROM files").fetchall())
+    assert fam["three/rle_w.c"] == families0["one/rle.c"] == fam["one/rle.c"]
+    assert ("three/copy/b64.rs",) in after.db.execute("SELECT path FROM aliases").fetchall()
+    fresh = tmp_path / "fresh.lsi"
+    build_index([one, two, three], fresh, workers=1, params=params)
+    _assert_same(idx, fresh)
+    assert [line for line in verify_index(idx)][-1].startswith("checksums:")
+
+
+def _c_functions(seed: int, n: int) -> str:
+    """``n`` small C functions of operators drawn with ``seed``: code of its own, to make
+    two variants of one file unlike each other."""
+    import random
+
+    r = random.Random(seed)
+    ops = ["+", "-", "*", "/", "%", "<<", ">>", "&", "|", "^"]
+    out = []
+    for k in range(n):
+        o = [r.choice(ops) for _ in range(6)]
+        out.append(f"static int g{seed}_{k}(int a, int b, int c) {{\n    int x = a {o[0]} b {o[1]} c;\n"
+                   f"    if (x {o[2]} 3) x = x {o[3]} a;\n    return x {o[4]} b {o[5]} c;\n}}\n")
+    return "\n".join(out)
+
+
+def test_added_file_that_bridges_two_families_renumbers_the_old_one(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two variants of a file too unlike to be one family, and a new file like both: the
+    families merge, and the old file whose family id changes is rewritten in place."""
+    monkeypatch.setenv("LICSCAN_LICENSE_ENGINE", "light")
+    base = next((CORPUS / "c").iterdir()).read_text()
+    src = tmp_path / "src"
+    left = _project(src, "left", {"rle.c": "=" + base + _c_functions(1, 5), "calc.py": "python"})
+    right = _project(src, "right", {"rle.c": "=" + base + _c_functions(3, 5), "lru.go": "go"})
+    mid = _project(src, "mid", {"rle.c": "c"})
+    idx = _build([left, right], tmp_path / "idx.lsi")
+    fam0 = dict(open_index(idx).db.execute("SELECT path, family FROM files").fetchall())
+    assert fam0["left/rle.c"] != fam0["right/rle.c"]
+    assert update_index(idx, [mid], workers=1).mode == "delta"
+    fam = dict(open_index(idx).db.execute("SELECT path, family FROM files").fetchall())
+    assert fam["left/rle.c"] == fam["right/rle.c"] == fam["mid/rle.c"] != fam0["left/rle.c"]
+    _assert_same(idx, _build([left, right, mid], tmp_path / "fresh.lsi"))
+
+
+def test_in_place_update_that_doubles_a_table_cuts_its_chunks_as_a_build(projects: dict[str, Path], tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fingerprint table's chunk width follows its size: an update that changes the width
+    digests that table again whole, and its record equals the fresh build's."""
+    from licscan.engine import digests
+
+    monkeypatch.setattr(digests, "TARGET_ROWS", 8)
+    a, b, c = projects["alpha"], projects["beta"], projects["gamma"]
+    idx = _build([a], tmp_path / "idx.lsi")
+    shift = lambda: open_index(idx).meta["integrity"]["tables"]["fp"]["shift"]  # noqa: E731
+    before = shift()
+    resealed: list[str] = []
+    real = verify.seal_table
+    monkeypatch.setattr(verify, "seal_table", lambda db, t: resealed.append(t) or real(db, t))
+    assert update_index(idx, [b, c], workers=1).mode == "delta"
+    assert shift() != before and "fp" in resealed
+    monkeypatch.setattr(verify, "seal_table", real)
+    _assert_same(idx, _build([a, b, c], tmp_path / "fresh.lsi"))

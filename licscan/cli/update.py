@@ -34,7 +34,8 @@ def index_update(
 ) -> None:
     """Add projects to an index, or replace those of the same name (a project is named by its
     root's directory name). Only files whose content is new are fingerprinted; the corpus
-    statistics are rebuilt, so the result equals a fresh build of the updated corpus. Written
+    statistics are brought up to date (new projects on an SQLite index: in place, changing
+    only what they change), so the result equals a fresh build of the updated corpus. Written
     atomically (PostgreSQL: a new generation)."""
     from licscan.corpus.fetch import resolve_roots
     from licscan.engine.update import update_index
@@ -83,8 +84,9 @@ def summary_line(got: UpdateSummary, dest: str) -> str:
     s = got.build
     changes = "; ".join(f"{what} {', '.join(names)}" for what, names in
                         (("added", got.added), ("replaced", got.replaced), ("removed", got.removed)) if names)
-    return (f"updated {dest} to generation {got.generation} in {got.seconds:.1f} s: {changes}\n"
-            f"  files: {s.files} indexed ({got.reused} read back from the old index, {got.fingerprinted} "
+    how = "in place" if got.mode == "delta" else "rewritten"
+    return (f"updated {dest} to generation {got.generation} in {got.seconds:.1f} s ({how}): {changes}\n"
+            f"  files: {s.files} indexed ({got.reused} kept or read back from the old index, {got.fingerprinted} "
             f"fingerprinted), {s.duplicates} identical copies, {s.families} families\n"
             f"  fingerprints: {s.fingerprints:,} kept, {s.fingerprints_dropped:,} dropped as boilerplate; "
             f"index {s.index_bytes / 1e6:.1f} MB")

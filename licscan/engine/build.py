@@ -333,33 +333,46 @@ def _write_spilled(out: Path, roots: Sequence[Path], spill: Spill,
         corpus = hashlib.sha256()
         for name, sha1 in spill.corpus_entries():
             corpus.update(f"{name}\0{sha1}\n".encode())
-        writer.set_meta({
-            "magic": MAGIC,
-            "schema_version": SCHEMA_VERSION,
-            "params": asdict(params),
-            "grammars": grammar_versions(),
-            "grammar_signatures": {lang: grammar_signature(lang) for lang in LANGUAGES},
-            "corpus_sha256": corpus.hexdigest(),
-            "name_families": order,
-            "lang_files": dict(summary.languages),
-            "df_cap_files": cap,
-            "roots": [{"name": r.resolve().name, "path": str(r.resolve())} for r in roots],
-            "base": [{"name": b.resolve().name, "path": str(b.resolve())} for b in base],
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "generation": 1,  # an update (engine/update.py) gives its parent's + 1 in extra_meta
-            "parent_corpus_sha256": None,
-            "skipped_by_root": summary.skipped_by_root,
-            "summary": {"files": summary.files, "duplicates": summary.duplicates,
-                        "skipped": summary.skipped, "licenses": summary.licenses,
-                        "scancode": summary.scancode},
-            "projects": summary.projects,
-            **{k: v for k, v in (extra_meta or {}).items() if k not in ("magic", "schema_version")},
-        })
+        writer.set_meta(index_meta(params, corpus.hexdigest(), order, cap, [_place(r) for r in roots],
+                                   [_place(b) for b in base], summary, extra_meta))
         writer.commit()
     except BaseException:
         writer.abort()
         raise
     summary.languages = dict(Counter(summary.languages).most_common())
+
+
+def _place(root: Path) -> dict[str, str]:
+    return {"name": root.resolve().name, "path": str(root.resolve())}
+
+
+def index_meta(params: BuildParams, corpus_sha256: str, name_families: list[str], cap: int,
+               roots: list[dict[str, str]], base: list[dict[str, str]], summary: BuildSummary,
+               extra_meta: dict[str, Any] | None) -> dict[str, Any]:
+    """An index's meta (all but ``integrity``): the one place it is composed, for a build and
+    for an update that adds roots in place (``engine/delta.py``)."""
+    return {
+        "magic": MAGIC,
+        "schema_version": SCHEMA_VERSION,
+        "params": asdict(params),
+        "grammars": grammar_versions(),
+        "grammar_signatures": {lang: grammar_signature(lang) for lang in LANGUAGES},
+        "corpus_sha256": corpus_sha256,
+        "name_families": name_families,
+        "lang_files": dict(summary.languages),
+        "df_cap_files": cap,
+        "roots": roots,
+        "base": base,
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "generation": 1,  # an update (engine/update.py) gives its parent's + 1 in extra_meta
+        "parent_corpus_sha256": None,
+        "skipped_by_root": summary.skipped_by_root,
+        "summary": {"files": summary.files, "duplicates": summary.duplicates,
+                    "skipped": summary.skipped, "licenses": summary.licenses,
+                    "scancode": summary.scancode},
+        "projects": summary.projects,
+        **{k: v for k, v in (extra_meta or {}).items() if k not in ("magic", "schema_version")},
+    }
 
 
 def _file_row(row: tuple, family: int, signature: np.ndarray,

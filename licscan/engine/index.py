@@ -17,7 +17,7 @@ Layout:
   use (``malloc``, ``errno``, ``NULL``): a match that kept only these kept nothing of
   its source's own; stored as ``family << 16 | code``, families named in meta
   ``name_families``;
-- ``checksums``: per chunk of each table, its first key, row count and SHA-256
+- ``checksums``: per chunk (a key range) of each table, its row count and digest
   (``verify``: checked in part on every open, in full by ``licscan index verify``).
 """
 
@@ -37,14 +37,18 @@ from licscan.engine.tempfiles import LIVE_TEMPS, atomic_path, sweep_stale_temps 
 from licscan.files import tree_text
 from licscan.model import LicenseEvidence, LicscanError
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 """5: integrity checksums (``verify``); older indexes cannot be verified, so are refused.
 6: ``files.license_evidence`` (JSON: what decided each file's license, issue 14).
 7: corpus counts relative to its size (issue 12): common names per language family,
 files per language in meta ``lang_files``, a boilerplate cap that scales.
 8: what an update needs to rebuild each file's build result (``engine/readback.py``): ``files.sig``,
-``capped``; meta ``generation``, ``parent_corpus_sha256``, ``skipped_by_root`` (issue 13)."""
+``capped``; meta ``generation``, ``parent_corpus_sha256``, ``skipped_by_root`` (issue 13).
+9: checksums per key range, order-free digests (``digests``): an added root changes only its rows (``delta``)."""
 MAGIC = "licscan-index"
+_CAPPED_AMONG = "SELECT value FROM json_each(?) WHERE EXISTS (SELECT 1 FROM capped c WHERE c.h = value)"
+_CAPPED_PAIRS = ("SELECT c.h, c.f, c.p FROM json_each(?) j JOIN capped c "
+                 "ON c.h = json_extract(j.value, '$[0]') AND c.f = json_extract(j.value, '$[1]')")
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -93,11 +97,8 @@ def decode_ints(blob: bytes, typecode: str, what: str = "a blob", path: Path | s
 
 
 class IndexWriter:
-    """Creates an index in a temporary file; ``commit`` renames it into place.
-
-    Readers of a previous index at the same path keep working: the rename swaps
-    directory entries and never touches the old file's contents.
-    """
+    """Creates an index in a temporary file; ``commit`` renames it into place (readers of a
+    previous index at the same path keep reading the old file: the rename never touches it)."""
 
     def __init__(self, out: Path) -> None:
         self.out = out
@@ -196,12 +197,10 @@ class Index:
         return self._query_in("SELECT h, f, p FROM fp WHERE h", hashes)
 
     def capped_among(self, hashes: Sequence[int]) -> set[int]:
-        return {h for (h,) in self._query("SELECT value FROM json_each(?) WHERE EXISTS "
-                                          "(SELECT 1 FROM capped c WHERE c.h = value)", (json.dumps(list(hashes)),))}
+        return {h for (h,) in self._query(_CAPPED_AMONG, (json.dumps(list(hashes)),))}
 
     def capped_postings(self, pairs: Sequence[tuple[int, int]]) -> list[tuple[int, int, int]]:
-        return self._query("SELECT c.h, c.f, c.p FROM json_each(?) j JOIN capped c ON c.h = json_extract(j.value, "
-                           "'$[0]') AND c.f = json_extract(j.value, '$[1]')", (json.dumps(list(pairs)),))
+        return self._query(_CAPPED_PAIRS, (json.dumps(list(pairs)),))
 
     def common(self, hashes: Iterable[int]) -> set[int]:
         """Those of ``hashes`` that the base code also has."""

@@ -1,24 +1,35 @@
 """Incremental updates: ``licscan index update`` (add or replace projects) and ``index remove``.
 
-An update is a rebuild from reused per-file results. The corpus-wide statistics (the
-boilerplate cap, families, vocab, common names, files per language, the corpus hash)
-are written by the same ``build._write`` as a fresh build, from the per-file results of
-the updated corpus in the order a fresh build would produce them; so an update gives
-exactly the index a fresh build of the same corpus gives, by construction rather than
-by a second implementation of the statistics. Only files whose (content hash, language)
-the old index does not hold are tokenized and fingerprinted (``prepare.process_file``);
-every other result is read back from the old index (schema 8 keeps all of it: tokens,
-lines, names, text, the MinHash ``sig`` and the postings of ``fp`` and ``capped``).
-Reading back holds every posting of the old index in memory at once (sorted by file), so
-an update's memory still grows with the index, unlike a build's (``engine/spill.py``).
+Two paths, one result: the index a fresh build of the updated corpus writes, table for
+table (``tests/test_update.py`` compares every table, the integrity record and the findings).
+
+- **In place** (``engine/delta.py``, ``UpdateSummary.mode == "delta"``): roots the index
+  does not hold yet, added to an SQLite index without base code. A fresh build appends
+  their files, vocab and postings after the old ones, so the update works on a copy of the
+  index file and changes only what the new files change (the cap, families, common names,
+  meta, the checksums by their digests' sums), then renames the copy over the old file.
+  Its cost follows the new files, not the index (issue 13).
+- **Rebuild from reused per-file results** (``mode == "rebuild"``): everything else (a
+  replaced or removed project, base code, PostgreSQL, a license override of a kept
+  project). The corpus-wide statistics (the boilerplate cap, families, vocab, common names,
+  files per language, the corpus hash) are written by the same ``build._write`` as a fresh
+  build, from the per-file results of the updated corpus in the order a fresh build would
+  produce them; so by construction rather than by a second implementation of the
+  statistics. Only files whose (content hash, language) the old index does not hold are
+  tokenized and fingerprinted (``prepare.process_file``); every other result is read back
+  from the old index (schema 8 keeps all of it: tokens, lines, names, text, the MinHash
+  ``sig`` and the postings of ``fp`` and ``capped``). Reading back holds every posting of
+  the old index in memory at once (sorted by file), so this path's memory still grows with
+  the index, unlike a build's (``engine/spill.py``).
 
 A project is a corpus root, named by its base name (the first part of its files' paths).
 An updated root keeps its place in the root order, new roots are appended, removed ones
 dropped. Untouched projects keep their stored licenses and evidence; added or replaced
 ones run license detection as a build does.
 
-The new index replaces the old one atomically: the SQLite file is renamed over (a reader
-that opened the old file keeps reading it), a PostgreSQL index gets a new generation
+The new index replaces the old one atomically: the SQLite file (new, or the updated copy)
+is renamed over (a reader that opened the old file keeps reading it; a failed update
+removes its file and leaves the old one as it was), a PostgreSQL index gets a new generation
 (``pgload.build_into``). Two updates racing on one SQLite file: the last rename wins;
 on PostgreSQL the second refuses (``pgload.load``'s ``expect``) rather than drop the
 first's change.
@@ -26,41 +37,27 @@ first's change.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Sequence
 from contextlib import closing
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from licscan.engine import build
-from licscan.engine.build import VOCAB_LIMIT, BuildSummary
+from licscan.engine.build import BuildSummary
 from licscan.engine.index import Index, open_index, sweep_stale_temps
 from licscan.engine.prepare import BuildParams, FileResult, process_file
 from licscan.engine.progress import Progress
 from licscan.engine.readback import OldIndex
+from licscan.engine.reuse import UpdateSummary
+from licscan.engine.reuse import check_params as _check
+from licscan.engine.reuse import extra_meta as _extra_meta
+from licscan.engine.reuse import probe as _probe
 from licscan.engine.uris import is_uri
-from licscan.files import SourceFile, classify, read_text
-from licscan.languages import LANGUAGES, grammar_signature
+from licscan.files import SourceFile, classify
 from licscan.model import LicenseEvidence, LicscanError
-
-
-@dataclass
-class UpdateSummary:
-    """What an update or a removal did."""
-
-    build: BuildSummary
-    reused: int = 0
-    """Files whose result was read back from the old index."""
-    fingerprinted: int = 0
-    """Files tokenized and fingerprinted anew."""
-    added: list[str] = field(default_factory=list)
-    replaced: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    generation: int = 0
-    seconds: float = 0.0
 
 
 def update_index(index: str | Path, roots: Sequence[Path | str], *, workers: int | None = None,
@@ -69,10 +66,19 @@ def update_index(index: str | Path, roots: Sequence[Path | str], *, workers: int
                  progress: bool = False) -> UpdateSummary:
     """Add the projects ``roots`` to ``index``, or replace those of the same name. ``base``
     replaces the index's recorded base trees; ``extra_meta`` is a manifest's ``sources``."""
+    from licscan.engine import delta
+
     new = [Path(r) for r in roots]
     build.check_roots(new)
-    return _run_on(index, lambda old, out: _rebuild(old, out, new, set(), workers, licenses,
-                                                    license_overrides or {}, extra_meta or {}, base, progress))
+    overrides, extra = license_overrides or {}, extra_meta or {}
+
+    def in_place(old: Index, out: Path) -> UpdateSummary | None:
+        if not delta.applies(old, new, overrides, base):
+            return None
+        return delta.add_roots(old, out, new, workers, licenses, overrides, extra, progress)
+
+    return _run_on(index, lambda old, out: _rebuild(old, out, new, set(), workers, licenses, overrides, extra,
+                                                    base, progress), in_place)
 
 
 def remove_projects(index: str | Path, names: Sequence[str], *, workers: int | None = None,
@@ -82,8 +88,9 @@ def remove_projects(index: str | Path, names: Sequence[str], *, workers: int | N
                                                     progress))
 
 
-def _run_on(index: str | Path, rebuild: Any) -> UpdateSummary:
-    """Open the old index on its backend and write the new one in its place."""
+def _run_on(index: str | Path, rebuild: Any, in_place: Any = None) -> UpdateSummary:
+    """Open the old index on its backend and write the new one in its place: on SQLite by
+    ``in_place`` when it applies (it returns None when not), else by ``rebuild``."""
     t0 = time.perf_counter()
     if is_uri(index):
         from licscan.engine.pgload import build_into
@@ -101,42 +108,13 @@ def _run_on(index: str | Path, rebuild: Any) -> UpdateSummary:
         old = open_index(out)
         try:
             sweep_stale_temps(out)
-            got = rebuild(old, out)  # written to a temporary file, renamed over the old one
+            # written to a temporary file (or a copy), renamed over the old one
+            got = (in_place(old, out) if in_place else None) or rebuild(old, out)
         finally:
             old.close()
         got.build.index_bytes = out.stat().st_size
     got.seconds = got.build.seconds = time.perf_counter() - t0
     return got
-
-
-def _check(old: Index) -> BuildParams:
-    """The parameters to rebuild with; refuses an index this licscan would not build the same."""
-    meta = old.meta
-    params = BuildParams(store_text=bool(meta["params"].get("store_text")))
-    if meta["params"] != asdict(params):
-        diff = sorted(k for k, v in asdict(params).items() if meta["params"].get(k) != v)
-        raise LicscanError(f"index {old.path} was built with other parameters ({', '.join(diff)}) than this "
-                           "licscan uses: rebuild it with `licscan index build`")
-    sigs = meta.get("grammar_signatures") or {}
-    changed = sorted(lang for lang in LANGUAGES if sigs.get(lang) != grammar_signature(lang))
-    if changed:
-        raise LicscanError(f"index {old.path} was built with other grammars ({', '.join(changed)}) than are "
-                           "installed: rebuild it with `licscan index build`")
-    if len(old.vocab()) > VOCAB_LIMIT:
-        # Past the limit rare tokens share one id: their strings, hence the files, are lost.
-        raise LicscanError(f"index {old.path} has a full vocabulary; token streams cannot be read back: "
-                           "rebuild it with `licscan index build`")
-    return params
-
-
-def _probe(job: tuple[str, str, str, BuildParams]) -> tuple[str, str | None, str | None]:
-    """(name, content hash, None), or (name, None, why it is skipped): the hash ``process_file``
-    would record (of the decoded text), without tokenizing (runs in a worker process)."""
-    path, name, _, params = job
-    text, reason = read_text(Path(path), params.max_bytes)
-    if text is None:
-        return name, None, reason
-    return name, hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest(), None
 
 
 def _resolve(old: Index, new: list[Path], removed: set[str]) -> tuple[list[tuple[str, Path, bool]], UpdateSummary]:
@@ -301,19 +279,4 @@ def _licenses(data: OldIndex, kept_roots: list[tuple[str, Path]], fresh: list[Pa
         if top in overrides:
             out[r.name] = (overrides[top], LicenseEvidence("package-metadata", field="manifest spdx"))
     summary.projects = build._project_licenses(summary.projects, overrides)
-    return out
-
-
-def _extra_meta(meta: dict[str, Any], extra: dict[str, Any], order: list[tuple[str, Path, bool]],
-                report: UpdateSummary) -> dict[str, Any]:
-    """The new generation's meta beyond what ``_write`` computes: its lineage, and the manifests'
-    ``sources`` of the projects it keeps and adds."""
-    out: dict[str, Any] = {"generation": report.generation, "parent_corpus_sha256": meta.get("corpus_sha256")}
-    gone = set(report.removed) | set(report.replaced)
-    names = {n for n, _, _ in order}
-    sources = [s for s in meta.get("sources") or [] if s.get("name") not in gone and s.get("name") in names]
-    sources += list(extra.get("sources") or [])
-    manifests = list(dict.fromkeys([*(meta.get("manifests") or []), *(extra.get("manifests") or [])]))
-    if sources or manifests:
-        out.update(sources=sources, manifests=manifests)
     return out

@@ -3,11 +3,12 @@
 A gate must not pass code because its index was truncated, emptied or edited, so
 every index carries a record of itself, written by ``seal`` when it is built:
 
-- each data table is read back in its primary-key order and cut into chunks
-  (``CHUNK_ROWS`` rows or ``CHUNK_BYTES`` bytes); the ``checksums`` table holds each
-  chunk's first key, row count and SHA-256;
-- meta's ``integrity`` holds, per table, the row count, the number of chunks and a
-  SHA-256 over the chunk digests (so the ``checksums`` table is covered too), and a
+- each data table is cut into chunks by ranges of its first key column, and the
+  ``checksums`` table holds each chunk's number, row count and digest: the sum of its
+  rows' digests (``digests``: order-free, so an update adds and subtracts the rows it
+  changes instead of re-reading the index);
+- meta's ``integrity`` holds, per table, the row count, the number of chunks and the
+  sum of the chunk digests (so the ``checksums`` table is covered too), and a
   SHA-256 of every other meta row.
 
 ``check_open`` runs on every open and must stay cheap (a cold ``scan`` is budgeted
@@ -25,35 +26,12 @@ import sqlite3
 import zlib
 from array import array
 from collections.abc import Callable, Iterator, Sequence
-from itertools import chain
 from pathlib import Path
 from typing import Any
 
+from licscan.engine.digests import (COLUMNS, KEYS, chunk_sums, merge, pack, record, shift_for, unpack,
+                                    write_table)
 from licscan.model import LicscanError
-
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "meta": ("key", "value"),
-    "vocab": ("id", "token"),
-    "files": ("id", "path", "lang", "license", "license_evidence", "size", "sha1", "ntokens", "family",
-              "tokens", "lines", "names", "text", "sig"),
-    "aliases": ("file", "path"),
-    "fp": ("h", "f", "p"),
-    "capped": ("h", "f", "p"),
-    "common": ("h",),
-    "common_names": ("code",),
-    "checksums": ("tbl", "chunk", "first", "nrows", "digest"),
-}
-"""Every table an index must have, with the columns the reader uses."""
-
-KEYS: dict[str, tuple[str, ...]] = {
-    "vocab": ("id",), "files": ("id",), "aliases": ("file", "path"), "fp": ("h", "f", "p"),
-    "capped": ("h", "f", "p"), "common": ("h",), "common_names": ("code",),
-}
-"""The checksummed tables and their canonical order (each an index, so a chunk is one
-range probe)."""
-
-_INT_TABLES = frozenset({"fp", "capped", "common", "common_names"})
-"""All-integer tables: a chunk is hashed as one int64 array (fast enough to sample)."""
 
 PARAMS: dict[str, tuple[type, float, float | None]] = {
     "k": (int, 1, None), "w": (int, 1, None), "df_cap": (int, 1, None), "num_perm": (int, 1, None),
@@ -67,47 +45,16 @@ pulls numpy into the scan path): type, minimum, maximum."""
 
 _KIND = {int: "an integer", float: "a number", bool: "a boolean"}
 
-CHUNK_ROWS = 256
-CHUNK_BYTES = 16 * 1024
-"""Small chunks keep a sampled check cheap (~0.1-0.2 ms for 256 ``fp`` rows); the
-``checksums`` table costs ~80 bytes per chunk, 1.5 % of a 44 MB index."""
 SAMPLES = 2
+UNREAD = frozenset({"capped"})
+"""Tables a scan never reads (what the cap dropped, for updates): not sampled on open, whose
+budget they would spend on boilerplate hashes of hundreds of postings each; ``verify_full``
+and every update check them."""
 """Random chunks checked per table on open, besides the first and last."""
 
 
 def _fail(path: Path | str, what: str) -> LicscanError:
     return LicscanError(f"index {path} is corrupt: {what} (rebuild it with `licscan index build`)")
-
-
-# ---------------------------------------------------------------- row digests
-
-def _int_chunk(rows: Sequence[tuple]) -> bytes:
-    """A chunk of an all-integer table as bytes; TypeError/OverflowError on a value
-    that is not a 64-bit integer (a tampered row)."""
-    return array("q", chain.from_iterable(rows)).tobytes()
-
-
-def _digest(table: str, rows: Sequence[tuple]) -> bytes:
-    """SHA-256 of a chunk of rows. Mixed rows go through the C JSON encoder, each blob as
-    ``{"B": length}`` (so text is never mistaken for a blob) with its bytes hashed after:
-    a per-value Python loop cost ~1 ms per sampled chunk."""
-    if table in _INT_TABLES:
-        try:
-            return hashlib.sha256(_int_chunk(rows)).digest()
-        except (TypeError, OverflowError):
-            return b"not integers"
-    blobs: list[bytes] = []
-
-    def blob(v: Any) -> dict[str, int]:
-        if not isinstance(v, bytes):
-            raise TypeError(f"unexpected {type(v).__name__}")
-        blobs.append(v)
-        return {"B": len(v)}
-
-    h = hashlib.sha256(json.dumps(rows, default=blob, check_circular=False).encode())
-    for b in blobs:
-        h.update(b)
-    return h.digest()
 
 
 def _s(n: int) -> str:
@@ -123,74 +70,43 @@ def _order(table: str) -> str:
     return ", ".join(KEYS[table])
 
 
-def _key(table: str, row: tuple) -> list[Any]:
-    return [row[COLUMNS[table].index(k)] for k in KEYS[table]]
-
-
 def meta_digest(rows: Sequence[tuple[str, str]]) -> str:
     """SHA-256 of the meta rows (as stored text) other than ``integrity``."""
-    return _digest("meta", sorted(r for r in rows if r[0] != "integrity")).hex()
+    h = hashlib.sha256(json.dumps(sorted(r for r in rows if r[0] != "integrity")).encode())
+    return h.hexdigest()
 
 
 # ---------------------------------------------------------------- build side
+
+READ_ROWS = 1 << 16
+"""Rows read at a time while sealing (an all-integer table is digested per batch)."""
+
 
 def seal(db: sqlite3.Connection) -> dict[str, Any]:
     """Record the checksums of a just-written index (before it is renamed into place).
 
     Read back from the database rather than computed from the build's arrays: the
     digests are then of exactly what a reader will get, types and all."""
-    db.execute("DELETE FROM checksums")
-    tables: dict[str, Any] = {}
-    for table in KEYS:
-        sealed = _Sealed(db, table)
-        rows: list[tuple] = []
-        size = 0
-        cur = db.execute(f"{_select(table)} ORDER BY {_order(table)}")
-        if table in _INT_TABLES:  # fixed-size rows: cut by count alone, without a Python loop
-            for part in iter(lambda: cur.fetchmany(CHUNK_ROWS), []):
-                sealed.add(part)
-        for row in [] if table in _INT_TABLES else chain(cur, [None]):
-            if row is not None:
-                rows.append(row)
-                size += sum(len(v) if isinstance(v, (str, bytes)) else 8 for v in row)
-            if rows and (row is None or len(rows) >= CHUNK_ROWS or size >= CHUNK_BYTES):
-                sealed.add(rows)
-                rows, size = [], 0
-        tables[table] = sealed.done()
+    tables = {table: seal_table(db, table) for table in KEYS}
+    return reseal_meta(db, tables)
+
+
+def seal_table(db: sqlite3.Connection, table: str) -> dict[str, Any]:
+    """Digest every row of ``table`` into its chunks; its record."""
+    shift = shift_for(table, db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+    sums: dict[int, list[int]] = {}
+    cur = db.execute(f"{_select(table)} ORDER BY {_order(table)}")
+    for part in iter(lambda: cur.fetchmany(READ_ROWS), []):
+        merge(sums, chunk_sums(table, part, shift))
+    return write_table(db, table, sums, shift)
+
+
+def reseal_meta(db: sqlite3.Connection, tables: dict[str, Any]) -> dict[str, Any]:
+    """Write meta's integrity record: the tables' records and the digest of the other meta rows."""
     meta = db.execute("SELECT key, value FROM meta").fetchall()
     integrity = {"tables": tables, "meta_sha256": meta_digest(meta)}
     db.execute("INSERT OR REPLACE INTO meta VALUES ('integrity', ?)", (json.dumps(integrity, sort_keys=True),))
     return integrity
-
-
-class _Sealed:
-    """One table's checksums as they are computed: written every ``_FLUSH`` chunks, so an
-    index of any size is sealed in bounded memory (a chunk per 256 ``fp`` rows)."""
-
-    _FLUSH = 4096
-
-    def __init__(self, db: sqlite3.Connection, table: str) -> None:
-        self.db, self.table = db, table
-        self.chunks: list[tuple] = []
-        self.n = self.total = 0
-        self.sha = hashlib.sha256()
-
-    def add(self, rows: Sequence[tuple]) -> None:
-        digest = _digest(self.table, rows)
-        self.chunks.append((self.table, self.n, json.dumps(_key(self.table, rows[0])), len(rows), digest))
-        self.sha.update(digest)
-        self.n += 1
-        self.total += len(rows)
-        if len(self.chunks) >= self._FLUSH:
-            self._write()
-
-    def _write(self) -> None:
-        self.db.executemany("INSERT INTO checksums VALUES (?, ?, ?, ?, ?)", self.chunks)
-        self.chunks = []
-
-    def done(self) -> dict[str, Any]:
-        self._write()
-        return {"rows": self.total, "chunks": self.n, "sha256": self.sha.hexdigest()}
 
 
 # ---------------------------------------------------------------- read side
@@ -255,51 +171,56 @@ def check_meta(meta: dict[str, Any], raw: Sequence[tuple[str, str]], path: Path 
         raise _fail(path, "table meta does not match its checksum")
     for table in KEYS:
         rec = integrity["tables"].get(table)
-        if not (isinstance(rec, dict) and all(isinstance(rec.get(k), int) for k in ("rows", "chunks"))
-                and isinstance(rec.get("sha256"), str)):
+        if not (isinstance(rec, dict) and all(isinstance(rec.get(k), int) for k in ("rows", "chunks", "shift"))
+                and isinstance(rec.get("digest"), str) and 0 <= rec["shift"] <= 62):
             raise _fail(path, f"meta has no integrity record of table {table}")
     if integrity["tables"]["files"]["rows"] == 0:
         raise LicscanError(f"index {path} holds no files; build it from a corpus")
     return integrity
 
 
-def _chunks(db: sqlite3.Connection, table: str, which: Sequence[int] | None = None) -> list[tuple]:
-    """(chunk, first key, rows, digest) of a table's chunks: all, or those numbered ``which``."""
-    sql = "SELECT chunk, first, nrows, digest FROM checksums WHERE tbl = ?"
-    if which is not None:
-        sql += f" AND chunk IN ({','.join(str(int(i)) for i in which)})"
-    return db.execute(sql + " ORDER BY chunk", (table,)).fetchall()
+def _chunks(db: sqlite3.Connection, table: str) -> list[tuple]:
+    """(chunk, first key, rows, digest) of a table's chunks, in order."""
+    return db.execute("SELECT chunk, first, nrows, digest FROM checksums WHERE tbl = ? ORDER BY chunk",
+                      (table,)).fetchall()
 
 
-def _check_chunk(db: sqlite3.Connection, table: str, chunk: tuple, of: int, last: bool,
-                 path: Path | str) -> list[tuple]:
-    """Re-read one chunk by a range probe from its first key and compare its digest;
-    the last chunk must also end the table."""
+def _nth_chunks(db: sqlite3.Connection, table: str, which: Sequence[int]) -> list[tuple]:
+    """The chunks at the ordinals ``which`` (chunks are numbered by key range, so sparse)."""
+    sql = "SELECT chunk, first, nrows, digest FROM checksums WHERE tbl = ? ORDER BY chunk LIMIT 1 OFFSET ?"
+    return [row for i in which for row in db.execute(sql, (table, i)).fetchall()]
+
+
+def _range(table: str, chunk: int, shift: int) -> tuple[str, tuple[int, int]]:
+    """The WHERE clause and arguments of the rows of one chunk: a range of the first key column."""
+    return f"{KEYS[table][0]} >= ? AND {KEYS[table][0]} < ?", (chunk << shift, (chunk + 1) << shift)
+
+
+def _check_chunk(db: sqlite3.Connection, table: str, chunk: tuple, shift: int, ordinal: int, of: int,
+                 path: Path | str) -> None:
+    """Re-read one chunk by a range probe and compare its row count and digest."""
     n, first, nrows, digest = chunk
-    try:
-        key = json.loads(first)
-    except ValueError:
-        raise _fail(path, f"table checksums: chunk {n} of {table} is malformed") from None
-    if not isinstance(key, list) or len(key) != len(KEYS[table]):
-        raise _fail(path, f"table checksums: chunk {n} of {table} is malformed")
-    cols = _order(table)
-    marks = ", ".join("?" * len(key))
-    rows = db.execute(f"{_select(table)} WHERE ({cols}) >= ({marks}) ORDER BY {cols} LIMIT ?",
-                      (*key, nrows + 1 if last else nrows)).fetchall()
+    if not isinstance(n, int) or not isinstance(digest, bytes) or len(digest) != 16:
+        raise _fail(path, f"table checksums: chunk {ordinal + 1} of {table} is malformed")
+    where, args = _range(table, n, shift)
+    rows = db.execute(f"{_select(table)} WHERE {where} ORDER BY {_order(table)}", args).fetchall()
     if len(rows) != nrows:
         raise _fail(path, f"table {table} has {'more' if len(rows) > nrows else 'fewer'} rows than "
-                          f"recorded at build time (chunk {n + 1} of {of})")
-    if not rows or _key(table, rows[0]) != key or _digest(table, rows) != digest:
+                          f"recorded at build time (chunk {ordinal + 1} of {of})")
+    try:
+        got = chunk_sums(table, rows, shift).get(n)
+    except ValueError:
+        got = None
+    if got is None or pack(got[1], got[2]) != digest:
         if table == "files":  # a blob that does not decode says more than a checksum
             decode_files(rows, path)
-        raise _fail(path, f"table {table} does not match its checksum (chunk {n + 1} of {of})")
+        raise _fail(path, f"table {table} does not match its checksum (chunk {ordinal + 1} of {of})")
     # Blobs are not decoded when the digest holds: those the build wrote decode (and
     # decompressing a chunk's files cost ~0.7 ms); ``verify_full`` decodes them all.
-    return rows
 
 
 def _pick(n: int, k: int) -> set[int]:
-    """``k`` chunk numbers in [0, n) at random (os.urandom: ``random`` costs an import)."""
+    """``k`` chunk ordinals in [0, n) at random (os.urandom: ``random`` costs an import)."""
     if n <= k:
         return set(range(n))
     out: set[int] = set()
@@ -310,32 +231,36 @@ def _pick(n: int, k: int) -> set[int]:
 
 def check_open(db: sqlite3.Connection, meta: dict[str, Any], raw: Sequence[tuple[str, str]],
                path: Path | str, samples: int = SAMPLES) -> None:
-    """The checks of every open: structure, meta, and per table the first key, the
-    last chunk (nothing after it) and ``samples`` random chunks against their digests."""
+    """The checks of every open: structure, meta, and per table the first and last chunks
+    (which must hold the table's first and last keys) and ``samples`` random chunks against
+    their digests."""
     check_structure(db, path)
     integrity = check_meta(meta, raw, path)
     try:
         for table in KEYS:
+            if table in UNREAD:
+                continue
             rec = integrity["tables"][table]
             n = rec["chunks"]
-            order = _order(table)
-            first = db.execute(f"SELECT {order} FROM {table} ORDER BY {order} LIMIT 1").fetchone()
+            key, shift = KEYS[table][0], rec["shift"]
+            first = db.execute(f"SELECT {key} FROM {table} ORDER BY {_order(table)} LIMIT 1").fetchone()
             if n == 0 or first is None:
                 if n or first:
                     raise _fail(path, f"table {table} has {'no' if n else 'some'} rows, "
                                       f"{rec['rows']} were recorded at build time")
                 continue
-            # The first chunk's key must be the table's first (rows cut from the front),
-            # the last chunk must end the table (rows cut from or added at the end).
-            picked = _pick(n - 1, samples) | {n - 1}
-            which = sorted(picked | {0})
-            chunks = _chunks(db, table, which)
-            if [c[0] for c in chunks] != which:
+            last = db.execute(f"SELECT {key} FROM {table} ORDER BY {_order(table).replace(',', ' DESC,')} DESC "
+                              "LIMIT 1").fetchone()
+            picked = sorted(_pick(n, samples) | {0, n - 1})
+            chunks = _nth_chunks(db, table, picked)
+            if len(chunks) != len(picked):
                 raise _fail(path, f"table checksums does not match table {table}")
-            if json.dumps(list(first)) != chunks[0][1]:
-                raise _fail(path, f"table {table} does not match its checksum (chunk 1 of {n})")
-            for c in (c for c in chunks if c[0] in picked):
-                _check_chunk(db, table, c, n, c[0] == n - 1, path)
+            ends = {0: first[0], n - 1: last[0]}
+            for i, c in zip(picked, chunks):
+                # Rows cut from or added at either end leave the first or last chunk's range.
+                if i in ends and (not isinstance(ends[i], int) or ends[i] >> shift != c[0]):
+                    raise _fail(path, f"table {table} does not match its checksum (chunk {i + 1} of {n})")
+                _check_chunk(db, table, c, shift, i, n, path)
     except sqlite3.DatabaseError as e:
         raise LicscanError(f"index {path} is corrupt or unreadable: {e}") from None
 
@@ -368,23 +293,29 @@ def verify_full(db: sqlite3.Connection, meta: dict[str, Any], raw: Sequence[tupl
             rec = integrity["tables"][table]
             chunks = _chunks(db, table)
             total_chunks += len(chunks)
-            if len(chunks) != rec["chunks"] or \
-                    hashlib.sha256(b"".join(c[3] for c in chunks)).hexdigest() != rec["sha256"]:
+            if not all(isinstance(c[3], bytes) and len(c[3]) == 16 for c in chunks) or \
+                    record(([c[2], *unpack(c[3])] for c in chunks), rec["shift"]) != rec or \
+                    rec["shift"] != shift_for(table, rec["rows"]):
                 raise _fail(path, f"table checksums does not match table {table}")
+            sums: dict[int, list[int]] = {}
             cur = db.execute(f"{_select(table)} ORDER BY {_order(table)}")
             seen = 0
-            for n, first, nrows, digest in chunks:
-                rows = cur.fetchmany(nrows)
-                seen += len(rows)
-                if len(rows) != nrows:
-                    break
+            for part in iter(lambda: cur.fetchmany(READ_ROWS), []):
+                seen += len(part)
                 if table == "files":
-                    decode_files(rows, path)
-                if json.dumps(_key(table, rows[0])) != first or _digest(table, rows) != digest:
-                    raise _fail(path, f"table {table} does not match its checksum (chunk {n + 1} of {len(chunks)})")
-            seen += len(cur.fetchall())
+                    decode_files(part, path)
+                try:
+                    merge(sums, chunk_sums(table, part, rec["shift"]))
+                except ValueError:
+                    raise _fail(path, f"table {table} does not match its checksum") from None
             if seen != rec["rows"]:
                 raise _fail(path, f"table {table} has {seen} rows, {rec['rows']} were recorded at build time")
+            for i, (n, _, nrows, digest) in enumerate(chunks):
+                got = sums.pop(n, None)
+                if got is None or got[0] != nrows or pack(got[1], got[2]) != digest:
+                    raise _fail(path, f"table {table} does not match its checksum (chunk {i + 1} of {len(chunks)})")
+            if sums:
+                raise _fail(path, f"table {table} has rows outside its recorded chunks")
             yield f"{table}: {seen:,} rows in {len(chunks)} chunk{_s(len(chunks))} ok" + (
                 ", every blob decodes" if table == "files" else "")
         n = db.execute("SELECT count(*) FROM checksums").fetchone()[0]
