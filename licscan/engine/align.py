@@ -74,11 +74,47 @@ def spans(q: list[int], s: list[int], chain: list[Hit], k: int) -> tuple[tuple[i
         if i + 1 < len(chain):
             qb, sb, _ = chain[i + 1]
             if qa + k < qb and sa + k < sb:
-                sm = SequenceMatcher(None, q[qa + k:qb], s[sa + k:sb], autojunk=False)
-                out.extend((qa + k + a, sa + k + b, n) for a, b, n in sm.get_matching_blocks() if n)
+                out.extend((qa + k + a, sa + k + b, n) for a, b, n in _blocks(q, q[qa + k:qb], s[sa + k:sb]))
     out.append((q0, s0, chain[0][0] - q0))
     out.append((chain[-1][0] + k, chain[-1][1] + k, q1 - chain[-1][0] - k))
     return (q0, q1, s0, s1), out
+
+
+@dataclass
+class _Memo:
+    """What was worked out for one scanned text, kept until another is verified."""
+
+    q: list[int]
+    blocks: dict[tuple[tuple[int, ...], tuple[int, ...]], list[Span]] = field(default_factory=dict)
+    diversity: dict[tuple[int, int], float] = field(default_factory=dict)
+
+
+_memo = _Memo([])
+
+
+def _memo_of(q: list[int]) -> _Memo:
+    """The memo of scanned text ``q``. Results depend on their keys alone, so a scan in
+    another thread that swaps it out costs only work done again."""
+    global _memo
+    memo = _memo
+    if memo.q is not q:
+        memo = _memo = _Memo(q)
+    return memo
+
+
+def _blocks(q: list[int], a: list[int], b: list[int]) -> list[Span]:
+    """``SequenceMatcher(None, a, b, autojunk=False)``'s matching blocks, without the
+    empty last one. Repetitive code has the same gaps between the anchors of many
+    chains, and a verbatim copy has none to align."""
+    if a == b:
+        return [(0, 0, len(a))]
+    blocks = _memo_of(q).blocks
+    key = (tuple(a), tuple(b))
+    got = blocks.get(key)
+    if got is None:
+        sm = SequenceMatcher(None, a, b, autojunk=False)
+        got = blocks[key] = [(x, y, n) for x, y, n in sm.get_matching_blocks() if n]
+    return got
 
 
 def trim_edges(q: list[int], region: tuple[int, int, int, int], head_end: int, tail_start: int,
@@ -122,13 +158,12 @@ def kept_names(spans: list[tuple[int, int, int]], query: Query, s: list[int],
     names = same = 0
     told: set[int] = set()
     for qa, sa, n in spans:
-        for i, b in zip(range(qa, qa + n), sn[sa:sa + n]):
-            a = qn[i]
+        for a, b, t in zip(qn[qa:qa + n], sn[sa:sa + n], qt[qa:qa + n]):
             if a >= 0:
                 names += 1
                 if a == b:
                     same += 1
-                    if qt[i]:
+                    if t:
                         told.add(a)
     q0, q1, s0, s1 = region
     # Tables are left out: their rows align diagonally from the anchors at their
@@ -160,7 +195,11 @@ def diversity(q: list[int], q0: int, q1: int) -> float:
     n = q1 - q0 - DIVERSITY_N + 1
     if n <= 0:
         return 1.0
-    return len(set(zip(*(q[q0 + i:q1 - DIVERSITY_N + 1 + i] for i in range(DIVERSITY_N))))) / n
+    memo = _memo_of(q).diversity  # the chains of repetitive code often extend to one region
+    got = memo.get((q0, q1))
+    if got is None:
+        got = memo[q0, q1] = len(set(zip(*(q[q0 + i:q1 - DIVERSITY_N + 1 + i] for i in range(DIVERSITY_N))))) / n
+    return got
 
 
 def overlap(a: Region, b: Region) -> float:
