@@ -107,7 +107,7 @@ def _blocks(q: list[int], a: list[int], b: list[int]) -> list[Span]:
     empty last one. Repetitive code has the same gaps between the anchors of many
     chains, and a verbatim copy has none to align."""
     if a == b:
-        return [(0, 0, len(a))]
+        return [(0, 0, len(a))] if a else []
     blocks = _memo_of(q).blocks
     key = (tuple(a), tuple(b))
     got = blocks.get(key)
