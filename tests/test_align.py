@@ -41,3 +41,20 @@ def test_diversity_is_per_text(q: list[int], other: list[int], data: st.DataObje
     longer = other + [0] * len(q)
     for text in (q, longer, q, longer):
         assert align.diversity(text, q0, q1) == plain(text)
+
+
+@SETTINGS
+@given(st.lists(st.integers(0, 1), max_size=80), st.lists(st.integers(0, 1), max_size=80), st.data())
+def test_agreement_is_the_token_by_token_walk(q: list[int], s: list[int], data: st.DataObject) -> None:
+    """Runs of 0s and 1s agree for long stretches, past a stride or several."""
+    from licscan.engine.chains import agree_after, agree_before
+
+    q, s = q + [0] * 40, [0] * 40 + s
+    i, j = data.draw(st.integers(0, len(q))), data.draw(st.integers(0, len(s)))
+    after = 0
+    while i + after < len(q) and j + after < len(s) and q[i + after] == s[j + after]:
+        after += 1
+    before = 0
+    while i - before > 0 and j - before > 0 and q[i - before - 1] == s[j - before - 1]:
+        before += 1
+    assert (agree_after(q, s, i, j), agree_before(q, s, i, j)) == (after, before)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import NamedTuple
 
-from licscan.engine.chains import NAMES_ALIGN_MAX
+from licscan.engine.chains import NAMES_ALIGN_MAX, agree_after, agree_before
 
 Hit = tuple[int, int, int]
 """(scanned position, source position, fingerprint)."""
@@ -59,11 +59,11 @@ class Region:
 def spans(q: list[int], s: list[int], chain: list[Hit], k: int) -> tuple[tuple[int, int, int, int], list[Span]]:
     """The region a chain covers, extended while tokens agree at both ends, and its aligned runs."""
     q0, s0 = chain[0][0], chain[0][1]
-    while q0 > 0 and s0 > 0 and q[q0 - 1] == s[s0 - 1]:
-        q0, s0 = q0 - 1, s0 - 1
+    n = agree_before(q, s, q0, s0)
+    q0, s0 = q0 - n, s0 - n
     q1, s1 = chain[-1][0] + k, chain[-1][1] + k
-    while q1 < len(q) and s1 < len(s) and q[q1] == s[s1]:
-        q1, s1 = q1 + 1, s1 + 1
+    n = agree_after(q, s, q1, s1)
+    q1, s1 = q1 + n, s1 + n
     out: list[Span] = []
     q_cov_end = -1  # anchors overlap: count each scanned token once
     for i, (qa, sa, _h) in enumerate(chain):

@@ -149,12 +149,8 @@ def runs(hits: list[Hit], q: list[int], qn: list[int], s: list[int], source_name
         for qa, _sa, _h in hs:
             if qa < end:
                 continue  # inside the run found already
-            a = qa
-            while a > 0 and a + d > 0 and q[a - 1] == s[a + d - 1]:
-                a -= 1
-            end = qa
-            while end < len(q) and end + d < len(s) and q[end] == s[end + d]:
-                end += 1
+            a = qa - agree_before(q, s, qa, qa + d)
+            end = qa + agree_after(q, s, qa, qa + d)
             inside = [x for x in hs if a <= x[0] and x[0] + k <= end]
             if end - a < min_len or not inside or any(c0 <= a and end <= c1 for c0, c1 in covered):
                 continue
@@ -163,6 +159,32 @@ def runs(hits: list[Hit], q: list[int], qn: list[int], s: list[int], source_name
                 seen.add((a, end, best))
                 out.append([(x, x + best, h) for x, _, h in inside])
     return out
+
+
+_STRIDE = 16
+"""Tokens compared at once, as slices (in C), while a run is followed: a verbatim copy
+of repetitive code lies on many diagonals, each followed for hundreds of tokens."""
+
+
+def agree_after(q: list[int], s: list[int], i: int, j: int) -> int:
+    """How many tokens ``q[i:]`` and ``s[j:]`` agree on, from their start."""
+    n = 0
+    while i + n + _STRIDE <= len(q) and j + n + _STRIDE <= len(s) and \
+            q[i + n:i + n + _STRIDE] == s[j + n:j + n + _STRIDE]:
+        n += _STRIDE
+    while i + n < len(q) and j + n < len(s) and q[i + n] == s[j + n]:
+        n += 1
+    return n
+
+
+def agree_before(q: list[int], s: list[int], i: int, j: int) -> int:
+    """How many tokens before ``q[i]`` and ``s[j]`` agree, going back."""
+    n = 0
+    while i - n >= _STRIDE and j - n >= _STRIDE and q[i - n - _STRIDE:i - n] == s[j - n - _STRIDE:j - n]:
+        n += _STRIDE
+    while i - n > 0 and j - n > 0 and q[i - n - 1] == s[j - n - 1]:
+        n += 1
+    return n
 
 
 def own_rows(q: list[int], s: list[int], qn: list[int], sn: array, a: int, e: int, d: int) -> int:
