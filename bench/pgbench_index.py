@@ -62,30 +62,34 @@ def backend_cpu(store) -> float:  # type: ignore[no-untyped-def]
     return (int(st[11]) + int(st[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def runner(uri: str, files: list[tuple[str, str]], start_at: float, rate: float = 0.0,
-           seed: int = 0) -> tuple[list[float], float, float, list[float], float]:
+def runner(uri: str, files: list[tuple[str, str]], start_at: float, rate: float = 0.0, seed: int = 0,
+           duration: float = 0.0) -> tuple[list[float], float, float, list[float], float]:
     """One simulated CI runner (its own process and connection): (latencies, start, end,
-    client CPU per scan, server CPU of its connection over all its scans). ``rate``: this
-    runner's scans/s, at Poisson arrivals (0: each scan as soon as the last ends)."""
+    client CPU per scan, server CPU of its connection over all its scans). Closed loop: each
+    of ``files`` as soon as the last scan ends. ``rate``: scans at Poisson arrivals of that
+    many per second over ``duration`` seconds, cycling through ``files``."""
     from licscan.engine.matcher import Matcher
     from licscan.engine.stores import open_store
 
     store = open_store(uri)
     m = Matcher(store)
     m.scan_text(files[0][0], files[0][1], "warm-up")
+    arrivals, due_at = random.Random(seed), [0.0]
+    while rate and (due_at[-1] + (gap := arrivals.expovariate(rate))) < duration:
+        due_at.append(due_at[-1] + gap)
     time.sleep(max(0.0, start_at - time.time()))  # all runners start together
     server = backend_cpu(store)
-    t0, due = time.time(), time.perf_counter()
-    arrivals = random.Random(seed)
+    t0, base = time.time(), time.perf_counter()
     lat, cpu = [], []
-    for text, lang in files:
-        if rate:
-            # The next arrival, whether or not this runner is free by then: a late scan
-            # waited for it, and that wait is part of its latency.
-            due += arrivals.expovariate(rate)
-            time.sleep(max(0.0, due - time.perf_counter()))
-        else:
+    for n, due in enumerate(due_at[1:] if rate else [None] * len(files)):
+        text, lang = files[n % len(files)]
+        if due is None:
             due = time.perf_counter()
+        else:
+            # When this scan is due, whether or not the runner is free by then: a late
+            # scan waited for it, and that wait is part of its latency.
+            due += base
+            time.sleep(max(0.0, due - time.perf_counter()))
         c = time.process_time()
         m.scan_text(text, lang, "runner")
         lat.append(time.perf_counter() - due)
@@ -107,8 +111,9 @@ def concurrent(uri: str, texts: list[tuple[str, str]], counts: list[int], per_ru
         for n in counts:
             ctx = mp.get_context("spawn")
             start_at = time.time() + 5 + 0.4 * n  # time to spawn and import
+            # Paced: arrivals over the time the closed loop's scans would take at that rate.
             jobs = [(uri, [texts[(i * per_runner + j) % len(texts)] for j in range(per_runner)], start_at,
-                     rate / n, seed * 1000 + i) for i in range(n)]
+                     rate / n, seed * 1000 + i, per_runner * n / rate if rate else 0.0) for i in range(n)]
             load = os.getloadavg()[0]
             with ctx.Pool(n) as pool:
                 done = pool.starmap(runner, jobs)

@@ -140,11 +140,11 @@ def test_paced_runner_counts_queueing_from_when_a_scan_was_due(monkeypatch: pyte
     monkeypatch.setattr(stores, "open_store", lambda uri: object())
     monkeypatch.setattr(matcher, "Matcher", Slow)
     monkeypatch.setattr(pgbench_index, "backend_cpu", lambda store: 0.0)
-    files = [("x = 1\n", "python")] * 12
-    closed = pgbench_index.runner("", files, time.time())[0]
-    paced = pgbench_index.runner("", files, time.time(), rate=200.0, seed=1)[0]
-    assert max(closed) < 0.2
-    # 12 scans of 30 ms due within ~60 ms: the last waited for most of the others.
-    assert paced[-1] > 0.2 and paced[-1] > paced[0] + 0.15
-    slow = pgbench_index.runner("", files[:4], time.time(), rate=2.0, seed=1)
+    files = [("x = 1\n", "python")] * 3
+    closed = pgbench_index.runner("", files * 4, time.time())[0]
+    assert len(closed) == 12 and max(closed) < 0.2
+    # ~12 scans of 30 ms due within 60 ms (files cycled): the last waited for the others.
+    paced = pgbench_index.runner("", files, time.time(), rate=200.0, seed=1, duration=0.06)[0]
+    assert len(paced) > 6 and paced[-1] > 0.15 and paced[-1] > paced[0] + 0.1
+    slow = pgbench_index.runner("", files, time.time(), rate=2.0, seed=1, duration=2.0)
     assert slow[2] - slow[1] > 0.5 and max(slow[0]) < 0.2  # idle between arrivals: no queueing
