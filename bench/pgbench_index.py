@@ -15,6 +15,14 @@ each with its own connection, scanning 100-line files against PostgreSQL: scans/
 CPU per scan (client: the runner's process time; server: its backend's, read from /proc,
 so 0 for a remote server). Without ``--uri`` it starts a private server on a Unix
 socket (tests/pgserver.py: initdb into a temp dir; loopback only) and stops it at the end.
+
+Runners are a closed loop by default (each starts its next scan when the last ends), which
+measures saturation: with n runners the mean latency is n / throughput (Little's law).
+``--rate 20,40`` paces them instead (an open loop): the runners together offer that many
+scans/s, each starting scans at Poisson arrivals of rate/n on its own schedule, and a scan's
+latency counts from when it was due, not from when its runner got to it, so a runner that
+falls behind counts its queueing too (no coordinated omission). ``0`` in the list is the
+closed loop: ``--runners 32 --rate 0,20,40`` runs all three.
 """
 
 from __future__ import annotations
@@ -54,47 +62,69 @@ def backend_cpu(store) -> float:  # type: ignore[no-untyped-def]
     return (int(st[11]) + int(st[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def runner(uri: str, files: list[tuple[str, str]], start_at: float) -> tuple[list[float], float, float, list[float], float]:
+def runner(uri: str, files: list[tuple[str, str]], start_at: float, rate: float = 0.0, seed: int = 0,
+           duration: float = 0.0) -> tuple[list[float], float, float, list[float], float]:
     """One simulated CI runner (its own process and connection): (latencies, start, end,
-    client CPU per scan, server CPU of its connection over all its scans)."""
+    client CPU per scan, server CPU of its connection over all its scans). Closed loop: each
+    of ``files`` as soon as the last scan ends. ``rate``: scans at Poisson arrivals of that
+    many per second over ``duration`` seconds, cycling through ``files``."""
     from licscan.engine.matcher import Matcher
     from licscan.engine.stores import open_store
 
     store = open_store(uri)
     m = Matcher(store)
     m.scan_text(files[0][0], files[0][1], "warm-up")
+    arrivals, due_at = random.Random(seed), [0.0]
+    while rate and (due_at[-1] + (gap := arrivals.expovariate(rate))) < duration:
+        due_at.append(due_at[-1] + gap)
     time.sleep(max(0.0, start_at - time.time()))  # all runners start together
     server = backend_cpu(store)
-    t0 = time.time()
+    t0, base = time.time(), time.perf_counter()
     lat, cpu = [], []
-    for text, lang in files:
-        t, c = time.perf_counter(), time.process_time()
+    for n, due in enumerate(due_at[1:] if rate else [None] * len(files)):
+        text, lang = files[n % len(files)]
+        if due is None:
+            due = time.perf_counter()
+        else:
+            # When this scan is due, whether or not the runner is free by then: a late
+            # scan waited for it, and that wait is part of its latency.
+            due += base
+            time.sleep(max(0.0, due - time.perf_counter()))
+        c = time.process_time()
         m.scan_text(text, lang, "runner")
-        lat.append(time.perf_counter() - t)
+        lat.append(time.perf_counter() - due)
         cpu.append(time.process_time() - c)
     end = time.time()
     return lat, t0, end, cpu, backend_cpu(store) - server
 
 
-def concurrent(uri: str, texts: list[tuple[str, str]], counts: list[int], per_runner: int) -> None:
-    """Scans/s and p95 with n runner processes scanning at once (bounded: per_runner scans each)."""
+def concurrent(uri: str, texts: list[tuple[str, str]], counts: list[int], per_runner: int,
+               rates: list[float], seed: int) -> None:
+    """Scans/s and latency with n runner processes at once (per_runner scans each), for each
+    total offered rate (0: the closed loop)."""
     import multiprocessing as mp
 
-    print("\n| runners | scans | scans/s | p50 | p95 | client CPU per scan, mean / p95 | server CPU per scan | load before |"
-          "\n|---|---|---|---|---|---|---|---|")
-    for n in counts:
-        ctx = mp.get_context("spawn")
-        start_at = time.time() + 5 + 0.4 * n  # time to spawn and import
-        jobs = [(uri, [texts[(i * per_runner + j) % len(texts)] for j in range(per_runner)], start_at) for i in range(n)]
-        load = os.getloadavg()[0]
-        with ctx.Pool(n) as pool:
-            done = pool.starmap(runner, jobs)
-        lat = [x for d in done for x in d[0]]
-        cpu = [x for d in done for x in d[3]]
-        wall = max(d[2] for d in done) - min(d[1] for d in done)
-        print(f"| {n} | {len(lat)} | {len(lat) / wall:.1f} | {pct(lat, 0.5) * 1e3:.0f} ms | {pct(lat, 0.95) * 1e3:.0f} ms "
-              f"| {statistics.mean(cpu) * 1e3:.1f} / {pct(cpu, 0.95) * 1e3:.1f} ms "
-              f"| {sum(d[4] for d in done) / len(lat) * 1e3:.1f} ms | {load:.1f} |", flush=True)
+    print("\n| runners | offered scans/s | scans | achieved scans/s | p50 | p95 | max "
+          "| client CPU per scan, mean / p95 | server CPU per scan | load before / after |"
+          "\n|---|---|---|---|---|---|---|---|---|---|")
+    for rate in rates:
+        for n in counts:
+            ctx = mp.get_context("spawn")
+            start_at = time.time() + 5 + 0.4 * n  # time to spawn and import
+            # Paced: arrivals over the time the closed loop's scans would take at that rate.
+            jobs = [(uri, [texts[(i * per_runner + j) % len(texts)] for j in range(per_runner)], start_at,
+                     rate / n, seed * 1000 + i, per_runner * n / rate if rate else 0.0) for i in range(n)]
+            load = os.getloadavg()[0]
+            with ctx.Pool(n) as pool:
+                done = pool.starmap(runner, jobs)
+            lat = [x for d in done for x in d[0]]
+            cpu = [x for d in done for x in d[3]]
+            wall = max(d[2] for d in done) - min(d[1] for d in done)
+            print(f"| {n} | {f'{rate:g}' if rate else 'closed loop'} | {len(lat)} | {len(lat) / wall:.1f} "
+                  f"| {pct(lat, 0.5) * 1e3:.0f} ms | {pct(lat, 0.95) * 1e3:.0f} ms | {max(lat) * 1e3:.0f} ms "
+                  f"| {statistics.mean(cpu) * 1e3:.1f} / {pct(cpu, 0.95) * 1e3:.1f} ms "
+                  f"| {sum(d[4] for d in done) / len(lat) * 1e3:.1f} ms | {load:.1f} / {os.getloadavg()[0]:.1f} |",
+                  flush=True)
 
 
 def hundred_line_files(trees, negatives, n: int, rng: random.Random) -> list[tuple[str, str]]:
@@ -123,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--uri", help="a scratch database to load into (default: a private server)")
     ap.add_argument("--runners", default="", help="concurrent runner counts, e.g. 1,8,32 (default: none)")
     ap.add_argument("--per-runner", type=int, default=20, help="scans per runner")
+    ap.add_argument("--rate", default="0", help="total offered scans/s of all runners, e.g. 20,40 "
+                    "(paced: Poisson arrivals, latency from when a scan was due); 0: the closed loop (default)")
     a = ap.parse_args(argv)
 
     from licscan.engine import pgload, pgstore
@@ -186,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         pgstore.run = real  # type: ignore[assignment]
         if a.runners:
             concurrent(uri, hundred_line_files(trees, negatives, 200, rng), [int(x) for x in a.runners.split(",")],
-                       a.per_runner)
+                       a.per_runner, [float(x) for x in a.rate.split(",")], a.seed)
     finally:
         if server is not None:
             server.stop()

@@ -117,3 +117,34 @@ def test_summary_table_and_results_file(tmp_path: Path, capsys: pytest.CaptureFi
     assert "| a reformatted | 1 | 100.0% | 0.0% | 100.0% | weak t20 l3 (1) **FP > licscan** |" in text
     assert "**held-out packages** (h_1.0)" in text and "| f chat snippet 4-8 lines | 1 | 0.0% |" in text
     assert "recall per class" in capsys.readouterr().out.lower()
+
+
+def test_paced_runner_counts_queueing_from_when_a_scan_was_due(monkeypatch: pytest.MonkeyPatch) -> None:
+    """bench/pgbench_index.py --rate: a runner offered more than it can scan falls behind,
+    and its scans' latency grows with the wait (from when each was due), while the closed
+    loop's is each scan's own time."""
+    import time
+
+    import pgbench_index
+
+    from licscan.engine import matcher, stores
+
+    class Slow:
+        def __init__(self, _store: object) -> None:
+            pass
+
+        def scan_text(self, *_args: object) -> list[object]:
+            time.sleep(0.03)
+            return []
+
+    monkeypatch.setattr(stores, "open_store", lambda uri: object())
+    monkeypatch.setattr(matcher, "Matcher", Slow)
+    monkeypatch.setattr(pgbench_index, "backend_cpu", lambda store: 0.0)
+    files = [("x = 1\n", "python")] * 3
+    closed = pgbench_index.runner("", files * 4, time.time())[0]
+    assert len(closed) == 12 and max(closed) < 0.2
+    # ~12 scans of 30 ms due within 60 ms (files cycled): the last waited for the others.
+    paced = pgbench_index.runner("", files, time.time(), rate=200.0, seed=1, duration=0.06)[0]
+    assert len(paced) > 6 and paced[-1] > 0.15 and paced[-1] > paced[0] + 0.1
+    slow = pgbench_index.runner("", files, time.time(), rate=2.0, seed=1, duration=2.0)
+    assert slow[2] - slow[1] > 0.5 and max(slow[0]) < 0.2  # idle between arrivals: no queueing

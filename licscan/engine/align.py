@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import NamedTuple
 
-from licscan.engine.chains import NAMES_ALIGN_MAX
+from licscan.engine.chains import NAMES_ALIGN_MAX, agree_after, agree_before
 
 Hit = tuple[int, int, int]
 """(scanned position, source position, fingerprint)."""
@@ -62,11 +62,11 @@ class Region:
 def spans(q: list[int], s: list[int], chain: list[Hit], k: int) -> tuple[tuple[int, int, int, int], list[Span]]:
     """The region a chain covers, extended while tokens agree at both ends, and its aligned runs."""
     q0, s0 = chain[0][0], chain[0][1]
-    while q0 > 0 and s0 > 0 and q[q0 - 1] == s[s0 - 1]:
-        q0, s0 = q0 - 1, s0 - 1
+    n = agree_before(q, s, q0, s0)
+    q0, s0 = q0 - n, s0 - n
     q1, s1 = chain[-1][0] + k, chain[-1][1] + k
-    while q1 < len(q) and s1 < len(s) and q[q1] == s[s1]:
-        q1, s1 = q1 + 1, s1 + 1
+    n = agree_after(q, s, q1, s1)
+    q1, s1 = q1 + n, s1 + n
     out: list[Span] = []
     q_cov_end = -1  # anchors overlap: count each scanned token once
     for i, (qa, sa, _h) in enumerate(chain):
@@ -77,11 +77,47 @@ def spans(q: list[int], s: list[int], chain: list[Hit], k: int) -> tuple[tuple[i
         if i + 1 < len(chain):
             qb, sb, _ = chain[i + 1]
             if qa + k < qb and sa + k < sb:
-                sm = SequenceMatcher(None, q[qa + k:qb], s[sa + k:sb], autojunk=False)
-                out.extend((qa + k + a, sa + k + b, n) for a, b, n in sm.get_matching_blocks() if n)
+                out.extend((qa + k + a, sa + k + b, n) for a, b, n in _blocks(q, q[qa + k:qb], s[sa + k:sb]))
     out.append((q0, s0, chain[0][0] - q0))
     out.append((chain[-1][0] + k, chain[-1][1] + k, q1 - chain[-1][0] - k))
     return (q0, q1, s0, s1), out
+
+
+@dataclass
+class _Memo:
+    """What was worked out for one scanned text, kept until another is verified."""
+
+    q: list[int]
+    blocks: dict[tuple[tuple[int, ...], tuple[int, ...]], list[Span]] = field(default_factory=dict)
+    diversity: dict[tuple[int, int], float] = field(default_factory=dict)
+
+
+_memo = _Memo([])
+
+
+def _memo_of(q: list[int]) -> _Memo:
+    """The memo of scanned text ``q``. Results depend on their keys alone, so a scan in
+    another thread that swaps it out costs only work done again."""
+    global _memo
+    memo = _memo
+    if memo.q is not q:
+        memo = _memo = _Memo(q)
+    return memo
+
+
+def _blocks(q: list[int], a: list[int], b: list[int]) -> list[Span]:
+    """``SequenceMatcher(None, a, b, autojunk=False)``'s matching blocks, without the
+    empty last one. Repetitive code has the same gaps between the anchors of many
+    chains, and a verbatim copy has none to align."""
+    if a == b:
+        return [(0, 0, len(a))] if a else []
+    blocks = _memo_of(q).blocks
+    key = (tuple(a), tuple(b))
+    got = blocks.get(key)
+    if got is None:
+        sm = SequenceMatcher(None, a, b, autojunk=False)
+        got = blocks[key] = [(x, y, n) for x, y, n in sm.get_matching_blocks() if n]
+    return got
 
 
 def trim_edges(q: list[int], region: tuple[int, int, int, int], head_end: int, tail_start: int,
@@ -125,13 +161,12 @@ def kept_names(spans: list[tuple[int, int, int]], query: Query, s: list[int],
     names = same = 0
     told: set[int] = set()
     for qa, sa, n in spans:
-        for i, b in zip(range(qa, qa + n), sn[sa:sa + n]):
-            a = qn[i]
+        for a, b, t in zip(qn[qa:qa + n], sn[sa:sa + n], qt[qa:qa + n]):
             if a >= 0:
                 names += 1
                 if a == b:
                     same += 1
-                    if qt[i]:
+                    if t:
                         told.add(a)
     q0, q1, s0, s1 = region
     # Tables are left out: their rows align diagonally from the anchors at their
@@ -163,7 +198,11 @@ def diversity(q: list[int], q0: int, q1: int) -> float:
     n = q1 - q0 - DIVERSITY_N + 1
     if n <= 0:
         return 1.0
-    return len(set(zip(*(q[q0 + i:q1 - DIVERSITY_N + 1 + i] for i in range(DIVERSITY_N))))) / n
+    memo = _memo_of(q).diversity  # the chains of repetitive code often extend to one region
+    got = memo.get((q0, q1))
+    if got is None:
+        got = memo[q0, q1] = len(set(zip(*(q[q0 + i:q1 - DIVERSITY_N + 1 + i] for i in range(DIVERSITY_N))))) / n
+    return got
 
 
 def overlapping(regions: list[Region]) -> list[list[Region]]:

@@ -29,33 +29,56 @@ def chains(hits: list[Hit]) -> list[list[Hit]]:
 
     Dynamic programming over hits sorted by scanned position; a hit may extend
     a chain ending at most MAX_GAP tokens before it on both sides, with drift
-    bounded by MAX_DRIFT.
+    bounded by MAX_DRIFT, among the _LOOKBACK - 1 hits not chained yet just before it.
     """
     pending = sorted(set(hits))
+    n = len(pending)
+    if n < 2:
+        return []
+    qs = [h[0] for h in pending]
+    ss = [h[1] for h in pending]
+    # Repetitive code yields 50-70 chains from 400-600 hits, and taking a chain out
+    # changes the score of few hits: those whose window held one of its hits, and
+    # those that linked to a hit whose score changed. Only they are scored again,
+    # and only over the pairs that can link (which depend on positions alone: each
+    # is tried once, when it first falls in a window). links[i]: (j, drift cost),
+    # nearest first, for every j from tried[i] to i - 1; after[j]: the i linked to j.
+    links: list[list[tuple[int, float]]] = [[] for _ in range(n)]
+    after: list[list[int]] = [[] for _ in range(n)]
+    tried = list(range(n))
+    order = list(range(n))  # the hits not chained yet, as indexes into pending
+    rank = list(range(n))  # each hit's place in order; -1 once chained
+    score = [1.0] * n
+    prev = [-1] * n
+    stale = [True] * n
+    start = 0  # no stale hit before this place
     out: list[list[Hit]] = []
-    while len(pending) >= 2:
-        n = len(pending)
-        score = [1.0] * n
-        prev = [-1] * n
-        for i in range(n):
-            qi, si, _ = pending[i]
+    while len(order) >= 2:
+        for p in range(start, len(order)):
+            i = order[p]
+            if not stale[i]:
+                continue
+            stale[i] = False
+            lo = p - _LOOKBACK + 1
+            first = order[lo] if lo > 0 else 0
+            if first < tried[i]:
+                tried[i] = _link(links[i], after, i, first, tried[i], qs, ss)
             best, arg = 1.0, -1
-            for j in range(i - 1, max(-1, i - _LOOKBACK), -1):
-                qj, sj, _ = pending[j]
-                if qi - qj > MAX_GAP:
+            for j, cost in links[i]:
+                r = rank[j]
+                if r < 0:
+                    continue
+                if r < lo:
                     break
-                if qj >= qi or sj >= si or si - sj > MAX_GAP:
-                    continue
-                drift = abs((si - qi) - (sj - qj))
-                if drift > MAX_DRIFT:
-                    continue
-                # Drift costs: a repeated k-gram off the diagonal must not pull
-                # the chain's start or end away from the true alignment.
-                sc = score[j] + 1 - drift * _DRIFT_COST
+                sc = score[j] + 1 - cost
                 if sc > best:
                     best, arg = sc, j
+            if best != score[i]:
+                for k in after[i]:
+                    stale[k] = True
             score[i], prev[i] = best, arg
-        end = max(range(n), key=score.__getitem__)
+        now = [score[i] for i in order]
+        end = order[now.index(max(now))]  # the first best, as max() picks
         if prev[end] == -1:
             break
         idx = []
@@ -64,9 +87,38 @@ def chains(hits: list[Hit]) -> list[list[Hit]]:
             end = prev[end]
         idx.reverse()
         out.append([pending[i] for i in idx])
-        used = set(idx)
-        pending = [h for i, h in enumerate(pending) if i not in used]
+        # A hit's window is the _LOOKBACK - 1 places before it: those that held a
+        # chained hit now reach further back.
+        for i in idx:
+            for k in order[rank[i] + 1:rank[i] + _LOOKBACK]:
+                stale[k] = True
+        start = rank[idx[0]]
+        for i in idx:
+            rank[i] = -1
+        order = order[:start] + [i for i in order[start:] if rank[i] >= 0]
+        for p in range(start, len(order)):
+            rank[order[p]] = p
     return out
+
+
+def _link(found: list[tuple[int, float]], after: list[list[int]], i: int, first: int, tried: int,
+          qs: list[int], ss: list[int]) -> int:
+    """Append to ``found`` the hits ``first`` <= j < ``tried`` that may precede hit ``i``,
+    nearest first, with what their drift costs (and ``i`` to their ``after``); return
+    how far back hits are now tried."""
+    qi, si = qs[i], ss[i]
+    di = si - qi
+    for j in range(tried - 1, first - 1, -1):
+        qj = qs[j]
+        if qi - qj > MAX_GAP:
+            return 0  # and so are all before it: sorted
+        sj = ss[j]
+        if qj < qi and 0 < si - sj <= MAX_GAP and (drift := abs(di - sj + qj)) <= MAX_DRIFT:
+            # Drift costs: a repeated k-gram off the diagonal must not pull
+            # the chain's start or end away from the true alignment.
+            found.append((j, drift * _DRIFT_COST))
+            after[j].append(i)
+    return first
 
 
 _SHIFT = 1024
@@ -97,12 +149,8 @@ def runs(hits: list[Hit], q: list[int], qn: list[int], s: list[int], source_name
         for qa, _sa, _h in hs:
             if qa < end:
                 continue  # inside the run found already
-            a = qa
-            while a > 0 and a + d > 0 and q[a - 1] == s[a + d - 1]:
-                a -= 1
-            end = qa
-            while end < len(q) and end + d < len(s) and q[end] == s[end + d]:
-                end += 1
+            a = qa - agree_before(q, s, qa, qa + d)
+            end = qa + agree_after(q, s, qa, qa + d)
             inside = [x for x in hs if a <= x[0] and x[0] + k <= end]
             if end - a < min_len or not inside or any(c0 <= a and end <= c1 for c0, c1 in covered):
                 continue
@@ -111,6 +159,32 @@ def runs(hits: list[Hit], q: list[int], qn: list[int], s: list[int], source_name
                 seen.add((a, end, best))
                 out.append([(x, x + best, h) for x, _, h in inside])
     return out
+
+
+_STRIDE = 16
+"""Tokens compared at once, as slices (in C), while a run is followed: a verbatim copy
+of repetitive code lies on many diagonals, each followed for hundreds of tokens."""
+
+
+def agree_after(q: list[int], s: list[int], i: int, j: int) -> int:
+    """How many tokens ``q[i:]`` and ``s[j:]`` agree on, from their start."""
+    n = 0
+    while i + n + _STRIDE <= len(q) and j + n + _STRIDE <= len(s) and \
+            q[i + n:i + n + _STRIDE] == s[j + n:j + n + _STRIDE]:
+        n += _STRIDE
+    while i + n < len(q) and j + n < len(s) and q[i + n] == s[j + n]:
+        n += 1
+    return n
+
+
+def agree_before(q: list[int], s: list[int], i: int, j: int) -> int:
+    """How many tokens before ``q[i]`` and ``s[j]`` agree, going back."""
+    n = 0
+    while i - n >= _STRIDE and j - n >= _STRIDE and q[i - n - _STRIDE:i - n] == s[j - n - _STRIDE:j - n]:
+        n += _STRIDE
+    while i - n > 0 and j - n > 0 and q[i - n - 1] == s[j - n - 1]:
+        n += 1
+    return n
 
 
 def own_rows(q: list[int], s: list[int], qn: list[int], sn: array, a: int, e: int, d: int) -> int:
