@@ -111,9 +111,8 @@ def _count_fingerprinted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         seen.append(job[1])
         return real(job)
 
-    monkeypatch.setattr(update, "process_file", counting)
+    monkeypatch.setattr("licscan.engine.reuse.process_file", counting)  # both update paths
     monkeypatch.setattr("licscan.engine.build.process_file", counting)
-    monkeypatch.setattr("licscan.engine.delta.process_file", counting)
     return seen
 
 

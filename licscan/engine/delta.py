@@ -37,7 +37,6 @@ import sqlite3
 import zlib
 from collections import Counter
 from collections.abc import Sequence
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +45,9 @@ import numpy as np
 from licscan.engine import build, digests, verify
 from licscan.engine.build import BuildSummary
 from licscan.engine.index import Index
-from licscan.engine.prepare import BuildParams, FileResult, common_names, families, lsh_bands, process_file
+from licscan.engine.prepare import BuildParams, FileResult, common_names, families, lsh_bands
 from licscan.engine.progress import Progress
-from licscan.engine.reuse import UpdateSummary, check_params, extra_meta, probe
+from licscan.engine.reuse import UpdateSummary, check_params, extra_meta, results_of
 from licscan.engine.spill import VOCAB_LIMIT
 from licscan.engine.tempfiles import LIVE_TEMPS, atomic_path
 from licscan.model import LicenseEvidence
@@ -160,28 +159,8 @@ def _results(jobs: list[tuple[str, str, str, BuildParams]], pool: dict[tuple[str
              ui: Any, summary: BuildSummary, report: UpdateSummary) -> dict[str, FileResult | str]:
     """By name, each new file's result, or its content hash where the index holds that
     (content hash, language): a copy, not tokenized again. Skips counted."""
-    got: dict[str, FileResult | str] = {}
-    todo = []
-    task = ui.add("hashing", len(jobs))
-    with closing(build._run(jobs, workers, probe)) as done:
-        for job, (name, sha1, reason) in zip(jobs, done):
-            if reason is not None:
-                build._skip(summary, name, reason)
-            elif (sha1, job[2]) in pool:
-                got[name] = sha1  # type: ignore[assignment]
-            else:
-                todo.append(job)
-            ui.advance(task)
-    task = ui.add("tokenizing", len(todo))
-    with closing(build._run(todo, workers, process_file)) as done:
-        for r in done:
-            if isinstance(r, tuple):
-                build._skip(summary, r[0], r[1])
-            else:
-                got[r.name] = r
-                report.fingerprinted += 1
-            ui.advance(task)
-    return got
+    return results_of(jobs, lambda _name, sha1, lang: sha1 if (sha1, lang) in pool else None,
+                      workers, ui, summary, report)
 
 
 def _token_id(vocab: dict[str, int], token: str) -> int:

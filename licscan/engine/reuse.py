@@ -4,13 +4,16 @@ adds in place): its summary, the parameter check, the content probe, the lineage
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from licscan.engine import build
 from licscan.engine.build import BuildSummary
 from licscan.engine.index import Index
-from licscan.engine.prepare import BuildParams
+from licscan.engine.prepare import BuildParams, process_file
 from licscan.engine.spill import VOCAB_LIMIT
 from licscan.files import read_text
 from licscan.languages import LANGUAGES, grammar_signature
@@ -79,3 +82,31 @@ def extra_meta(meta: dict[str, Any], extra: dict[str, Any], order: list[tuple[st
     if sources or manifests:
         out.update(sources=sources, manifests=manifests)
     return out
+
+
+def results_of(jobs: list[tuple[str, str, str, BuildParams]], known: Callable[[str, str, str], Any], workers: int,
+               ui: Any, summary: BuildSummary, report: UpdateSummary) -> dict[str, Any]:
+    """By name, each file's result: ``known(name, sha1, lang)`` when that is not None (the
+    index holds the content), else the file tokenized and fingerprinted. Skips counted."""
+    got: dict[str, Any] = {}
+    todo = []
+    task = ui.add("hashing", len(jobs))
+    with closing(build._run(jobs, workers, probe)) as done:
+        for job, (name, sha1, reason) in zip(jobs, done):
+            if reason is not None:
+                build._skip(summary, name, reason)
+            elif (old := known(name, sha1, job[2])) is not None:  # type: ignore[arg-type]
+                got[name] = old
+            else:
+                todo.append(job)
+            ui.advance(task)
+    task = ui.add("tokenizing", len(todo))
+    with closing(build._run(todo, workers, process_file)) as done:
+        for r in done:
+            if isinstance(r, tuple):
+                build._skip(summary, r[0], r[1])
+            else:
+                got[r.name] = r
+                report.fingerprinted += 1
+            ui.advance(task)
+    return got

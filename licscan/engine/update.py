@@ -40,7 +40,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -48,13 +47,13 @@ from typing import Any
 from licscan.engine import build
 from licscan.engine.build import BuildSummary
 from licscan.engine.index import Index, open_index, sweep_stale_temps
-from licscan.engine.prepare import BuildParams, FileResult, process_file
+from licscan.engine.prepare import BuildParams, FileResult
 from licscan.engine.progress import Progress
 from licscan.engine.readback import OldIndex
 from licscan.engine.reuse import UpdateSummary
 from licscan.engine.reuse import check_params as _check
 from licscan.engine.reuse import extra_meta as _extra_meta
-from licscan.engine.reuse import probe as _probe
+from licscan.engine.reuse import results_of
 from licscan.engine.uris import is_uri
 from licscan.files import SourceFile, classify
 from licscan.model import LicenseEvidence, LicscanError
@@ -216,28 +215,11 @@ def _results(data: OldIndex, jobs: list[tuple[str, str, str, BuildParams]], work
              summary: BuildSummary, report: UpdateSummary) -> dict[str, FileResult]:
     """Results by name of the files of ``jobs``: read back from the old index when their
     (content hash, language) is there, else tokenized and fingerprinted; skips counted."""
-    got: dict[str, FileResult] = {}
-    todo = []
-    task = ui.add("hashing", len(jobs))
-    with closing(build._run(jobs, workers, _probe)) as done:
-        for job, (name, sha1, reason) in zip(jobs, done):
-            if reason is not None:
-                build._skip(summary, name, reason)
-            elif (sha1, job[2]) in data.pool:
-                got[name] = data.result(data.pool[sha1, job[2]], name)
-            else:
-                todo.append(job)
-            ui.advance(task)
-    task = ui.add("tokenizing", len(todo))
-    with closing(build._run(todo, workers, process_file)) as done:
-        for r in done:
-            if isinstance(r, tuple):
-                build._skip(summary, r[0], r[1])
-            else:
-                got[r.name] = r
-                report.fingerprinted += 1
-            ui.advance(task)
-    return got
+    def known(name: str, sha1: str, lang: str) -> FileResult | None:
+        fid = data.pool.get((sha1, lang))
+        return None if fid is None else data.result(fid, name)
+
+    return results_of(jobs, known, workers, ui, summary, report)
 
 
 def _promoted(data: OldIndex, order: list[tuple[str, Path, bool]], entries: dict[str, list[tuple[str, Any]]]) -> set[str]:
