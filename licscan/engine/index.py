@@ -209,20 +209,21 @@ class Index:
         return {h for (h,) in self._query_in("SELECT h FROM common WHERE h", list(hashes))}
 
     def common_names(self, family: str | None = None) -> frozenset[int]:
-        """Name codes that many indexed projects of a language family use (see
-        ``prepare.common_names``); a family with too few projects to count, and text
-        from the fallback tokenizer (``family`` None), get the cross-language count."""
-        if self._common_names is None:
-            names = self.meta.get("name_families") or [""]
-            got: dict[str, set[int]] = {}
-            for c in self._common_name_codes():
-                got.setdefault(names[c >> 16] if c >> 16 < len(names) else "", set()).add(c & 0xFFFF)
-            self._common_names = {f: frozenset(v) for f, v in got.items()}
-        return self._common_names.get(family or "", self._common_names.get("", frozenset()))
+        """Name codes many indexed projects of a language family use (``prepare.common_names``); too few
+        projects, or fallback text (None): the cross-language count. Read one family's key range at a time."""
+        cache = self._common_names = self._common_names or {}
+        names = self.meta.get("name_families") or [""]
+        for fam in (family or "", ""):
+            if fam not in cache:
+                i = names.index(fam) if fam in names else -1  # -1: an empty range (codes are >= 0)
+                cache[fam] = frozenset(c & 0xFFFF for c in self._common_name_codes(i << 16, (i + 1) << 16))
+            if cache[fam]:
+                return cache[fam]
+        return frozenset()
 
-    def _common_name_codes(self) -> list[int]:
-        """The stored ``family index << 16 | name code`` values (a backend's own query)."""
-        return [c for (c,) in self._query("SELECT code FROM common_names")]
+    def _common_name_codes(self, lo: int, hi: int) -> list[int]:
+        """The stored ``family index << 16 | name code`` values in [lo, hi) (a backend's own query)."""
+        return [c for (c,) in self._query("SELECT code FROM common_names WHERE code >= ? AND code < ?", (lo, hi))]
 
     def lang_files(self) -> dict[str, int]:
         """Indexed files per language (meta ``lang_files``): the corpus size rarity is relative to."""

@@ -197,8 +197,8 @@ class PgIndex(Index):
                                                  (wanted[i:i + LOOKUP_BATCH],)))
         return out
 
-    def _common_name_codes(self) -> list[int]:
-        return [c for (c,) in self._query("SELECT code FROM {s}.common_names")]
+    def _common_name_codes(self, lo: int, hi: int) -> list[int]:
+        return [c for (c,) in self._query("SELECT code FROM {s}.common_names WHERE code >= %s AND code < %s", (lo, hi))]
 
     def _file_rows(self, fids: Sequence[int], columns: str) -> list[tuple]:
         if not fids:  # no round trip for nothing
