@@ -8,9 +8,8 @@ that belong to the code around a copy.
 
 from __future__ import annotations
 
-from bisect import bisect_left
-
 from array import array
+from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher

@@ -280,13 +280,13 @@ class Matcher:
         self._explain(fid, query, (q0, q1, s0, s1), shape, decision, (names, same, telling))
         if not decision.accepted:
             return None
-        kept = (names, same, telling)
         # Judged on all that aligns, reported without the edges that belong to the
         # code around the copy.
         self._vocab_ids()
         q0, s0, q1, s1 = align.trim_edges(q, (q0, s0, q1, s1), chain[0][0] + k, chain[-1][0], query.brace_blocks,
                                           self._edges, self._braces)
-        return Region(fid, q0, q1, s0, s1, matched, len(chain), rare, min(sim, 1.0), diversity, *kept)
+        return Region(fid, q0, q1, s0, s1, matched, len(chain), rare, min(sim, 1.0), diversity, names, same,
+                      telling)
 
     def _explain(self, fid: int, query: Query, region: tuple[int, int, int, int], shape: Shape,
                  decision: Decision, names: tuple[int, int, int] | None = None) -> None:
