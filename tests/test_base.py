@@ -151,3 +151,19 @@ def test_a_few_base_shaped_anchors_do_not_make_a_copy_base_code(tmp_path: Path) 
     # ... while the whole helper, all of whose anchors the base has, stays base code.
     assert scan(helper) == []
     assert len(scan(helper, base_min_anchors=100)) == 1
+
+
+def test_shared_is_intersect1d_of_sorted_hashes() -> None:
+    # The build's per-partition intersection with the base (spill.shared) must give exactly
+    # what np.intersect1d gives: edge values, duplicates, a base beyond either end, empties.
+    import numpy as np
+
+    from licscan.engine.spill import shared
+
+    rng = np.random.default_rng(20261208)
+    for _ in range(500):
+        h = np.sort(rng.integers(-30, 30, rng.integers(0, 60))).astype(np.int64)
+        base = np.unique(rng.integers(-40, 40, rng.integers(0, 60))).astype(np.int64)
+        assert np.array_equal(shared(h, base), np.intersect1d(h, base))
+    big = np.array([2**62, 2**62 + 1], np.int64)
+    assert shared(big, np.array([-1, 2**62 + 1], np.int64)).tolist() == [2**62 + 1]

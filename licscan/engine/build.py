@@ -26,7 +26,7 @@ from licscan.procs import worker_pool
 from licscan.engine.prepare import BuildParams, FileResult, common_names, process_base, process_file
 from licscan.engine.prepare import families as group_families
 from licscan.engine.progress import Progress
-from licscan.engine.spill import VOCAB_LIMIT, Spill  # noqa: F401 - VOCAB_LIMIT: build.VOCAB_LIMIT stays importable
+from licscan.engine.spill import VOCAB_LIMIT, Spill, shared  # noqa: F401 - VOCAB_LIMIT: build.VOCAB_LIMIT stays importable
 
 CHUNK = 8
 """Files per task sent to a worker process."""
@@ -324,7 +324,7 @@ def _write_spilled(out: Path, roots: Sequence[Path], spill: Spill,
             summary.fingerprints += len(h)
             writer.add_fingerprints(zip(h.tolist(), f.tolist(), p.tolist()))
             if base_hashes is not None and len(base_hashes):
-                common.extend(np.intersect1d(h, base_hashes).tolist())
+                common.extend(shared(h, base_hashes).tolist())
         summary.base_common = len(common)
         writer.add_common(common)
         names = common_names(spill.names_by_project(), params)
