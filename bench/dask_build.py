@@ -12,6 +12,9 @@ worker, the peak RSS of the driver and of each worker (pool processes for the pl
 build, Dask worker processes otherwise), and whether the index is identical to the plain
 build's: every table's sha256 (the index's own integrity record) and the meta without the
 build time. ``--rounds 2`` runs the three builds twice, interleaved (a shared machine).
+``--old DIR`` also runs each build with the licscan of DIR (a worktree or export of another
+commit, imported first through PYTHONPATH, Dask's workers too), interleaved with this one's:
+a change's before and after, side by side. ``--builds plain:2,dask:2`` picks the builds.
 """
 
 from __future__ import annotations
@@ -78,7 +81,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--set", default="quick")
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--old", type=Path, help="a checkout of another commit, run side by side")
+    ap.add_argument("--builds", default="plain:2,dask:1,dask:2")
     a = ap.parse_args()
+    builds = [(m, int(n)) for m, n in (b.split(":") for b in a.builds.split(","))]
+    codes = [("this", None)] + ([("old", a.old.resolve())] if a.old else [])
     from corpus import default_cache, fetch_all, packages
 
     trees = fetch_all(packages(a.set, "copyleft"), default_cache())
@@ -89,29 +96,30 @@ def main() -> None:
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         ref = None
-        for mode, n in [("plain", 2), ("dask", 1), ("dask", 2)] * a.rounds:
-            out = Path(tmp) / f"{mode}{n}.lsi"
+        for (mode, n), (code, where) in [(b, c) for b in builds for c in codes] * a.rounds:
+            out = Path(tmp) / f"{mode}{n}-{code}.lsi"
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            r = subprocess.run([sys.executable, "-c", ONE, mode, str(n), str(out), *roots], env=env,
-                               capture_output=True, text=True, check=True)
+            run_env = {**env, "PYTHONPATH": os.pathsep.join([str(where), env.get("PYTHONPATH", "")])} if where else env
+            r = subprocess.run([sys.executable, "-c", ONE, mode, str(n), str(out), *roots], env=run_env,
+                               capture_output=True, text=True, check=True, cwd=str(where or Path.cwd()))
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             res = json.loads(r.stdout.strip().splitlines()[-1])
             # The whole tree: a process's children count once it has waited for them.
             res["tree_cpu"] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
             sig = signature(out)
             ref = ref or sig
-            rows.append((mode, n, res, sig == ref))
-    f = rows[0][2]
+            rows.append((code, mode, n, res, sig == ref))
+    f = rows[0][3]
     print(f"set {a.set}: {len(roots)} trees, {f['files']:,} files, {f['bytes'] / 1e6:.1f} MB of code; "
           f"load average before: {load:.1f}, after: {os.getloadavg()[0]:.1f}\n")
-    print("| build | workers | wall | CPU, all processes | CPU driver | CPU per worker | peak RSS driver "
+    print("| code | build | workers | wall | CPU, all processes | CPU driver | CPU per worker | peak RSS driver "
           "| peak RSS per worker | index identical |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for mode, n, res, same in rows:
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for code, mode, n, res, same in rows:
         per = ", ".join(f"{m:.0f}" for m in res["workers_mb"])
         pcpu = ", ".join(f"{c:.1f}" for c in res["workers_cpu"])
         name = "plain (process pool)" if mode == "plain" else "Dask LocalCluster"
-        print(f"| {name} | {n} | {res['wall']:.1f} s | {res['tree_cpu']:.1f} s | {res['driver_cpu']:.1f} s "
+        print(f"| {code} | {name} | {n} | {res['wall']:.1f} s | {res['tree_cpu']:.1f} s | {res['driver_cpu']:.1f} s "
               f"| {pcpu} s{' (pool)' if mode == 'plain' else ''} "
               f"| {res['driver_mb']:.0f} MB | {per} MB | {'yes' if same else 'NO'} |")
 

@@ -135,6 +135,20 @@ def test_cli_local_cluster(plain: Path, tmp_path: Path) -> None:
     assert rows(out) == rows(plain)
 
 
+def test_local_cluster_workers_keep_glibc_mmap_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dask's nanny would start each worker with MALLOC_TRIM_THRESHOLD_=65536, which fixes glibc's
+    mmap threshold and made the per-file work ~20 % dearer; ``local`` drops it, and a value the
+    user exported is still passed on."""
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    with DaskBuild("local", workers=1) as ex:
+        got = ex.client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+    assert list(got.values()) == [None]
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "1048576")
+    with DaskBuild("local", workers=1) as ex:
+        got = ex.client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+    assert list(got.values()) == ["1048576"]
+
+
 def test_unreachable_scheduler_is_one_line_exit_2(tmp_path: Path) -> None:
     env = {**{k: v for k, v in os.environ.items() if k != "LICSCAN_DEBUG"}, **LIGHT}
     r = subprocess.run([sys.executable, "-m", "licscan", "index", "build", "--out", str(tmp_path / "o.lsi"),

@@ -70,9 +70,10 @@ def _jobs(roots: Sequence[Path], params: BuildParams, summary: BuildSummary,
           per_root: dict[Path, list[str]]) -> Iterator[tuple[str, str, str, BuildParams]]:
     for root in roots:
         names = per_root.setdefault(root, [])
+        top = root.resolve().name  # once per root: a corpus skips thousands of files
         for item in discover(root):
             if isinstance(item, Skipped):
-                _skip(summary, root.resolve().name, item.reason)
+                _skip(summary, top, item.reason)
                 continue
             assert isinstance(item, SourceFile)
             names.append(item.name)
