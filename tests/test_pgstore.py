@@ -233,7 +233,8 @@ def team_workflow() -> dict:
     import yaml
 
     section = DOC.read_text().split("\n## Team setup", 1)[1].split("\n## ", 1)[0]
-    (block,) = re.findall(r"```yaml\n(.*?)```", section, re.S)
+    # The workflow, not the other YAML of the section (a Dask config file).
+    (block,) = [b for b in re.findall(r"```yaml\n(.*?)```", section, re.S) if "\njobs:" in b or b.startswith("jobs:")]
     return {"text": block, "doc": yaml.safe_load(block)}
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Sized
+from collections.abc import Callable, Iterator, Sized
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -92,3 +92,19 @@ class Recent(Generic[K, S]):
         while self.size > self.limit and len(self.items) > 1:  # the newest always stays
             self.size -= len(self.items.popitem(last=False)[1])
         return value
+
+
+def by_size(items: list[V], size: Callable[[V], int], limit: int) -> Iterator[list[V]]:
+    """``items`` in order, cut into runs whose sizes add up to at most ``limit`` (an item
+    bigger than that alone)."""
+    run: list[V] = []
+    total = 0
+    for it in items:
+        n = size(it)
+        if run and total + n > limit:
+            yield run
+            run, total = [], 0
+        run.append(it)
+        total += n
+    if run:
+        yield run
