@@ -40,11 +40,12 @@ import numpy as np
 from licscan.engine.fingerprints import FP_BITS
 from licscan.model import LicenseEvidence, LicscanError
 
-BATCH_FILES = 64
+BATCH_FILES = 256
 """Files per task: big enough that a task outweighs its overhead (scheduling, the result's
-trip to the driver, a Parquet file per partition written and read back: about 10 ms),
-small enough that a killed worker loses little work and both workers stay busy to the end
-on a small corpus (64 files are about 0.3 s of work)."""
+trip to the driver, a Parquet file per partition written and read back), small enough that
+a killed worker loses little work (256 files are about 1.3 s of work). Measured on the
+accuracy set, 2 workers against the plain build: 64 files +9 to +17 % of wall, 128 +4 %,
+256 0 to +7 %, 512 +8 % (bench/RESULTS.md, 2026-12-08)."""
 PREFIX_BITS = 4
 """Spill partitions: the top bits of the fingerprint (``fingerprints.FP_BITS`` wide), 16."""
 CONNECT_TIMEOUT = "10s"
