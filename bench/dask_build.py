@@ -3,6 +3,7 @@
 
     python bench/dask_build.py                 # the quick set's copyleft trees
     python bench/dask_build.py --set speed
+    python bench/dask_build.py --roots-from INDEX  # the roots of an index (bench/scale.py's sizes)
 
 Each build runs in its own process (so peak RSS is its own), with the light license
 matcher (scancode's 1.4 GB per process would be the whole figure, and it is the same work
@@ -80,6 +81,7 @@ def signature(index: Path) -> dict[str, object]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--set", default="quick")
+    ap.add_argument("--roots-from", type=Path, help="build the roots of this index instead of a set's")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--old", type=Path, help="a checkout of another commit, run side by side")
     ap.add_argument("--builds", default="plain:2,dask:1,dask:2")
@@ -88,8 +90,12 @@ def main() -> None:
     codes = [("this", None)] + ([("old", a.old.resolve())] if a.old else [])
     from corpus import default_cache, fetch_all, packages
 
-    trees = fetch_all(packages(a.set, "copyleft"), default_cache())
-    roots = [str(t.path) for t in trees]
+    if a.roots_from:
+        from build_ab import roots_of
+
+        roots, a.set = roots_of(a.roots_from)[0], a.roots_from.name
+    else:
+        roots = [str(t.path) for t in fetch_all(packages(a.set, "copyleft"), default_cache())]
     env = {**os.environ, "LICSCAN_LICENSE_ENGINE": "light"}
     env.pop("LICSCAN_DEBUG", None)
     rows = []
