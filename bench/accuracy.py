@@ -40,8 +40,9 @@ from corpus import EXT_LANG, Tree, default_cache, fetch_all, iter_files, package
 # subprocess helpers
 
 
-def run_rusage(cmd: list[str], stdout_path: Path, **kw) -> tuple[int, float, int, str]:
-    """Run cmd with stdout to a file; (exit code, wall seconds, peak RSS KiB, stderr tail)."""
+def run_usage(cmd: list[str], stdout_path: Path, **kw) -> tuple[int, float, os.struct_rusage, str]:
+    """Run cmd with stdout to a file; (exit code, wall seconds, its rusage and its reaped
+    children's, stderr tail)."""
     t0 = time.perf_counter()
     with open(stdout_path, "w") as out, open(str(stdout_path) + ".err", "w") as err:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, **kw)
@@ -49,7 +50,13 @@ def run_rusage(cmd: list[str], stdout_path: Path, **kw) -> tuple[int, float, int
     wall = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
     tail = Path(str(stdout_path) + ".err").read_text(errors="replace")[-3000:]
-    return proc.returncode, wall, ru.ru_maxrss, tail
+    return proc.returncode, wall, ru, tail
+
+
+def run_rusage(cmd: list[str], stdout_path: Path, **kw) -> tuple[int, float, int, str]:
+    """``run_usage`` with the peak RSS (KiB) for the rusage."""
+    rc, wall, ru, tail = run_usage(cmd, stdout_path, **kw)
+    return rc, wall, ru.ru_maxrss, tail
 
 
 BUILD_CODE = """

@@ -22,15 +22,13 @@ import json
 import os
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from accuracy import BUILD_CODE  # noqa: E402
+from accuracy import BUILD_CODE, run_usage  # noqa: E402
 
 
 def roots_of(index: Path) -> tuple[list[str], list[str]]:
@@ -44,19 +42,14 @@ def roots_of(index: Path) -> tuple[list[str], list[str]]:
 
 
 def build(py: str, cwd: Path, roots: list[str], base: list[str], out: Path, workers: int) -> dict:
-    """One build in a process of its own: wall, CPU and peak RSS of it and its reaped pool (wait4)."""
+    """One build in a process of its own: wall, CPU and peak RSS of it and its reaped pool."""
     out.unlink(missing_ok=True)
-    with open(out.with_suffix(".out"), "w+") as so, open(out.with_suffix(".err"), "w+") as se:
-        t0 = time.perf_counter()
-        p = subprocess.Popen([py, "-c", BUILD_CODE, json.dumps(roots), str(out), str(workers), "0",
-                              json.dumps(base)], cwd=str(cwd), stdout=so, stderr=se,
-                             env={**os.environ, "LICSCAN_LICENSE_ENGINE": "light"})
-        _, status, ru = os.wait4(p.pid, 0)
-        wall = time.perf_counter() - t0
-        so.seek(0), se.seek(0)
-        if os.waitstatus_to_exitcode(status):
-            raise SystemExit(f"build failed ({py}):\n{se.read()[-2000:]}")
-        s = json.loads(so.read().strip().splitlines()[-1])
+    cmd = [py, "-c", BUILD_CODE, json.dumps(roots), str(out), str(workers), "0", json.dumps(base)]
+    rc, wall, ru, err = run_usage(cmd, out.with_suffix(".out"), cwd=str(cwd),
+                                  env={**os.environ, "LICSCAN_LICENSE_ENGINE": "light"})
+    if rc:
+        raise SystemExit(f"build failed ({py}):\n{err[-2000:]}")
+    s = json.loads(out.with_suffix(".out").read_text().strip().splitlines()[-1])
     return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss": ru.ru_maxrss / 1024, "bytes": s["bytes"],
             "files": s["files"], "index": s["index_bytes"]}
 
