@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -33,6 +34,18 @@ def committed_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: dict[
     for var in ("PRE_COMMIT_FROM_REF", "PRE_COMMIT_TO_REF", "LICSCAN_INDEX"):
         monkeypatch.delenv(var, raising=False)
     return root
+
+
+def vacuumed_size(index: Path, tmp_path: Path) -> int:
+    """Bytes of ``index`` copied by SQLite's VACUUM INTO: every page full."""
+    copy = tmp_path / f"{index.name}.vacuumed"
+    copy.unlink(missing_ok=True)
+    db = sqlite3.connect(f"file:{index}?mode=ro", uri=True)
+    try:
+        db.execute("VACUUM INTO ?", (str(copy),))
+    finally:
+        db.close()
+    return copy.stat().st_size
 
 
 def write(root: Path, files: dict[str, str]) -> Path:

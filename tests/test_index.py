@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import random
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 from licscan.engine.build import build_index
-from licscan.engine.index import SCHEMA_VERSION, open_index
+from licscan.engine.index import SCHEMA_VERSION, open_index, verify_index
 from licscan.model import LicscanError
 
-from conftest import FIXTURES, write
+from conftest import FIXTURES, vacuumed_size, write
 
 
 def test_missing_index_is_a_clear_error(tmp_path: Path) -> None:
@@ -75,22 +76,66 @@ def test_index_records_build_parameters_and_corpus(core_index: Path) -> None:
     assert "c" in stats["languages"] and "bash" in stats["languages"]
 
 
+def synthetic_c(files: int, seed: int = 7) -> dict[str, str]:
+    """C files of random expressions (normalized, they must not repeat, or the cap drops
+    them): enough postings for the b-tree pages to split."""
+    rnd = random.Random(seed)
+
+    def expr(depth: int) -> str:
+        if depth == 0 or rnd.random() < 0.3:
+            return rnd.choice(["x", "y", "z", str(rnd.randrange(9))])
+        kind = rnd.randrange(4)
+        if kind == 0:
+            return f"({expr(depth - 1)} {rnd.choice('+-*/%&|^')} {expr(depth - 1)})"
+        if kind == 1:
+            return f"g({', '.join(expr(depth - 1) for _ in range(rnd.randrange(1, 4)))})"
+        if kind == 2:
+            return f"a[{expr(depth - 1)}]"
+        return f"!{expr(depth - 1)}"
+
+    def stmt() -> str:
+        return rnd.choice([f"  x = {expr(3)};", f"  if ({expr(2)}) y = {expr(2)};", f"  while ({expr(2)}) z--;"])
+    return {f"f{i}.c": "\n".join(f"int fn{j}(int x, int y, int z)\n{{\n" + "\n".join(stmt() for _ in range(8))
+                                 + "\n  return x;\n}" for j in range(40)) + "\n" for i in range(files)}
+
+
+def test_built_index_has_full_pages(tmp_path: Path) -> None:
+    out = tmp_path / "x.lsi"
+    build_index([write(tmp_path / "proj", synthetic_c(12))], out, workers=1, licenses=False)
+    assert open_index(out).stats()["fingerprints"] > 5000
+    assert out.stat().st_size == vacuumed_size(out, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["proj", "x.lsi", "x.lsi.vacuumed"]  # no temp left
+    assert list(verify_index(out))  # raises on the first table that fails
+
+
+def test_update_in_place_packs_again(tmp_path: Path) -> None:
+    from licscan.engine.update import update_index
+
+    out = tmp_path / "x.lsi"
+    build_index([write(tmp_path / "a", synthetic_c(12))], out, workers=1, licenses=False)
+    got = update_index(out, [write(tmp_path / "b", synthetic_c(4, seed=8))], workers=1, licenses=False)
+    # rows inserted into full pages split them: without packing again the file grows past both
+    assert got.mode == "delta" and out.stat().st_size == vacuumed_size(out, tmp_path)
+    assert list(verify_index(out))
+
+
 def test_failed_build_leaves_previous_index_intact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     corpus = write(tmp_path / "proj", {"a.py": "def f(x):\n    return [i * x for i in range(10)]\n" * 5})
     out = tmp_path / "x.lsi"
     build_index([corpus], out, workers=1, licenses=False)
     before = out.read_bytes()
 
-    import licscan.engine.index as index_mod
-
-    def boom(self: object, rows: object, *table: object) -> None:
+    def boom(*args: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(index_mod.IndexWriter, "add_fingerprints", boom)
-    with pytest.raises(RuntimeError):
-        build_index([corpus], out, workers=1, licenses=False)
-    assert out.read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+    # failing while writing the rows, then while packing them
+    for target in ("licscan.engine.index.IndexWriter.add_fingerprints", "licscan.engine.tempfiles.os.fsync"):
+        with monkeypatch.context() as mp:
+            mp.setattr(target, boom)
+            with pytest.raises(RuntimeError):
+                build_index([corpus], out, workers=1, licenses=False)
+        assert out.read_bytes() == before
+        assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
     open_index(out)
 
 

@@ -249,7 +249,9 @@ def test_failed_update_leaves_the_old_index(projects: dict[str, Path], tmp_path:
     # the in-place path (an added root) fails late, after writing into its copy; the rebuild
     # (a replaced root) fails while writing its new file
     for target, root in (("licscan.engine.delta._seal", projects["gamma"]),
-                         ("licscan.engine.index.IndexWriter.add_common_names", projects["beta2"])):
+                         ("licscan.engine.index.IndexWriter.add_common_names", projects["beta2"]),
+                         ("licscan.engine.tempfiles.os.fsync", projects["gamma"]),  # while packing
+                         ("licscan.engine.tempfiles.os.fsync", projects["beta2"])):
         with monkeypatch.context() as mp:
             mp.setattr(target, broken)
             with pytest.raises(RuntimeError, match="disk full"):

@@ -21,8 +21,8 @@ files change, and how it is brought to exactly what a fresh build writes:
 - checksums: the digests of inserted rows are added and of deleted rows subtracted
   (``digests``): nothing is re-read to seal.
 
-The work happens on a copy of the index file that is renamed over it at the end; any
-failure removes the copy and leaves the old file as it was. Everything else (a replaced
+The work happens on a copy of the index file, whose packed copy (``tempfiles.rename_packed``)
+is renamed over it at the end; any failure removes both and leaves the old file as it was. Everything else (a replaced
 or removed project, base code, PostgreSQL, a license override of a kept project) goes
 through the rebuild (``engine/update.py``).
 """
@@ -49,7 +49,7 @@ from licscan.engine.prepare import BuildParams, FileResult, common_names, famili
 from licscan.engine.progress import Progress
 from licscan.engine.reuse import UpdateSummary, check_params, extra_meta, results_of
 from licscan.engine.spill import VOCAB_LIMIT
-from licscan.engine.tempfiles import LIVE_TEMPS, atomic_path
+from licscan.engine.tempfiles import LIVE_TEMPS, atomic_path, rename_packed
 from licscan.model import LicenseEvidence
 
 class Changes(dict[str, dict[int, list[int]]]):
@@ -87,13 +87,11 @@ def add_roots(old: Index, out: Path, new: list[Path], workers: int | None, licen
                 _apply(db, old.meta, params, new, workers or os.cpu_count() or 1, licenses, overrides, extra,
                        report, ui)
             db.commit()
+            rename_packed(db, out)
         finally:
             db.close()
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     finally:
+        tmp.unlink(missing_ok=True)
         LIVE_TEMPS.discard(tmp)
     return report
 

@@ -33,7 +33,7 @@ from typing import Any
 
 from licscan.engine import verify
 from licscan.engine.store import IndexedFile, Source
-from licscan.engine.tempfiles import LIVE_TEMPS, atomic_path, sweep_stale_temps  # noqa: F401 - the writer's API
+from licscan.engine.tempfiles import LIVE_TEMPS, atomic_path, rename_packed, sweep_stale_temps  # noqa: F401 - the writer's API
 from licscan.files import tree_text
 from licscan.model import LicenseEvidence, LicscanError
 
@@ -126,7 +126,7 @@ class IndexWriter:
         self.db.executemany("INSERT INTO aliases VALUES (?, ?)", rows)
 
     def add_fingerprints(self, rows: Iterable[tuple[int, int, int]], table: str = "fp") -> None:
-        """Rows of ``fp`` (or ``capped``) must come sorted by (h, f, p): the b-tree then fills pages densely."""
+        """Rows of ``fp`` (or ``capped``) must come sorted by (h, f, p): each insert then lands on the page before."""
         self.db.executemany(f"INSERT INTO {table} VALUES (?, ?, ?)", rows)
 
     def add_common(self, hashes: Iterable[int]) -> None:
@@ -136,11 +136,14 @@ class IndexWriter:
         self.db.executemany("INSERT INTO common_names VALUES (?)", ((c,) for c in codes))
 
     def commit(self) -> None:
-        """Record the checksums (of the tables as written, read back) and rename into place."""
+        """Record the checksums (of the tables as written, read back) and put a packed copy in place."""
         verify.seal(self.db)
         self.db.commit()
-        self.db.close()
-        os.replace(self.tmp, self.out)
+        try:
+            rename_packed(self.db, self.out)
+        finally:
+            self.db.close()
+        self.tmp.unlink(missing_ok=True)
         LIVE_TEMPS.discard(self.tmp)
 
     def abort(self) -> None:
