@@ -24,7 +24,6 @@ Layout:
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from array import array
 from collections.abc import Collection, Iterable, Iterator, Sequence
@@ -139,10 +138,7 @@ class IndexWriter:
         """Record the checksums (of the tables as written, read back) and put a packed copy in place."""
         verify.seal(self.db)
         self.db.commit()
-        try:
-            rename_packed(self.db, self.out)
-        finally:
-            self.db.close()
+        rename_packed(self.db, self.out)
         self.tmp.unlink(missing_ok=True)
         LIVE_TEMPS.discard(self.tmp)
 
@@ -312,9 +308,10 @@ class Index:
                                        "count(*) FROM files GROUP BY 1 ORDER BY 2 DESC")),
         }
 
-    def table_rows(self, table: str, columns: str, order: str = "") -> list[tuple]:
-        """Every row of one of its tables, blobs as bytes (an update reads the index whole)."""
-        return self._query(f"SELECT {columns} FROM {table}" + (f" ORDER BY {order}" if order else ""))
+    def table_rows(self, table: str, columns: str, order: str = "", where: str = "") -> list[tuple]:
+        """The rows of one of its tables (``where``: our own SQL, never user input), blobs as bytes."""
+        clauses = (f" WHERE {where}" if where else "") + (f" ORDER BY {order}" if order else "")
+        return self._query(f"SELECT {columns} FROM {table}{clauses}")
 
     def all_postings(self) -> Iterator[Any]:
         """Every (h, f, p) of ``fp`` and ``capped`` (what the boilerplate cap dropped), in chunks."""

@@ -230,8 +230,9 @@ class PgIndex(Index):
                                        "FROM {s}.files GROUP BY 1 ORDER BY 2 DESC, 1")),
         }
 
-    def table_rows(self, table: str, columns: str, order: str = "") -> list[tuple]:
-        rows = self._query(f"SELECT {columns} FROM {{s}}.{table}" + (f" ORDER BY {order}" if order else ""))
+    def table_rows(self, table: str, columns: str, order: str = "", where: str = "") -> list[tuple]:
+        rows = self._query(f"SELECT {columns} FROM {{s}}.{table}" + (f" WHERE {where}" if where else "")
+                           + (f" ORDER BY {order}" if order else ""))
         return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in rows]
 
     def all_postings(self) -> Iterator[Any]:

@@ -27,7 +27,7 @@ def packed_path(out: Path) -> Path:
 
 
 def rename_packed(db: sqlite3.Connection, out: Path) -> None:
-    """Put the finished index open as ``db`` (committed) at ``out``, its pages full.
+    """Put the finished index open as ``db`` (committed) at ``out``, its pages full; closes ``db``.
 
     SQLite leaves about an eighth of each b-tree page empty as rows go in, in key order
     too (its splits keep room for inserts that a finished index never gets): the index
@@ -48,6 +48,7 @@ def rename_packed(db: sqlite3.Connection, out: Path) -> None:
             os.close(fd)
         os.replace(packed, out)
     finally:
+        db.close()
         packed.unlink(missing_ok=True)
         LIVE_TEMPS.discard(packed)
 
