@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from conftest import FIXTURES
-from licscan.engine import prepare, reuse, update, verify
+from licscan.engine import prepare, readback, reuse, update, verify
 from licscan.engine.build import build_index
-from licscan.engine.index import open_index, verify_index
+from licscan.engine.index import Index, open_index, verify_index
 from licscan.engine.prepare import BuildParams
 from licscan.engine.stores import open_store
 from licscan.engine.readback import walk_key
@@ -169,6 +169,27 @@ def test_removing_the_first_copy_promotes_the_next(projects: dict[str, Path], tm
     shutil.rmtree(c / "vendor")
     with pytest.raises(LicscanError, match="gamma/vendor/b64.rs"):
         remove_projects(idx2, ["beta"], workers=1)
+
+
+def test_a_rebuild_reads_the_old_files_a_batch_at_a_time(projects: dict[str, Path], tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    a, b, c = projects["alpha"], projects["beta"], projects["gamma"]
+    idx = _build([a, b, c], tmp_path / "idx.lsi")
+    kept = len(open_index(idx).db.execute("SELECT id FROM files WHERE path NOT LIKE 'alpha/%'").fetchall())
+    monkeypatch.setattr(readback, "BLOB_BATCH", 2)
+    reads: list[int] = []
+    real = Index.table_rows
+
+    def counted(self: Index, table: str, columns: str, order: str = "", where: str = "") -> list[tuple]:
+        rows = real(self, table, columns, order, where)
+        if table == "files" and "tokens" in columns:
+            reads.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(Index, "table_rows", counted)
+    remove_projects(idx, ["alpha"], workers=1)  # gamma's vendored b64.rs: beta's, read again alone
+    _assert_same(idx, _build([b, c], tmp_path / "bc.lsi"))
+    assert max(reads) <= 2 and kept <= sum(reads) <= kept + 2, reads
 
 
 def test_update_on_postgresql_equals_fresh_builds(pg_server, projects: dict[str, Path],  # type: ignore[no-untyped-def]
