@@ -305,9 +305,11 @@ class Matcher:
         # The source whose names and literals the text kept is the one it was copied
         # from; the others are its look-alikes. So a renamed name costs a token: a
         # sibling file with the same boilerplate may align one token longer, but it
-        # differs in what the copy kept.
+        # differs in what the copy kept. A rare anchor, which no look-alike's family
+        # holds, earns one: 29 coreutils programs share the preamble of groups.c's usage(),
+        # and at 8.7x three of them outranked it by a token or two (bench/RESULTS.md).
         regions = self._idioms(regions, query)
-        regions.sort(key=lambda r: (-(r.matched - (r.names - r.same)), -r.similarity, -r.same, r.fid))
+        regions.sort(key=lambda r: (-(r.matched - (r.names - r.same) + r.rare), -r.similarity, -r.same, r.fid))
         kept: list[Region] = []
         for r in regions:
             if any(o.fid == r.fid and (align.overlap(o, r) > 0 or align.overlap_source(o, r) >= 0.5)
