@@ -18,14 +18,14 @@ def test_decide_is_judge_with_a_reason() -> None:
     rng = random.Random(7)
     seen = set()
     for _ in range(20000):
-        m = rng.choice([10, 30, 35, 40, 49, 50, 80, 150, 200, 400])
+        m = rng.choice([10, 30, 32, 35, 40, 49, 50, 80, 150, 200, 400])
         sim = rng.choice([0.5, 0.75, 0.8, 0.85, 0.9, 0.95, 0.98, 1.0])
         rare = rng.choice([0, 1, 3, 5, 9])
         div = rng.choice([0.1, 0.25, 0.3, 0.7, 1.0])
         names = rng.choice([0, 2, 6, 10, 40])
         same = rng.randint(0, names)
         telling = rng.randint(0, same)
-        verbatim = t.may_be_verbatim(m, sim, div) and rng.random() < 0.8
+        verbatim = t.may_be_verbatim(m, sim, div, rare) and rng.random() < 0.8
         d = t.decide(Shape(m, sim, rare, div, 8), verbatim, names, same, telling)
         assert d.accepted == t.judge(m, sim, rare, div, verbatim, names, same, telling)
         assert d.reason
@@ -33,6 +33,21 @@ def test_decide_is_judge_with_a_reason() -> None:
     # Every rule both accepts and rejects somewhere, or only rejects by design.
     assert {r for ok, r in seen if ok} == {"shape+names", "verbatim"}
     assert {r for ok, r in seen if not ok} >= {"generic-names", "names", "verbatim"}
+
+
+def test_a_short_verbatim_snippet_with_a_rare_anchor_is_a_copy() -> None:
+    """32 tokens, exact, 10 of 10 names kept (pylint's doc snippet of seed 20261208 at 8.7x):
+    its rare anchors went from three to one or two as unrelated projects joined the index."""
+    def verdict(t: Thresholds, rare: int, same: int = 10) -> bool:
+        verbatim = t.may_be_verbatim(32, 1.0, 0.9, rare)
+        return t.decide(Shape(32, 1.0, rare, 0.9, 3), verbatim, 10, same, 5).accepted
+
+    t = Thresholds()
+    assert verdict(t, rare=1) and verdict(t, rare=2) and verdict(t, rare=3)
+    assert not verdict(t, rare=0)  # nothing singles it out: 35 tokens, as before
+    assert not verdict(t, rare=1, same=8)  # renamed: the verbatim path needs 90 % of the names
+    old = Thresholds(verbatim_min_tokens_rare=35)  # the rules before
+    assert not verdict(old, rare=1) and not verdict(old, rare=2) and verdict(old, rare=3)
 
 
 def test_screen_rejects_what_the_matcher_dropped_silently() -> None:

@@ -269,7 +269,7 @@ class Matcher:
         # base (known permissive) has whole: that is a permissive function that a
         # copyleft project vendored. Some generic anchors in base code are normal.
         in_base = len(chain) >= self.t.base_min_anchors and all(h in based for *_, h in chain)
-        verbatim = self.t.may_be_verbatim(matched, sim, diversity) and not in_base
+        verbatim = self.t.may_be_verbatim(matched, sim, diversity, rare) and not in_base
         shape = Shape(matched, sim, rare, diversity, len(chain))
         early = self.t.screen(shape, exact=exact, in_base=in_base, verbatim=verbatim)
         if early is not None:

@@ -103,6 +103,14 @@ class Thresholds:
     literals is a copy from ``verbatim_min_tokens`` on, rare anchors or not: code
     vendored in several indexed projects (gnulib) has no rare fingerprint, and its
     names are evidence enough."""
+    verbatim_min_tokens_rare: int = 30
+    """With one rare anchor or more, the verbatim path opens from this many tokens: a
+    chat-sized snippet (30-34 tokens) copied with its names used to need three rare
+    anchors, which a growing index takes away (unrelated projects hold the same short
+    k-grams: at 8.7x the accuracy corpus, pylint snippets kept one or two of three or four
+    once mercurial and ansible were indexed). Measured with bench/scale.py on four case
+    sets, one generated after the rule (bench/RESULTS.md): more snippets found at 1x and
+    8.7x, no copy lost, no false positive added."""
     telling_min_names: int = 2
     generic_min_similarity: float = 0.98
     """A match that kept fewer than this many distinct *telling* names and literals
@@ -155,6 +163,7 @@ class Thresholds:
             t.min_tokens_short = min(t.min_tokens_short, min_tokens)
             t.min_tokens_rare = min(t.min_tokens_rare, min_tokens)
             t.verbatim_min_tokens = min(t.verbatim_min_tokens, min_tokens)
+            t.verbatim_min_tokens_rare = min(t.verbatim_min_tokens_rare, min_tokens)
         if min_similarity is not None:
             t.min_similarity = min_similarity
             t.common_min_similarity = max(min_similarity, t.common_min_similarity)
@@ -174,10 +183,10 @@ class Thresholds:
                 or (matched >= self.min_tokens_rare and rare >= self.min_rare_anchors
                     and sim >= self.min_similarity_rare))
 
-    def may_be_verbatim(self, matched: int, sim: float, diversity: float) -> bool:
+    def may_be_verbatim(self, matched: int, sim: float, diversity: float, rare: int) -> bool:
         """Whether the token shape leaves room for the verbatim path (names not known yet)."""
-        return (matched >= self.verbatim_min_tokens and sim >= self.verbatim_min_similarity
-                and diversity >= self.table_diversity)
+        floor = self.verbatim_min_tokens_rare if rare else self.verbatim_min_tokens
+        return matched >= floor and sim >= self.verbatim_min_similarity and diversity >= self.table_diversity
 
     def judge(self, matched: int, sim: float, rare: int, diversity: float, verbatim: bool,
               names: int, same: int, telling: int) -> bool:
@@ -221,7 +230,7 @@ class Thresholds:
             return None
         if verbatim or self.accepts(m, sim, rare, div):
             return None
-        why = "base code holds every anchor; " if self.may_be_verbatim(m, sim, div) else ""
+        why = "base code holds every anchor; " if self.may_be_verbatim(m, sim, div, rare) else ""
         return Decision(False, "shape", why + self._shape_reason(shape))
 
     def decide(self, shape: Shape, verbatim: bool, names: int, same: int, telling: int) -> Decision:
