@@ -50,6 +50,22 @@ def test_a_short_verbatim_snippet_with_a_rare_anchor_is_a_copy() -> None:
     assert not verdict(old, rare=1) and not verdict(old, rare=2) and verdict(old, rare=3)
 
 
+def test_a_short_shape_with_nothing_of_its_own_is_not_a_copy() -> None:
+    """55 tokens, exact, no rare anchor, no telling name, 4 of 22 names kept: a run of PHPUnit
+    assertions that mediawiki's tests share with league/commonmark's at 8.7x (dropped at
+    selection, ``Matcher._idioms``)."""
+    def shape_only(t: Thresholds, m: int = 55, rare: int = 0, same: int = 4, telling: int = 0) -> bool:
+        return t.shape_only(m, rare, 22, same, telling)
+
+    t = Thresholds()
+    assert t.judge(55, 1.0, 0, 0.4, False, 22, 4, 0)  # the shape and names rules let it through
+    assert shape_only(t)
+    assert not (shape_only(t, m=64) or shape_only(t, rare=1) or shape_only(t, same=11) or shape_only(t, telling=2))
+    assert not shape_only(Thresholds(shape_only_min_tokens=0))  # the rules before
+    lower = t.adjusted(min_tokens=40)  # the floor follows the user's, ten tokens over it
+    assert shape_only(lower, m=48) and not shape_only(lower, m=52)
+
+
 def test_screen_rejects_what_the_matcher_dropped_silently() -> None:
     t = Thresholds()
     assert t.screen(Shape(20, 0.6, 0, 1.0, 2), exact=False, in_base=False, verbatim=False).rule == "shape"

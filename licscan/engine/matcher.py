@@ -337,8 +337,9 @@ class Matcher:
 
     def _idioms(self, regions: list[Region], query: Query) -> list[Region]:
         """Without the regions whose scanned code matches unrelated sources while keeping few
-        names of any (``Thresholds.idiom``): the shape recurs, the names single out nothing."""
-        if len(regions) < self.t.idiom_min_sources:
+        names of any (``Thresholds.idiom``): the shape recurs, the names single out nothing;
+        then without those that rest on a short shared shape alone (``Thresholds.shape_only``)."""
+        if not regions:
             return regions
         family = {r.fid: self.index.file(r.fid).family for r in regions}
         drop: set[int] = set()
@@ -348,6 +349,11 @@ class Matcher:
         for r in regions:
             if id(r) in drop:
                 self._dropped(r, query, "idiom", "its shape matches unrelated sources, keeping few names of any")
+            elif self.t.shape_only(r.matched, r.rare, r.names, r.same, r.telling):
+                drop.add(id(r))
+                self._dropped(r, query, "shape-only", f"no rare anchor, < {self.t.telling_min_names} telling names: "
+                              f"under {self.t.shape_only_min_tokens} tokens it must keep "
+                              f"{self.t.shape_only_min_kept:.0%} of its names")
         return [r for r in regions if id(r) not in drop]
 
     def _dropped(self, r: Region, query: Query, rule: str, reason: str) -> None:
