@@ -10,7 +10,8 @@ bytes reach each size's multiple of the 1x corpus. For each size and each varian
 bench/compare_refs.py does), it prints recall per class, false positives on the
 permissive negatives, build time, peak RSS, index bytes per source byte, in-process
 query latency per case (p50/p95) and the cold CLI latency of ``licscan scan FILE``
-(p50 of ``--cold-runs``). ``--explain-lost`` names the rule that rejected each case
+(p50 of ``--cold-runs``); with ``--old``, per size, the cases the two variants judge
+differently (a gain and a loss cancel in the rows). ``--explain-lost`` names the rule that rejected each case
 lost between 1x and a larger size (the best-aligned rejected candidate, as
 ``scan --explain`` shows it).
 
@@ -241,6 +242,20 @@ def reusable(py: Path, repo: Path, index: Path, trees: list[Tree]) -> bool:
     return p.returncode == 0 and json.loads(p.stdout) == [str(t.path.resolve()) for t in trees]
 
 
+def differences(new: dict, old: dict, cases: list) -> str:
+    """The cases whose verdict differs between two variants on one index, by case id: what a
+    side-by-side run found that the aggregate rows can hide (a gain and a loss cancel)."""
+    def hit(r: dict, c) -> bool:
+        return bool(r["scores"][c.id].get("detected" if c.cls in CLASSES else "fp"))
+    gained = [c.id for c in cases if c.cls in CLASSES and hit(new, c) and not hit(old, c)]
+    lost = [c.id for c in cases if c.cls in CLASSES and hit(old, c) and not hit(new, c)]
+    fp_more = [c.id for c in cases if c.cls not in CLASSES and hit(new, c) and not hit(old, c)]
+    fp_less = [c.id for c in cases if c.cls not in CLASSES and hit(old, c) and not hit(new, c)]
+    return (f"finds {len(gained)} more {gained[:12]}, {len(lost)} fewer {lost[:12]}; flags "
+            f"{len(fp_more)} more negatives {fp_more[:12]}, {len(fp_less)} fewer {fp_less[:12]} "
+            "(negatives counted or not)")
+
+
 def explain_lost(py: Path, repo: Path, index: Path, casedir: Path, lost: list) -> Counter:
     arg = json.dumps([(c.id, str(casedir / c.file), c.lang) for c in lost])
     p = subprocess.run([str(py), "-c", EXPLAIN_CODE, str(index), arg], cwd=str(repo), text=True,
@@ -332,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
             results[(s, label)] = r
             rows.append((f"{s:g}x", mult, label, r))
             log(table(rows[-1:], classes))
+            if label != variants[0][0]:
+                log(f"  {variants[0][0]} against {label} at {s:g}x: " + differences(results[(s, variants[0][0])], r, cases))
             first = results.get((sizes[0], label))
             if a.explain_lost and first is not None and s != sizes[0]:
                 lost = [c for c in cases if c.cls in CLASSES and first["scores"][c.id]["detected"]

@@ -148,3 +148,17 @@ def test_paced_runner_counts_queueing_from_when_a_scan_was_due(monkeypatch: pyte
     assert len(paced) > 6 and paced[-1] > 0.15 and paced[-1] > paced[0] + 0.1
     slow = pgbench_index.runner("", files, time.time(), rate=2.0, seed=1, duration=2.0)
     assert slow[2] - slow[1] > 0.5 and max(slow[0]) < 0.2  # idle between arrivals: no queueing
+
+
+def test_scale_lists_the_cases_two_variants_disagree_on() -> None:
+    from scale import differences
+
+    cases = [Case("a-c-0001", "a", "c", "a.c", 1, 5, "p/x.c", 1, 5, "p"),
+             Case("c-c-0002", "c", "c", "c.c", 1, 5, "p/y.c", 1, 5, "p"),
+             Case("neg-c-0003", "neg", "c", "n.c", 1, 5, "q/z.c", 1, 5, "q")]
+    new = {"scores": {"a-c-0001": {"detected": True}, "c-c-0002": {"detected": False}, "neg-c-0003": {"fp": True}}}
+    old = {"scores": {"a-c-0001": {"detected": False}, "c-c-0002": {"detected": True}, "neg-c-0003": {"fp": False}}}
+    # same aggregate recall, different cases: the rows alone would show no change
+    assert differences(new, old, cases) == ("finds 1 more ['a-c-0001'], 1 fewer ['c-c-0002']; flags 1 more negatives "
+                                            "['neg-c-0003'], 0 fewer [] (negatives counted or not)")
+    assert differences(new, new, cases).startswith("finds 0 more [], 0 fewer []; flags 0 more")
