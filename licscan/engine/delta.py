@@ -21,10 +21,11 @@ files change, and how it is brought to exactly what a fresh build writes:
 - checksums: the digests of inserted rows are added and of deleted rows subtracted
   (``digests``): nothing is re-read to seal.
 
-The work happens on a copy of the index file, whose packed copy (``tempfiles.rename_packed``)
-is renamed over it at the end; any failure removes both and leaves the old file as it was. Everything else (a replaced
-or removed project, base code, PostgreSQL, a license override of a kept project) goes
-through the rebuild (``engine/update.py``).
+The work happens on a copy of the index file, whose packed copy
+(``tempfiles.rename_packed``) is renamed over it at the end; any failure removes both and
+leaves the old file as it was. Everything else (a replaced or removed project, base code,
+PostgreSQL, a license override of a kept project) goes through the rebuild
+(``engine/update.py``).
 """
 
 from __future__ import annotations

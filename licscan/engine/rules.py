@@ -215,8 +215,9 @@ class Thresholds:
 
     def shape_only(self, matched: int, rare: int, names: int, same: int, telling: int) -> bool:
         """Whether a match rests on a shared token shape alone and is too short for that.
-        Applied at selection, after the idiom rule: such a match still counts as one more
-        source holding the shape (without it the josm ``equals`` idiom came back at 8.7x)."""
+        Applied at selection, after the idiom rule, where such a match still counts as one
+        more source holding the shape (applied in ``judge`` it brought the josm ``equals``
+        idiom back at 8.7x)."""
         return (telling < self.telling_min_names and rare == 0 and matched < self.shape_only_min_tokens
                 and same < self.shape_only_min_kept * names)
 
