@@ -108,6 +108,16 @@ def test_built_index_has_full_pages(tmp_path: Path) -> None:
     assert list(verify_index(out))  # raises on the first table that fails
 
 
+def test_an_old_sqlite_writes_the_index_unpacked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("licscan.engine.tempfiles.sqlite3.sqlite_version_info", (3, 26, 0))  # no VACUUM INTO
+    out = tmp_path / "x.lsi"
+    build_index([write(tmp_path / "proj", synthetic_c(12))], out, workers=1, licenses=False)
+    monkeypatch.undo()
+    assert out.stat().st_size > vacuumed_size(out, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["proj", "x.lsi", "x.lsi.vacuumed"]
+    assert list(verify_index(out))
+
+
 def test_update_in_place_packs_again(tmp_path: Path) -> None:
     from licscan.engine.update import update_index
 
