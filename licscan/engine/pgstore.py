@@ -231,8 +231,7 @@ class PgIndex(Index):
         }
 
     def table_rows(self, table: str, columns: str, order: str = "", where: str = "") -> list[tuple]:
-        rows = self._query(f"SELECT {columns} FROM {{s}}.{table}" + (f" WHERE {where}" if where else "")
-                           + (f" ORDER BY {order}" if order else ""))
+        rows = super().table_rows(f"{{s}}.{table}", columns, order, where)  # this generation's schema
         return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in rows]
 
     def all_postings(self) -> Iterator[Any]:
